@@ -1,0 +1,86 @@
+"""What users of the Creatify provider catch.
+
+Every message says what failed (with the model and generation id where there is one) and what to do.
+No message ever contains the API key.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+
+class CreatifyError(AirflowException):
+    """Base class of every error raised by the Creatify provider."""
+
+
+class CreatifyConfigError(CreatifyError):
+    """The Airflow connection is missing or incomplete (no API ID, no API key, bad base URL)."""
+
+
+class CreatifyValidationError(CreatifyError, ValueError):
+    """The request was refused before anything was sent: unknown model or invalid ``input_params``.
+
+    :param model_name: the model the input was meant for.
+    :param field: the offending field (a dotted path), when there is one.
+    """
+
+    def __init__(self, message: str, *, model_name: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.model_name = model_name
+        self.field = field
+
+
+class CreatifyAPIError(CreatifyError):
+    """Creatify answered with an error, or with a body that could not be understood.
+
+    :param http_status: the HTTP status, or ``None`` when no answer was received.
+    :param body: the start of the response body (never a request header).
+    """
+
+    def __init__(self, message: str, *, http_status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.body = body
+
+    @property
+    def is_transient(self) -> bool:
+        """Whether trying the same read again later may succeed (no answer, 429 or 5xx)."""
+        return self.http_status is None or self.http_status == 429 or self.http_status >= 500
+
+
+class CreatifyAuthError(CreatifyAPIError):
+    """Creatify rejected the credentials (HTTP 401 or 403). Never retried."""
+
+
+class CreatifyNotFoundError(CreatifyAPIError):
+    """The generation (or endpoint) does not exist (HTTP 404)."""
+
+
+class CreatifyGenerationError(CreatifyError):
+    """A generation ended without usable assets.
+
+    :param generation_id: the Creatify generation id.
+    :param model_name: the model that ran it, when known.
+    """
+
+    def __init__(self, message: str, *, generation_id: str, model_name: str | None = None) -> None:
+        super().__init__(message)
+        self.generation_id = generation_id
+        self.model_name = model_name
+
+
+class CreatifyGenerationFailed(CreatifyGenerationError):
+    """Creatify reported the generation as ``failed``; ``failed_reason`` holds its reason.
+
+    :param failed_reason: Creatify's own explanation.
+    """
+
+    def __init__(
+        self, message: str, *, generation_id: str, model_name: str | None = None, failed_reason: str = ""
+    ) -> None:
+        super().__init__(message, generation_id=generation_id, model_name=model_name)
+        self.failed_reason = failed_reason
+
+
+class CreatifyTimeoutError(CreatifyGenerationError):
+    """The generation did not finish before the deadline; it may still finish, and bill, on Creatify."""

@@ -1,0 +1,410 @@
+"""Connection, auth and HTTP for Creatify's Asset Generator API.
+
+One request path for sync (``requests``) and async (``aiohttp``) code: both build the URL and headers
+with :meth:`CreatifyHook._url` and :attr:`CreatifyHook.headers`, and both hand the answer to
+:meth:`CreatifyHook._decode`, the one place that maps HTTP answers to exceptions.
+HTTP clients and jsonschema are imported where they are used: DAG files import this module on every parse.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_creatify.exceptions import (
+    CreatifyAPIError,
+    CreatifyAuthError,
+    CreatifyConfigError,
+    CreatifyNotFoundError,
+    CreatifyValidationError,
+)
+from airflow_provider_creatify.models import Generation, timeout_error
+
+if TYPE_CHECKING:
+    import aiohttp
+    import requests
+    from airflow.sdk import Connection
+
+DEFAULT_BASE_URL = "https://api.creatify.ai"
+SCHEMAS_PATH = "/api/asset_generator/schemas/"
+GENERATIONS_PATH = "/api/asset_generator/"
+MAX_WEBHOOK_URL_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    base_url: str
+    api_id: str
+    api_key: str
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"_Credentials(base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***')"
+
+
+def generation_path(generation_id: str) -> str:
+    return f"{GENERATIONS_PATH}{generation_id}/"
+
+
+def base_url_from_connection(conn: Connection) -> str:
+    """``https://api.creatify.ai`` unless the connection's host says otherwise.
+
+    The host may be a full URL (``http://127.0.0.1:8765``) or a bare host name, whose scheme then comes
+    from the connection's schema field (``http`` or ``https``, default ``https``) and port from its port.
+    """
+    host = (conn.host or "").strip().rstrip("/")
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:
+        scheme = conn.schema if conn.schema in ("http", "https") else "https"
+        host = f"{scheme}://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CreatifyConfigError(
+            f"The host of Airflow connection {conn.conn_id!r} is not a valid base URL: {host!r}. "
+            f"Use a URL like {DEFAULT_BASE_URL} (or leave it empty for that default)."
+        )
+    if conn.port and parts.port is None:
+        host = f"{host}:{conn.port}"
+    return host
+
+
+class CreatifyHook(BaseHook):
+    """Talk to Creatify's Asset Generator API through an Airflow connection.
+
+    The connection (type ``creatify``): login = API ID, password = API key, host = base URL (optional).
+
+    .. code-block:: python
+
+        hook = CreatifyHook()  # connection "creatify_default"
+        gen = hook.create_generation("nano-banana", {"prompt": "a red fox"})
+
+    :param creatify_conn_id: the Airflow connection id.
+    :param timeout: seconds allowed for each HTTP request.
+    """
+
+    conn_name_attr = "creatify_conn_id"
+    default_conn_name = "creatify_default"
+    conn_type = "creatify"
+    hook_name = "Creatify"
+
+    def __init__(self, creatify_conn_id: str = default_conn_name, *, timeout: float = 60.0) -> None:
+        super().__init__()
+        self.creatify_conn_id = creatify_conn_id
+        self.timeout = timeout
+        self._schemas: dict[str, dict[str, Any]] = {}
+        self._credentials: _Credentials | None = None
+        self._asession: aiohttp.ClientSession | None = None
+
+    # -- connection -----------------------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabel the connection form: API ID, API Key, Base URL."""
+        return {
+            "hidden_fields": ["schema", "port", "extra"],
+            "relabeling": {"login": "API ID", "password": "API Key", "host": "Base URL"},
+            "placeholders": {"host": DEFAULT_BASE_URL, "login": "your-api-id", "password": "your-api-key"},
+        }
+
+    def _credentials_from(self, conn: Connection) -> _Credentials:
+        missing = [
+            name
+            for name, value in (("API ID (login)", conn.login), ("API key (password)", conn.password))
+            if not value
+        ]
+        if missing:
+            raise CreatifyConfigError(
+                f"Airflow connection {self.creatify_conn_id!r} has no {' and no '.join(missing)}. "
+                "Set them in the connection (Admin > Connections, or AIRFLOW_CONN_"
+                f"{self.creatify_conn_id.upper()}) with your Creatify API ID and API key."
+            )
+        return _Credentials(base_url_from_connection(conn), conn.login, conn.password)  # type: ignore[arg-type]
+
+    def _missing_connection(self, exc: Exception) -> CreatifyConfigError:
+        return CreatifyConfigError(
+            f"Airflow connection {self.creatify_conn_id!r} is not defined ({type(exc).__name__}). Create it "
+            f"with conn type 'creatify', login = API ID, password = API key, or set AIRFLOW_CONN_"
+            f"{self.creatify_conn_id.upper()}."
+        )
+
+    @property
+    def credentials(self) -> _Credentials:
+        """Base URL and auth, read once from the Airflow connection (synchronously)."""
+        if self._credentials is None:
+            try:
+                conn = self.get_connection(self.creatify_conn_id)
+            except Exception as exc:  # AirflowNotFoundException and the SDK's runtime errors
+                raise self._missing_connection(exc) from None
+            self._credentials = self._credentials_from(conn)
+            from airflow.providers.common.compat.sdk import mask_secret
+
+            mask_secret(self._credentials.api_key)
+        return self._credentials
+
+    async def acredentials(self) -> _Credentials:
+        """Like :attr:`credentials`, without blocking the event loop (for triggers)."""
+        if self._credentials is None:
+            from airflow.providers.common.compat.connection import get_async_connection
+
+            try:
+                conn = await get_async_connection(self.creatify_conn_id, hook=type(self))
+            except Exception as exc:
+                raise self._missing_connection(exc) from None
+            self._credentials = self._credentials_from(conn)
+        return self._credentials
+
+    @property
+    def headers(self) -> dict[str, str]:
+        creds = self.credentials
+        return {"X-API-ID": creds.api_id, "X-API-KEY": creds.api_key, "Accept": "application/json"}
+
+    def _url(self, path: str) -> str:
+        return self.credentials.base_url + path
+
+    # -- one decoding path for sync and async ---------------------------------------------------------
+
+    def _decode(self, status: int, body: bytes, what: str) -> Any:
+        """Turn an HTTP answer into JSON, or raise the matching :class:`CreatifyAPIError`.
+
+        :param what: what was being done, for the message (e.g. "Reading generation <id>").
+        """
+        text = body[:500].decode("utf-8", "replace")
+        if 200 <= status < 300:
+            try:
+                return json.loads(body)
+            except ValueError:
+                raise CreatifyAPIError(
+                    f"{what} failed: Creatify answered HTTP {status} with a body that is not valid JSON "
+                    f"({len(body)} bytes, starting {text[:80]!r}). Retry later.",
+                    http_status=status,
+                    body=text,
+                ) from None
+        if status in (401, 403):
+            raise CreatifyAuthError(
+                f"{what} failed: Creatify rejected the credentials of Airflow connection "
+                f"{self.creatify_conn_id!r} (HTTP {status}). Check the connection's API ID (login) and "
+                "API key (password).",
+                http_status=status,
+                body=text,
+            )
+        if status == 404:
+            raise CreatifyNotFoundError(
+                f"{what} failed: Creatify has no such resource (HTTP 404). Check the id, and that it belongs "
+                f"to the account of Airflow connection {self.creatify_conn_id!r}.",
+                http_status=status,
+                body=text,
+            )
+        if status == 429 or status >= 500:
+            raise CreatifyAPIError(
+                f"{what} failed: Creatify is {'rate limiting' if status == 429 else 'failing'} "
+                f"(HTTP {status}). Retry later.",
+                http_status=status,
+                body=text,
+            )
+        raise CreatifyAPIError(
+            f"{what} failed: Creatify refused the request (HTTP {status}): {text[:300]}",
+            http_status=status,
+            body=text,
+        )
+
+    # -- sync HTTP (requests) ---------------------------------------------------------------------------
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One ``requests.Session`` per hook, carrying the auth headers."""
+        import requests
+
+        session = requests.Session()
+        session.headers.update(self.headers)
+        return session
+
+    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        import requests
+
+        url = self._url(path)
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise CreatifyAPIError(
+                f"{what} failed: no answer from Creatify at {self.credentials.base_url} "
+                f"({type(exc).__name__}). Check the connection's base URL and the network.",
+            ) from None
+        return self._decode(response.status_code, response.content, what)
+
+    # -- async HTTP (aiohttp), for triggers -------------------------------------------------------------
+
+    async def __aenter__(self) -> CreatifyHook:
+        """Open one HTTP session held for the whole ``async with`` block (a trigger run)."""
+        import aiohttp
+
+        creds = await self.acredentials()
+        self._asession = aiohttp.ClientSession(
+            headers={"X-API-ID": creds.api_id, "X-API-KEY": creds.api_key, "Accept": "application/json"},
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._asession is not None:
+            await self._asession.close()
+            self._asession = None
+
+    async def aget_generation(self, generation_id: str) -> Generation:
+        """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
+        import asyncio
+
+        import aiohttp
+
+        if self._asession is None:
+            raise RuntimeError("CreatifyHook.aget_generation must be called inside 'async with hook:'.")
+        what = f"Reading Creatify generation {generation_id}"
+        creds = await self.acredentials()
+        try:
+            async with self._asession.get(creds.base_url + generation_path(generation_id)) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise CreatifyAPIError(
+                f"{what} failed: no answer from Creatify at {creds.base_url} ({type(exc).__name__}). "
+                "Check the connection's base URL and the network."
+            ) from None
+        return Generation.from_api(self._decode(status, body, what), context=f"generation {generation_id}")
+
+    # -- the API ------------------------------------------------------------------------------------------
+
+    def list_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:
+        """Models with their ``generation_type`` and ``input_params_schema``.
+
+        :param model_names: only these models (unknown names are simply absent from the answer).
+        """
+        params = {"model_name": ",".join(model_names)} if model_names else None
+        models = self._request("GET", SCHEMAS_PATH, "Listing Creatify models", params=params)
+        if not isinstance(models, list):
+            raise CreatifyAPIError(
+                f"Listing Creatify models failed: expected a JSON array, got {type(models).__name__}.",
+                http_status=200,
+            )
+        for model in models:
+            if isinstance(model, dict) and model.get("model_name"):
+                self._schemas[model["model_name"]] = model.get("input_params_schema") or {}
+        return models
+
+    def get_input_schema(self, model_name: str) -> dict[str, Any]:
+        """The JSON Schema of one model's ``input_params``.
+
+        :raises CreatifyValidationError: the model does not exist.
+        """
+        if model_name not in self._schemas:
+            self.list_models([model_name])
+        if model_name not in self._schemas:
+            known = sorted(
+                m["model_name"] for m in self.list_models() if isinstance(m, dict) and "model_name" in m
+            )
+            raise CreatifyValidationError(
+                f"Unknown Creatify model {model_name!r}. Available models: {', '.join(known) or 'none'}.",
+                model_name=model_name,
+            )
+        return self._schemas[model_name]
+
+    def validate_input(self, model_name: str, input_params: Any) -> None:
+        """Check ``input_params`` against the model's schema; nothing is created.
+
+        :raises CreatifyValidationError: naming the model and the offending field.
+        """
+        if not isinstance(input_params, dict):
+            raise CreatifyValidationError(
+                f"input_params for Creatify model {model_name!r} must be a dict (a JSON object), "
+                f"got {type(input_params).__name__}.",
+                model_name=model_name,
+            )
+        from jsonschema import validators
+        from jsonschema.exceptions import relevance
+
+        schema = self.get_input_schema(model_name)
+        validator_cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+        validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+        errors = sorted(validator.iter_errors(input_params), key=relevance)
+        if not errors:
+            return
+        problems = []
+        for error in errors[:5]:
+            path = ".".join(str(p) for p in error.absolute_path)
+            if error.validator == "required":
+                path = next((f for f in error.validator_value if f not in error.instance), path)
+            problems.append((path or "input_params", error.message))
+        allowed = ", ".join(sorted(schema.get("properties", {}))) or "see the model's schema"
+        raise CreatifyValidationError(
+            f"input_params for Creatify model {model_name!r} are invalid: "
+            + "; ".join(f"field {field!r}: {message}" for field, message in problems)
+            + f". Fields this model takes: {allowed}. Nothing was created.",
+            model_name=model_name,
+            field=problems[0][0],
+        )
+
+    def create_generation(
+        self, model_name: str, input_params: dict[str, Any], webhook_url: str | None = None
+    ) -> Generation:
+        """``POST /api/asset_generator/``: start a (billed) generation.
+
+        Not retried: there is no idempotency key, a second POST is a second, billed generation.
+        """
+        body: dict[str, Any] = {"model_name": model_name, "input_params": input_params}
+        if webhook_url is not None:
+            parts = urlsplit(webhook_url) if isinstance(webhook_url, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+                raise CreatifyValidationError(
+                    f"webhook_url for Creatify model {model_name!r} must be an http(s) URL, "
+                    f"got {webhook_url!r}.",
+                    model_name=model_name,
+                    field="webhook_url",
+                )
+            if len(webhook_url) > MAX_WEBHOOK_URL_LENGTH:
+                raise CreatifyValidationError(
+                    f"webhook_url for Creatify model {model_name!r} is {len(webhook_url)} characters long; "
+                    f"Creatify accepts at most {MAX_WEBHOOK_URL_LENGTH}.",
+                    model_name=model_name,
+                    field="webhook_url",
+                )
+            body["webhook_url"] = webhook_url
+        what = f"Creating a Creatify generation of model {model_name!r}"
+        data = self._request("POST", GENERATIONS_PATH, what, json=body)
+        return Generation.from_api(data, context=f"the new generation of model {model_name!r}")
+
+    def get_generation(self, generation_id: str) -> Generation:
+        """``GET /api/asset_generator/{id}/``."""
+        data = self._request(
+            "GET", generation_path(generation_id), f"Reading Creatify generation {generation_id}"
+        )
+        return Generation.from_api(data, context=f"generation {generation_id}")
+
+    def wait_for_generation(self, generation_id: str, *, poll_interval: float, deadline: float) -> Generation:
+        """Poll until the generation is done or failed (blocking); returns it either way.
+
+        :param poll_interval: seconds between reads.
+        :param deadline: absolute time (``time.time()``) after which :class:`CreatifyTimeoutError` is raised.
+        """
+        last_status = None
+        while True:
+            generation = self.get_generation(generation_id)
+            if generation.status != last_status:
+                self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
+                last_status = generation.status
+            if generation.is_terminal:
+                return generation
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise timeout_error(generation_id, generation.model_name, generation.status)
+            time.sleep(min(poll_interval, remaining))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the credentials by listing the models (``airflow connections test``, UI Test button)."""
+        try:
+            models = self.list_models()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to Creatify at {self.credentials.base_url}: {len(models)} models available."

@@ -1,0 +1,165 @@
+"""Create a Creatify generation and (by default) wait for its assets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import conf
+from airflow.sdk import BaseOperator
+
+from airflow_provider_creatify.exceptions import CreatifyError, CreatifyValidationError
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.models import Generation, timeout_error
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.bases.operator import BaseOperator as _Operator
+else:
+    _Operator = object
+
+
+class GenerationWaitMixin(_Operator):
+    """The wait and the finish shared by the operator and the sensor.
+
+    Done: returns the asset URLs (XCom ``return_value``) and pushes ``asset_urls`` and ``assets``.
+    Failed, timed out or unreadable: raises a :class:`~airflow_provider_creatify.exceptions.CreatifyError`
+    naming the generation.
+    """
+
+    creatify_conn_id: str
+    deferrable: bool
+
+    @cached_property
+    def hook(self) -> CreatifyHook:
+        return CreatifyHook(self.creatify_conn_id)
+
+    def wait_and_finish(
+        self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
+    ) -> list[str]:
+        """Finish now if ``generation`` is terminal; else defer (deferrable) or poll in the worker."""
+        if generation.is_terminal:
+            return self.finish(context, generation)
+        if self.deferrable:
+            from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+
+            self.log.info("Deferring the wait on Creatify %s to the triggerer.", generation.describe())
+            self.defer(
+                trigger=CreatifyGenerationTrigger(
+                    generation_id=generation.id,
+                    deadline=deadline,
+                    creatify_conn_id=self.creatify_conn_id,
+                    poll_interval=poll_interval,
+                    model_name=generation.model_name,
+                ),
+                method_name="execute_complete",
+            )
+        generation = self.hook.wait_for_generation(
+            generation.id, poll_interval=poll_interval, deadline=deadline
+        )
+        return self.finish(context, generation)
+
+    def finish(self, context: Context, generation: Generation) -> list[str]:
+        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs."""
+        generation.raise_for_status()
+        urls = generation.asset_urls
+        context["ti"].xcom_push(key="asset_urls", value=urls)
+        context["ti"].xcom_push(key="assets", value=generation.assets)
+        self.log.info("Creatify %s is done with %d asset(s).", generation.describe(), len(urls))
+        return urls
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
+        """Resume after the trigger fired: turn its event into a result or an error."""
+        if not isinstance(event, dict) or "status" not in event or "generation_id" not in event:
+            raise CreatifyError(f"Unexpected event from CreatifyGenerationTrigger: {event!r}.")
+        status, generation_id = event["status"], event["generation_id"]
+        if status in ("done", "failed"):
+            return self.finish(context, Generation.from_api(event.get("generation")))
+        if status == "timeout":
+            raise timeout_error(generation_id, event.get("model_name"), event.get("last_status"))
+        raise CreatifyError(
+            event.get("message") or f"Waiting for Creatify generation {generation_id} failed."
+        )
+
+
+class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
+    """Create a Creatify generation; by default wait for it and return its asset URLs.
+
+    .. code-block:: python
+
+        CreatifyCreateGenerationOperator(
+            task_id="image", model_name="nano-banana", input_params={"prompt": "a red fox"}
+        )
+
+    XCom: ``generation_id`` (pushed right after the POST); when done, ``return_value`` and ``asset_urls``
+    (the asset URLs, in the API's order) and ``assets`` (the asset objects).
+    With ``wait_for_completion=False`` the return value is the generation id.
+
+    :param model_name: the Creatify model, e.g. ``kling-video/v1.6/pro/image-to-video``.
+    :param input_params: the model's input (a dict; Jinja is rendered inside nested values).
+    :param webhook_url: a URL Creatify POSTs the result to (at most 200 characters).
+    :param creatify_conn_id: the Airflow connection id.
+    :param wait_for_completion: wait until the generation is done or failed.
+    :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param poll_interval: seconds between status reads.
+    :param timeout: seconds to wait for the generation before failing (it may still finish on Creatify).
+    :param validate_input: check ``input_params`` against the model's schema before creating anything.
+    """
+
+    template_fields: Sequence[str] = ("model_name", "input_params", "webhook_url", "creatify_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"input_params": "json"}
+    ui_color = "#f4e1ff"
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        input_params: dict[str, Any],
+        webhook_url: str | None = None,
+        creatify_conn_id: str = CreatifyHook.default_conn_name,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10.0,
+        timeout: float | timedelta = 3600.0,
+        validate_input: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model_name = model_name
+        self.input_params = input_params
+        self.webhook_url = webhook_url
+        self.creatify_conn_id = creatify_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = float(poll_interval)
+        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        self.validate_input = validate_input
+
+    def execute(self, context: Context) -> list[str] | str:
+        if self.validate_input:
+            self.hook.validate_input(self.model_name, self.input_params)
+            self.log.info("input_params are valid for Creatify model %s.", self.model_name)
+        elif not isinstance(self.input_params, dict):
+            raise CreatifyValidationError(
+                f"input_params for Creatify model {self.model_name!r} must be a dict, "
+                f"got {type(self.input_params).__name__}.",
+                model_name=self.model_name,
+            )
+        generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
+        context["ti"].xcom_push(key="generation_id", value=generation.id)
+        credits = generation.raw.get("credits_used")
+        self.log.info(
+            "Created Creatify generation %s (model %s, status %s%s).",
+            generation.id,
+            self.model_name,
+            generation.status,
+            f", {credits} credits" if isinstance(credits, (int, float)) and credits >= 0 else "",
+        )
+        if not self.wait_for_completion:
+            return generation.id
+        return self.wait_and_finish(
+            context, generation, deadline=time.time() + self.timeout, poll_interval=self.poll_interval
+        )

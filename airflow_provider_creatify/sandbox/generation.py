@@ -1,0 +1,97 @@
+"""A generation's state; its status is derived lazily from elapsed time."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_creatify.sandbox import catalogue, media
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+
+
+@dataclass
+class Generation:
+    """One generation; its status is derived from elapsed time unless forced."""
+
+    id: str
+    model: catalogue.ModelSpec
+    input_params: dict[str, Any]
+    webhook_url: str | None
+    created_wall: float
+    created_mono: float
+    seconds: float
+    init_seconds: float
+    fails: bool
+    failed_reason: str
+    forced_status: str | None = None
+    forced_reason: str = ""
+    forced_wall: float = 0.0
+
+    def status(self, now_mono: float) -> tuple[str, float]:
+        """(status, updated_at wall time)."""
+        if self.forced_status is not None:
+            return self.forced_status, self.forced_wall
+        elapsed = now_mono - self.created_mono
+        if elapsed < self.init_seconds:
+            return "initializing", self.created_wall
+        if elapsed < self.seconds:
+            return "generating", self.created_wall + self.init_seconds
+        return ("failed" if self.fails else "done"), self.created_wall + self.seconds
+
+    def remaining(self, now_mono: float) -> float:
+        """Seconds until the natural end."""
+        return self.seconds - (now_mono - self.created_mono)
+
+    def assets(self, base_url: str) -> list[dict[str, Any]]:
+        """The output assets (one per output)."""
+        kind = self.model.asset_type
+        ext = media.EXTENSIONS[kind]
+        out = []
+        for i in range(self.model.outputs(self.input_params)):
+            asset_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"creatify-sandbox/{self.id}/{i}"))
+            out.append(
+                {
+                    "id": asset_id,
+                    "type": kind,
+                    "url": f"{base_url}/media/{asset_id}.{ext}",
+                    "thumbnail_url": None if kind == "audio" else f"{base_url}/media/{asset_id}_thumb.png",
+                    "name": f"{kind.capitalize()}-{asset_id[:8]}",
+                }
+            )
+        return out
+
+    def to_dict(self, base_url: str, now_mono: float) -> dict[str, Any]:
+        """The generation object as the API returns it."""
+        status, updated = self.status(now_mono)
+        params = self.input_params
+        outputs = self.model.outputs(params)
+        if status == "done":
+            credits = self.model.credits_per_output(params) * outputs
+        else:
+            credits = 0 if status == "failed" else -1
+        reason = (self.forced_reason or self.failed_reason) if status == "failed" else ""
+        ratio = params.get(
+            "aspect_ratio", self.model.schema["properties"].get("aspect_ratio", {}).get("default")
+        )
+        return {
+            "id": self.id,
+            "model_name": self.model.model_name,
+            "gen_type": self.model.generation_type,
+            "status": status,
+            "failed_reason": reason,
+            "assets": self.assets(base_url) if status == "done" else [],
+            "input_params": params,
+            "webhook_url": self.webhook_url,
+            "credits_used": credits,
+            "output_nums": outputs,
+            "duration": self.model.duration(params),
+            "resolution": params.get("resolution", self.model.resolution),
+            "aspect_ratio": ratio,
+            "created_at": _iso(self.created_wall),
+            "updated_at": _iso(updated),
+        }

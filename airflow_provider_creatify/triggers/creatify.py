@@ -1,0 +1,83 @@
+"""The asynchronous wait on a Creatify generation, run by Airflow's triggerer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_creatify.exceptions import CreatifyError
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+
+class CreatifyGenerationTrigger(BaseTrigger):
+    """Poll a generation until it is done or failed, or until an absolute deadline; yield one event.
+
+    The event payload is ``{"status": "done" | "failed" | "timeout" | "error", "generation_id": ...,
+    "model_name": ..., "generation": <the API object, for done/failed>, "message": ...}``.
+    Its kwargs are stored in Airflow's metadata DB: primitives only, no secrets (the connection is
+    resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
+    and running the same trigger twice (failover) is harmless: it only reads.
+
+    :param generation_id: the Creatify generation id.
+    :param deadline: absolute time (seconds since the epoch, ``time.time()``) to give up at.
+    :param creatify_conn_id: the Airflow connection id.
+    :param poll_interval: seconds between status reads.
+    :param model_name: the model, for messages only.
+    """
+
+    def __init__(
+        self,
+        *,
+        generation_id: str,
+        deadline: float,
+        creatify_conn_id: str = CreatifyHook.default_conn_name,
+        poll_interval: float = 10.0,
+        model_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.generation_id = generation_id
+        self.deadline = float(deadline)
+        self.creatify_conn_id = creatify_conn_id
+        self.poll_interval = float(poll_interval)
+        self.model_name = model_name
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "generation_id": self.generation_id,
+                "deadline": self.deadline,
+                "creatify_conn_id": self.creatify_conn_id,
+                "poll_interval": self.poll_interval,
+                "model_name": self.model_name,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self._wait())
+
+    def _event(self, status: str, **extra: Any) -> dict[str, Any]:
+        return {"status": status, "generation_id": self.generation_id, "model_name": self.model_name, **extra}
+
+    async def _wait(self) -> dict[str, Any]:
+        last_status = None
+        try:
+            async with CreatifyHook(self.creatify_conn_id) as hook:
+                while True:
+                    generation = await hook.aget_generation(self.generation_id)
+                    self.model_name = generation.model_name or self.model_name
+                    if generation.status != last_status:
+                        self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
+                        last_status = generation.status
+                    if generation.is_terminal:
+                        return self._event(generation.status, generation=generation.raw)
+                    remaining = self.deadline - time.time()
+                    if remaining <= 0:
+                        return self._event("timeout", last_status=generation.status)
+                    await asyncio.sleep(min(self.poll_interval, remaining))
+        except CreatifyError as exc:
+            return self._event("error", message=str(exc))

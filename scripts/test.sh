@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: lint, types, then pytest on the oldest and the newest
+# Airflow this package admits (one venv each under .venv/). Needs python3 (3.10-3.13) and PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+AIRFLOW_VERSIONS=${AIRFLOW_VERSIONS:-"3.1.1 3.3.2"}
+
+for version in $AIRFLOW_VERSIONS; do
+  venv=".venv/airflow-$version"
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q -U pip
+  constraints=()
+  [ -f "constraints/airflow-$version.txt" ] && constraints=(-c "constraints/airflow-$version.txt")
+  "$venv/bin/python" -m pip install -q -e ".[test]" "apache-airflow==$version" "${constraints[@]}"
+done
+
+newest=".venv/airflow-${AIRFLOW_VERSIONS##* }"
+"$newest/bin/ruff" check .
+"$newest/bin/ruff" format --check .
+"$newest/bin/mypy"
+
+for version in $AIRFLOW_VERSIONS; do
+  echo "== pytest on Airflow $version"
+  ".venv/airflow-$version/bin/python" -m pytest -q -p no:cacheprovider "$@"
+done

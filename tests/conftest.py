@@ -1,0 +1,43 @@
+"""Test set-up: a throw-away AIRFLOW_HOME on SQLite whose dags folder is example_dags/.
+
+The environment is set at import time, before anything imports Airflow (its config is read once).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_DAGS = REPO / "example_dags"
+
+_home = Path(tempfile.mkdtemp(prefix="creatify-airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_home}/airflow.db",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    }
+)
+os.environ.pop("AIRFLOW_CONN_CREATIFY_DEFAULT", None)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated metadata DB in the temporary AIRFLOW_HOME (once per session)."""
+    from airflow.utils.db import initdb
+
+    initdb()
+    return _home
+
+
+@pytest.fixture
+def creatify_conn(creatify_sandbox, monkeypatch):
+    """The sandbox, reachable through the ``creatify_default`` connection (an env var, JSON form)."""
+    monkeypatch.setenv("AIRFLOW_CONN_CREATIFY_DEFAULT", creatify_sandbox.connection_json())
+    return creatify_sandbox

@@ -1,0 +1,106 @@
+"""End to end: every example DAG through dag.test() against the sandbox over real HTTP.
+
+dag.test() runs deferred triggers inline, so the deferrable runs go through the real trigger.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
+from tests.conftest import EXAMPLE_DAGS
+from tests.helpers import POST_PATH
+
+DAG_FILES = sorted(p.stem for p in EXAMPLE_DAGS.glob("example_*.py"))
+
+
+def run(name: str, deferrable: bool, capfd):
+    dag = load_dag_file(EXAMPLE_DAGS / f"{name}.py", name)
+    set_deferrable(dag, deferrable)
+    dagrun = dag.test()
+    states = {ti.task_id + f"[{ti.map_index}]": ti.state for ti in dagrun.get_task_instances()}
+    assert dagrun.state == "success", states
+    # The deferrable runs really went through the trigger (dag.test runs it inline), the others did not.
+    assert ("Deferring the wait on Creatify" in capfd.readouterr().out) is deferrable
+    return dagrun, dagrun_xcoms(dagrun)
+
+
+def assert_contract(values, task_id: str, base_url: str, map_index: int = -1) -> list[str]:
+    urls = values[(task_id, map_index, "return_value")]
+    assert urls and all(url.startswith(base_url) for url in urls)
+    assert values[(task_id, map_index, "asset_urls")] == urls
+    assert [a["url"] for a in values[(task_id, map_index, "assets")]] == urls
+    assert isinstance(values[(task_id, map_index, "generation_id")], str)
+    return urls
+
+
+def test_every_example_is_covered():
+    assert set(DAG_FILES) == {
+        "example_creatify_text_to_image",
+        "example_creatify_kling_image_to_video",
+        "example_creatify_image_to_video",
+        "example_creatify_mapped_batch",
+    }
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_text_to_image(airflow_db, creatify_conn, capfd, deferrable):
+    _, values = run("example_creatify_text_to_image", deferrable, capfd)
+    urls = assert_contract(values, "generate_image", creatify_conn.base_url)
+    assert values[("report", -1, "return_value")] == len(urls)
+    assert creatify_conn.count("POST", POST_PATH) == 1
+    generation = creatify_conn.generations[values[("generate_image", -1, "generation_id")]]
+    assert "run" in generation["input_params"]["prompt"] and "{{" not in generation["input_params"]["prompt"]
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_kling_create_then_sensor(airflow_db, creatify_conn, capfd, deferrable):
+    # Long enough that the sensor, started seconds after the create task, still finds it running.
+    creatify_conn.settings.generation_seconds = 6
+    _, values = run("example_creatify_kling_image_to_video", deferrable, capfd)
+    generation_id = values[("create_video", -1, "return_value")]
+    assert values[("create_video", -1, "generation_id")] == generation_id
+    urls = values[("wait_for_video", -1, "return_value")]
+    assert urls == values[("wait_for_video", -1, "asset_urls")]
+    assert urls == [a["url"] for a in creatify_conn.generations[generation_id]["assets"]]
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_image_feeds_image_to_video(airflow_db, creatify_conn, capfd, deferrable):
+    _, values = run("example_creatify_image_to_video", deferrable, capfd)
+    still = assert_contract(values, "generate_still", creatify_conn.base_url)
+    assert_contract(values, "animate_still", creatify_conn.base_url)
+    video = creatify_conn.generations[values[("animate_still", -1, "generation_id")]]
+    assert video["input_params"]["image_url"] == still[0]
+    assert creatify_conn.count("POST", POST_PATH) == 2
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_mapped_batch(airflow_db, creatify_conn, capfd, deferrable):
+    _, values = run("example_creatify_mapped_batch", deferrable, capfd)
+    per_generation = [assert_contract(values, "generate", creatify_conn.base_url, i) for i in range(3)]
+    assert values[("summarize", -1, "return_value")] == [url for urls in per_generation for url in urls]
+    assert creatify_conn.count("POST", POST_PATH) == 3
+    prompts = sorted(g["input_params"]["prompt"] for g in creatify_conn.generations.values())
+    assert len(set(prompts)) == 3
+
+
+def test_examples_import_without_a_connection(airflow_db, monkeypatch):
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow < 3.2
+        from airflow.models.dagbag import DagBag
+
+    monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT", raising=False)
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == set(DAG_FILES)
+
+
+def test_dag_folder_is_the_examples():
+    from airflow.configuration import conf
+
+    assert Path(conf.get("core", "dags_folder")) == EXAMPLE_DAGS

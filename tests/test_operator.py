@@ -1,0 +1,164 @@
+"""CreatifyCreateGenerationOperator branches, against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
+
+from airflow_provider_creatify.exceptions import (
+    CreatifyError,
+    CreatifyGenerationError,
+    CreatifyGenerationFailed,
+    CreatifyTimeoutError,
+    CreatifyValidationError,
+)
+from airflow_provider_creatify.models import Generation
+from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
+from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, make_context
+
+
+def make_operator(**kwargs) -> CreatifyCreateGenerationOperator:
+    kwargs = {"model_name": KLING, "input_params": KLING_PARAMS, "poll_interval": 0.1, **kwargs}
+    return CreatifyCreateGenerationOperator(task_id="create", **kwargs)
+
+
+def test_template_fields():
+    assert set(CreatifyCreateGenerationOperator.template_fields) == {
+        "model_name",
+        "input_params",
+        "webhook_url",
+        "creatify_conn_id",
+    }
+
+
+def test_invalid_input_fails_before_any_post(creatify_conn):
+    operator = make_operator(input_params={"prompt": "no image"})
+    with pytest.raises(CreatifyValidationError, match=f"{KLING}.*'image_url'"):
+        operator.execute(make_context())
+    assert creatify_conn.count("POST", POST_PATH) == 0
+
+
+def test_non_dict_input_fails_even_without_validation(creatify_conn):
+    with pytest.raises(CreatifyValidationError, match="must be a dict"):
+        make_operator(input_params=["prompt"], validate_input=False).execute(make_context())
+    assert creatify_conn.count("POST", POST_PATH) == 0
+
+
+def test_no_wait_returns_the_generation_id(creatify_conn):
+    context = make_context()
+    result = make_operator(wait_for_completion=False).execute(context)
+    assert result == context["ti"].xcom["generation_id"]
+    assert result in creatify_conn.generations
+
+
+def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn):
+    context = make_context()
+    urls = make_operator(deferrable=False).execute(context)
+    xcom = context["ti"].xcom
+    assert urls == xcom["asset_urls"] == [a["url"] for a in xcom["assets"]]
+    assert urls and all(url.startswith(creatify_conn.base_url) for url in urls)
+    assert xcom["assets"][0]["type"] == "video"
+    assert xcom["generation_id"] in creatify_conn.generations
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+def test_several_outputs_keep_the_api_order(creatify_conn):
+    context = make_context()
+    urls = make_operator(model_name=FLUX, input_params={"prompt": "x", "num_images": 3}).execute(context)
+    generation = creatify_conn.generations[context["ti"].xcom["generation_id"]]
+    assert urls == [asset["url"] for asset in generation["assets"]] and len(urls) == 3
+
+
+def test_sync_failed_generation_fails_with_reason_and_id(creatify_conn):
+    context = make_context()
+    operator = make_operator(model_name=FLUX, input_params={"prompt": "[sandbox:fail]"})
+    with pytest.raises(CreatifyGenerationFailed) as err:
+        operator.execute(context)
+    generation_id = context["ti"].xcom["generation_id"]
+    assert generation_id in str(err.value) and creatify_conn.settings.failed_reason in str(err.value)
+
+
+def test_sync_timeout_names_the_generation(creatify_conn):
+    creatify_conn.settings.generation_seconds = 60
+    context = make_context()
+    with pytest.raises(CreatifyTimeoutError) as err:
+        make_operator(timeout=0.3).execute(context)
+    assert context["ti"].xcom["generation_id"] in str(err.value)
+
+
+def test_deferrable_defers_then_completes(creatify_conn):
+    context = make_context()
+    operator = make_operator(deferrable=True, timeout=120)
+    before = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, CreatifyGenerationTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert trigger.generation_id == context["ti"].xcom["generation_id"]
+    assert before + 120 <= trigger.deadline <= time.time() + 120
+    assert trigger.poll_interval == 0.1
+
+    async def first_event():
+        async for event in trigger.run():
+            return event.payload
+
+    urls = operator.execute_complete(context, asyncio.run(first_event()))
+    assert urls == context["ti"].xcom["asset_urls"] and urls
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+def test_terminal_at_first_read_finishes_without_deferring(creatify_conn):
+    context = make_context()
+    done = Generation.from_api(
+        {"id": "g1", "status": "done", "assets": [{"url": "http://x/a.png", "type": "image"}]}
+    )
+    assert make_operator(deferrable=True).wait_and_finish(context, done, deadline=0, poll_interval=1) == [
+        "http://x/a.png"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "fragment"),
+    [
+        (
+            {
+                "status": "failed",
+                "generation_id": "g1",
+                "generation": {"id": "g1", "status": "failed", "failed_reason": "NSFW"},
+            },
+            CreatifyGenerationFailed,
+            "NSFW",
+        ),
+        (
+            {"status": "timeout", "generation_id": "g1", "model_name": KLING, "last_status": "generating"},
+            CreatifyTimeoutError,
+            "Timed out",
+        ),
+        (
+            {"status": "error", "generation_id": "g1", "message": "Reading Creatify generation g1 failed: x"},
+            CreatifyError,
+            "g1 failed",
+        ),
+        (
+            {
+                "status": "done",
+                "generation_id": "g1",
+                "generation": {"id": "g1", "status": "done", "assets": []},
+            },
+            CreatifyGenerationError,
+            "no asset URL",
+        ),
+        (None, CreatifyError, "Unexpected event"),
+        ({"status": "done"}, CreatifyError, "Unexpected event"),
+    ],
+)
+def test_execute_complete_turns_events_into_errors(event, error, fragment):
+    with pytest.raises(error, match=fragment) as err:
+        make_operator().execute_complete(make_context(), event)
+    if event and "generation_id" in event:
+        assert "g1" in str(err.value)

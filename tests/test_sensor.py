@@ -1,0 +1,61 @@
+"""CreatifyGenerationSensor branches, against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.sdk import PokeReturnValue
+
+from airflow_provider_creatify.exceptions import CreatifyGenerationFailed
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
+from tests.helpers import FLUX, make_context
+
+
+def wait_until_done(generation_id: str) -> None:
+    CreatifyHook().wait_for_generation(generation_id, poll_interval=0.1, deadline=time.time() + 30)
+
+
+def test_template_fields():
+    assert set(CreatifyGenerationSensor.template_fields) == {"generation_id", "creatify_conn_id"}
+
+
+def test_poke_false_while_running_then_returns_urls(creatify_conn):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})  # takes 1 s in the sandbox
+    sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id)
+    context = make_context()
+    assert sensor.poke(context) is False
+    wait_until_done(generation.id)
+    result = sensor.poke(context)
+    assert isinstance(result, PokeReturnValue) and result.is_done
+    assert result.xcom_value == context["ti"].xcom["asset_urls"] and result.xcom_value
+
+
+def test_poke_failed_raises_with_reason(creatify_conn):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "[sandbox:fail]"})
+    wait_until_done(generation.id)
+    with pytest.raises(CreatifyGenerationFailed, match=generation.id):
+        CreatifyGenerationSensor(task_id="wait", generation_id=generation.id).poke(make_context())
+
+
+def test_deferrable_already_done_finishes_without_deferring(creatify_conn):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    wait_until_done(generation.id)
+    context = make_context()
+    sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id, deferrable=True)
+    assert sensor.execute(context) == context["ti"].xcom["asset_urls"]
+
+
+def test_deferrable_running_defers_with_sensor_timeout_and_interval(creatify_conn):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    sensor = CreatifyGenerationSensor(
+        task_id="wait", generation_id=generation.id, deferrable=True, poke_interval=3, timeout=50
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(make_context())
+    trigger = deferred.value.trigger
+    assert trigger.generation_id == generation.id and trigger.poll_interval == 3
+    assert time.time() + 45 < trigger.deadline <= time.time() + 50

@@ -1,0 +1,120 @@
+"""CreatifyGenerationTrigger: real asyncio against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import aiohttp
+
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH
+
+
+async def events_of(trigger: CreatifyGenerationTrigger) -> list[dict]:
+    return [event.payload async for event in trigger.run()]
+
+
+def make_trigger(generation_id: str, *, seconds: float = 30, poll: float = 0.1) -> CreatifyGenerationTrigger:
+    return CreatifyGenerationTrigger(
+        generation_id=generation_id, deadline=time.time() + seconds, poll_interval=poll, model_name=KLING
+    )
+
+
+def test_serialize_round_trip_holds_primitives_and_no_secret(creatify_conn):
+    trigger = make_trigger("abc")
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_creatify.triggers.creatify.CreatifyGenerationTrigger"
+    dumped = json.dumps(kwargs)  # primitives only
+    assert creatify_conn.api_key not in dumped and creatify_conn.api_id not in dumped
+    module, _, name = classpath.rpartition(".")
+    clone = getattr(__import__(module, fromlist=[name]), name)(**kwargs)
+    assert clone.serialize() == (classpath, kwargs)
+
+
+async def test_done_yields_one_event_with_the_generation(creatify_conn):
+    generation = CreatifyHook().create_generation(KLING, KLING_PARAMS)
+    events = await events_of(make_trigger(generation.id))
+    assert len(events) == 1
+    event = events[0]
+    assert event["status"] == "done" and event["generation_id"] == generation.id
+    assert event["generation"]["assets"][0]["url"].startswith(creatify_conn.base_url)
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+async def test_failed_yields_failed(creatify_conn):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "[sandbox:fail]"})
+    (event,) = await events_of(make_trigger(generation.id))
+    assert event["status"] == "failed"
+    assert event["generation"]["failed_reason"]
+
+
+async def test_deadline_yields_timeout(creatify_conn):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "slow"})
+    started = time.monotonic()
+    (event,) = await events_of(make_trigger(generation.id, seconds=0.5))
+    assert event["status"] == "timeout" and event["last_status"] in ("initializing", "generating")
+    assert time.monotonic() - started < 5
+
+
+async def test_deadline_already_passed_still_reads_once(creatify_conn):
+    """A triggerer restarted after the deadline does not restart the clock."""
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    creatify_conn.settings.generation_seconds = 60
+    (event,) = await events_of(make_trigger(generation.id, seconds=-10))
+    assert event["status"] == "timeout"
+
+
+async def test_unknown_status_is_never_success(creatify_conn):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    creatify_conn.force_status(generation.id, "rejected")
+    (event,) = await events_of(make_trigger(generation.id, seconds=0.5))
+    assert event["status"] == "timeout" and event["last_status"] == "rejected"
+
+
+async def test_missing_generation_yields_error(creatify_conn):
+    (event,) = await events_of(make_trigger("00000000-0000-0000-0000-000000000000"))
+    assert event["status"] == "error" and "404" in event["message"]
+
+
+async def test_missing_connection_yields_error(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT", raising=False)
+    (event,) = await events_of(make_trigger("x"))
+    assert event["status"] == "error" and "creatify_default" in event["message"]
+
+
+async def test_one_http_session_for_the_whole_wait(creatify_conn, monkeypatch):
+    sessions = []
+    original = aiohttp.ClientSession.__init__
+
+    def counting_init(self, *args, **kwargs):
+        sessions.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", counting_init)
+    creatify_conn.settings.generation_seconds = 1.0
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    await events_of(make_trigger(generation.id, poll=0.05))
+    polls = creatify_conn.count("GET", "/api/asset_generator/{id}/")
+    assert polls >= 5
+    assert len(sessions) == 1
+
+
+async def test_recreated_trigger_finishes_without_a_new_post(creatify_conn):
+    generation = CreatifyHook().create_generation(KLING, KLING_PARAMS)
+    _, kwargs = make_trigger(generation.id).serialize()
+    (event,) = await events_of(CreatifyGenerationTrigger(**kwargs))
+    assert event["status"] == "done"
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+async def test_status_changes_are_logged_once_each(creatify_conn, capsys):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    await events_of(make_trigger(generation.id, poll=0.05))
+    logged = capsys.readouterr().out
+    lines = [line for line in logged.splitlines() if generation.id in line]
+    assert sum("is done" in line for line in lines) == 1
+    assert sum("is generating" in line for line in lines) == 1
+    assert creatify_conn.api_key not in logged
