@@ -6,7 +6,7 @@ No message ever contains the API key.
 
 from __future__ import annotations
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class CreatifyError(AirflowException):
@@ -35,17 +35,38 @@ class CreatifyAPIError(CreatifyError):
 
     :param http_status: the HTTP status, or ``None`` when no answer was received.
     :param body: the start of the response body (never a request header).
+    :param retry_after: seconds the server asked to wait (``Retry-After``), if it did.
+    :param request_sent: ``False`` only when the request certainly never reached the server
+        (connection refused, connect timeout).
+    :param transient: whether the same read may succeed later; by default: no answer, 429 or 5xx.
     """
 
-    def __init__(self, message: str, *, http_status: int | None = None, body: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        body: str = "",
+        retry_after: float | None = None,
+        request_sent: bool = True,
+        transient: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.body = body
+        self.retry_after = retry_after
+        self.request_sent = request_sent
+        if transient is None:
+            transient = http_status is None or http_status == 429 or http_status >= 500
+        self.is_transient = transient
 
-    @property
-    def is_transient(self) -> bool:
-        """Whether trying the same read again later may succeed (no answer, 429 or 5xx)."""
-        return self.http_status is None or self.http_status == 429 or self.http_status >= 500
+
+class CreatifyCreateUncertainError(CreatifyAPIError, AirflowFailException):
+    """A create request got no usable answer: a generation may have been created, and billed.
+
+    Not retried automatically, by the hook or by Airflow (it is an ``AirflowFailException``):
+    a second POST would be a second, billed generation.
+    """
 
 
 class CreatifyAuthError(CreatifyAPIError):

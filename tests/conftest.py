@@ -36,6 +36,15 @@ def airflow_db() -> Path:
     return _home
 
 
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+    monkeypatch.setattr(CreatifyHook, "retry_backoff", 0.01)
+    monkeypatch.setattr(CreatifyHook, "retry_max_delay", 0.05)
+
+
 @pytest.fixture
 def creatify_conn(creatify_sandbox, monkeypatch):
     """The sandbox, reachable through the ``creatify_default`` connection (an env var, JSON form)."""

@@ -165,13 +165,6 @@ def test_non_json_body_is_a_clear_api_error(creatify_conn):
         CreatifyHook().list_models()
 
 
-def test_server_error_is_transient(creatify_conn):
-    creatify_conn.add_fault(FaultRule(path="/api/asset_generator/schemas/", status=503, count=1))
-    with pytest.raises(CreatifyAPIError, match="HTTP 503") as err:
-        CreatifyHook().list_models()
-    assert err.value.is_transient
-
-
 @pytest.mark.parametrize(
     ("conn_kwargs", "missing"),
     [({"password": "k"}, "API ID"), ({"login": "i"}, "API key"), ({}, "API ID")],

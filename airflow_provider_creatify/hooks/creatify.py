@@ -9,6 +9,7 @@ HTTP clients and jsonschema are imported where they are used: DAG files import t
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
     CreatifyConfigError,
+    CreatifyCreateUncertainError,
     CreatifyNotFoundError,
     CreatifyValidationError,
 )
@@ -35,6 +37,8 @@ DEFAULT_BASE_URL = "https://api.creatify.ai"
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
 GENERATIONS_PATH = "/api/asset_generator/"
 MAX_WEBHOOK_URL_LENGTH = 200
+# Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
+CREATE_RETRYABLE_STATUSES = (429, 503)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,35 @@ class _Credentials:
 
 def generation_path(generation_id: str) -> str:
     return f"{GENERATIONS_PATH}{generation_id}/"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent or bad."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
+    """Capped exponential backoff with jitter (half fixed, half random), never shorter than Retry-After.
+
+    :param attempt: 0 for the first retry.
+    :param retry_after: what the server asked for; honoured up to ``cap``.
+    """
+    ceiling = min(cap, base * 2**attempt)
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap))
+    return delay
 
 
 def base_url_from_connection(conn: Connection) -> str:
@@ -84,19 +117,45 @@ class CreatifyHook(BaseHook):
         hook = CreatifyHook()  # connection "creatify_default"
         gen = hook.create_generation("nano-banana", {"prompt": "a red fox"})
 
+    Reads (schemas, status) are retried on no answer, 429 and 5xx with capped exponential backoff and
+    jitter, honouring ``Retry-After``; 400/401/403/404 fail at once. A create is retried only when it
+    certainly did not reach Creatify (connection refused, or 429/503); otherwise it fails with
+    :class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`, never posting twice.
+
     :param creatify_conn_id: the Airflow connection id.
     :param timeout: seconds allowed for each HTTP request.
+    :param max_retries: retries of one request after its first try (default: the class attribute).
+    :param retry_backoff: seconds before the first retry; doubles each time, up to ``retry_max_delay``.
+    :param retry_max_delay: the longest wait between two tries (a longer ``Retry-After`` is cut to it).
     """
+
+    max_retries = 5
+    retry_backoff = 1.0
+    retry_max_delay = 30.0
 
     conn_name_attr = "creatify_conn_id"
     default_conn_name = "creatify_default"
     conn_type = "creatify"
     hook_name = "Creatify"
 
-    def __init__(self, creatify_conn_id: str = default_conn_name, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        creatify_conn_id: str = default_conn_name,
+        *,
+        timeout: float = 60.0,
+        max_retries: int | None = None,
+        retry_backoff: float | None = None,
+        retry_max_delay: float | None = None,
+    ) -> None:
         super().__init__()
         self.creatify_conn_id = creatify_conn_id
         self.timeout = timeout
+        if max_retries is not None:
+            self.max_retries = max_retries
+        if retry_backoff is not None:
+            self.retry_backoff = retry_backoff
+        if retry_max_delay is not None:
+            self.retry_max_delay = retry_max_delay
         self._schemas: dict[str, dict[str, Any]] = {}
         self._credentials: _Credentials | None = None
         self._asession: aiohttp.ClientSession | None = None
@@ -159,20 +218,17 @@ class CreatifyHook(BaseHook):
             self._credentials = self._credentials_from(conn)
         return self._credentials
 
-    @property
-    def headers(self) -> dict[str, str]:
-        creds = self.credentials
+    @staticmethod
+    def _headers(creds: _Credentials) -> dict[str, str]:
         return {"X-API-ID": creds.api_id, "X-API-KEY": creds.api_key, "Accept": "application/json"}
-
-    def _url(self, path: str) -> str:
-        return self.credentials.base_url + path
 
     # -- one decoding path for sync and async ---------------------------------------------------------
 
-    def _decode(self, status: int, body: bytes, what: str) -> Any:
+    def _decode(self, status: int, body: bytes, what: str, retry_after: str | None = None) -> Any:
         """Turn an HTTP answer into JSON, or raise the matching :class:`CreatifyAPIError`.
 
         :param what: what was being done, for the message (e.g. "Reading generation <id>").
+        :param retry_after: the ``Retry-After`` header, if any.
         """
         text = body[:500].decode("utf-8", "replace")
         if 200 <= status < 300:
@@ -184,6 +240,7 @@ class CreatifyHook(BaseHook):
                     f"({len(body)} bytes, starting {text[:80]!r}). Retry later.",
                     http_status=status,
                     body=text,
+                    transient=True,
                 ) from None
         if status in (401, 403):
             raise CreatifyAuthError(
@@ -206,6 +263,7 @@ class CreatifyHook(BaseHook):
                 f"(HTTP {status}). Retry later.",
                 http_status=status,
                 body=text,
+                retry_after=parse_retry_after(retry_after),
             )
         raise CreatifyAPIError(
             f"{what} failed: Creatify refused the request (HTTP {status}): {text[:300]}",
@@ -221,21 +279,55 @@ class CreatifyHook(BaseHook):
         import requests
 
         session = requests.Session()
-        session.headers.update(self.headers)
+        session.headers.update(self._headers(self.credentials))
         return session
 
-    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+    def _request_once(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         import requests
 
-        url = self._url(path)
+        base_url = self.credentials.base_url
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, base_url + path, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
             raise CreatifyAPIError(
-                f"{what} failed: no answer from Creatify at {self.credentials.base_url} "
-                f"({type(exc).__name__}). Check the connection's base URL and the network.",
+                f"{what} failed: no answer from Creatify at {base_url} ({type(exc).__name__}). "
+                "Check the connection's base URL and the network.",
+                request_sent=not _never_sent(exc),
             ) from None
-        return self._decode(response.status_code, response.content, what)
+        return self._decode(response.status_code, response.content, what, response.headers.get("Retry-After"))
+
+    def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        """One request, retried as the class docstring says."""
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, path, what, **kwargs)
+            except CreatifyAPIError as err:
+                never_processed = not err.request_sent or err.http_status in CREATE_RETRYABLE_STATUSES
+                if not idempotent and err.is_transient and not never_processed:
+                    raise self._uncertain_create(what, err) from None
+                if not err.is_transient or attempt >= self.max_retries:
+                    raise
+                delay = backoff_delay(
+                    attempt, base=self.retry_backoff, cap=self.retry_max_delay, retry_after=err.retry_after
+                )
+                attempt += 1
+                self.log.warning(
+                    "%s Retrying in %.1f s (retry %d of %d).", err, delay, attempt, self.max_retries
+                )
+                time.sleep(delay)
+
+    @staticmethod
+    def _uncertain_create(what: str, err: CreatifyAPIError) -> CreatifyCreateUncertainError:
+        answer = f"HTTP {err.http_status}" if err.http_status else "the connection broke before an answer"
+        return CreatifyCreateUncertainError(
+            f"{what}: the request reached Creatify but no usable answer came back ({answer}), so a "
+            "generation may have been created and billed. It is not retried automatically, to never bill "
+            "twice. Check your Creatify dashboard (or your webhook_url) before running the task again; if "
+            "the generation exists, wait on it with CreatifyGenerationSensor(generation_id=...).",
+            http_status=err.http_status,
+            body=err.body,
+        )
 
     # -- async HTTP (aiohttp), for triggers -------------------------------------------------------------
 
@@ -245,7 +337,7 @@ class CreatifyHook(BaseHook):
 
         creds = await self.acredentials()
         self._asession = aiohttp.ClientSession(
-            headers={"X-API-ID": creds.api_id, "X-API-KEY": creds.api_key, "Accept": "application/json"},
+            headers=self._headers(creds),
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
         return self
@@ -268,12 +360,14 @@ class CreatifyHook(BaseHook):
         try:
             async with self._asession.get(creds.base_url + generation_path(generation_id)) as response:
                 status, body = response.status, await response.read()
+                retry_after = response.headers.get("Retry-After")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise CreatifyAPIError(
                 f"{what} failed: no answer from Creatify at {creds.base_url} ({type(exc).__name__}). "
                 "Check the connection's base URL and the network."
             ) from None
-        return Generation.from_api(self._decode(status, body, what), context=f"generation {generation_id}")
+        data = self._decode(status, body, what, retry_after)
+        return Generation.from_api(data, context=f"generation {generation_id}")
 
     # -- the API ------------------------------------------------------------------------------------------
 
@@ -372,8 +466,11 @@ class CreatifyHook(BaseHook):
                 )
             body["webhook_url"] = webhook_url
         what = f"Creating a Creatify generation of model {model_name!r}"
-        data = self._request("POST", GENERATIONS_PATH, what, json=body)
-        return Generation.from_api(data, context=f"the new generation of model {model_name!r}")
+        data = self._request("POST", GENERATIONS_PATH, what, idempotent=False, json=body)
+        try:
+            return Generation.from_api(data, context=f"the new generation of model {model_name!r}")
+        except CreatifyAPIError as err:  # answered 2xx, so something was probably created
+            raise self._uncertain_create(what, err) from None
 
     def get_generation(self, generation_id: str) -> Generation:
         """``GET /api/asset_generator/{id}/``."""
@@ -408,3 +505,14 @@ class CreatifyHook(BaseHook):
         except Exception as exc:
             return False, str(exc)
         return True, f"Connected to Creatify at {self.credentials.base_url}: {len(models)} models available."
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether a requests exception proves the request never reached the server (refused, connect timeout)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", reason), NewConnectionError)

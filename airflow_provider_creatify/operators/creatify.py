@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify.exceptions import CreatifyError, CreatifyValidationError
+from airflow_provider_creatify.exceptions import CreatifyError, CreatifyNotFoundError, CreatifyValidationError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.models import Generation, timeout_error
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from airflow.sdk.bases.operator import BaseOperator as _Operator
 else:
     _Operator = object
+
+#: The task_state_store key under which a try records its generation for the next try.
+STATE_KEY = "creatify_generation"
+_warned_no_state_store = False
 
 
 class GenerationWaitMixin(_Operator):
@@ -107,6 +111,9 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
     :param poll_interval: seconds between status reads.
     :param timeout: seconds to wait for the generation before failing (it may still finish on Creatify).
     :param validate_input: check ``input_params`` against the model's schema before creating anything.
+    :param resume_on_retry: on a retry, resume the generation an earlier try created (or return its
+        result) instead of creating (and paying for) a new one; a new one only when it failed.
+        Needs Airflow 3.3+ (``task_state_store``); on older versions every try creates anew.
     """
 
     template_fields: Sequence[str] = ("model_name", "input_params", "webhook_url", "creatify_conn_id")
@@ -125,6 +132,7 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
         poll_interval: float = 10.0,
         timeout: float | timedelta = 3600.0,
         validate_input: bool = True,
+        resume_on_retry: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -137,8 +145,24 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input
+        self.resume_on_retry = resume_on_retry
 
     def execute(self, context: Context) -> list[str] | str:
+        store = self._state_store(context)
+        resumed = self._resume(store) if store is not None else None
+        if resumed is None:
+            deadline = time.time() + self.timeout  # set once, on the try that creates
+            generation = self._create()
+            if store is not None:
+                store.set(STATE_KEY, {"generation_id": generation.id, "deadline": deadline})
+        else:
+            generation, deadline = resumed
+        context["ti"].xcom_push(key="generation_id", value=generation.id)
+        if not self.wait_for_completion:
+            return generation.id
+        return self.wait_and_finish(context, generation, deadline=deadline, poll_interval=self.poll_interval)
+
+    def _create(self) -> Generation:
         if self.validate_input:
             self.hook.validate_input(self.model_name, self.input_params)
             self.log.info("input_params are valid for Creatify model %s.", self.model_name)
@@ -149,7 +173,6 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
                 model_name=self.model_name,
             )
         generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
-        context["ti"].xcom_push(key="generation_id", value=generation.id)
         credits = generation.raw.get("credits_used")
         self.log.info(
             "Created Creatify generation %s (model %s, status %s%s).",
@@ -158,8 +181,42 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
             generation.status,
             f", {credits} credits" if isinstance(credits, (int, float)) and credits >= 0 else "",
         )
-        if not self.wait_for_completion:
-            return generation.id
-        return self.wait_and_finish(
-            context, generation, deadline=time.time() + self.timeout, poll_interval=self.poll_interval
+        return generation
+
+    def _state_store(self, context: Context) -> Any:
+        """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""
+        global _warned_no_state_store
+        if not self.resume_on_retry:
+            return None
+        store = context.get("task_state_store")
+        if store is None and not _warned_no_state_store:
+            _warned_no_state_store = True
+            self.log.warning(
+                "This Airflow has no task_state_store (it came with Airflow 3.3): if this task is retried "
+                "after its generation was created, the retry creates (and pays for) a new generation."
+            )
+        return store
+
+    def _resume(self, store: Any) -> tuple[Generation, float] | None:
+        """The generation an earlier try created, with its deadline, unless there is none or it failed."""
+        saved = store.get(STATE_KEY)
+        if not isinstance(saved, dict) or not saved.get("generation_id"):
+            return None
+        try:
+            generation = self.hook.get_generation(saved_id := saved["generation_id"])
+        except CreatifyNotFoundError:
+            self.log.warning("Generation %s of an earlier try is gone; creating a new one.", saved_id)
+            return None
+        if generation.is_failed:
+            self.log.warning(
+                "Creatify %s of an earlier try failed (%s); creating a new one.",
+                generation.describe(),
+                generation.failed_reason,
+            )
+            return None
+        self.log.info(
+            "Resuming Creatify %s, created by an earlier try (status %s), instead of creating a new one.",
+            generation.describe(),
+            generation.status,
         )
+        return generation, float(saved.get("deadline") or time.time() + self.timeout)

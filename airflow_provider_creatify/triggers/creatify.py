@@ -9,8 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.exceptions import CreatifyError
-from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError
+from airflow_provider_creatify.hooks.creatify import CreatifyHook, backoff_delay
 
 
 class CreatifyGenerationTrigger(BaseTrigger):
@@ -22,12 +22,19 @@ class CreatifyGenerationTrigger(BaseTrigger):
     resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
     and running the same trigger twice (failover) is harmless: it only reads.
 
+    Transient errors (no answer, 429, 5xx, a broken body) do not end the wait: polling backs off
+    (honouring ``Retry-After``) and goes on; only :attr:`max_consecutive_errors` of them in a row end it
+    with an ``error`` event. Other errors (401, 404, ...) end it at once.
+
     :param generation_id: the Creatify generation id.
     :param deadline: absolute time (seconds since the epoch, ``time.time()``) to give up at.
     :param creatify_conn_id: the Airflow connection id.
     :param poll_interval: seconds between status reads.
     :param model_name: the model, for messages only.
     """
+
+    #: Transient read errors in a row that end the wait with an ``error`` event.
+    max_consecutive_errors = 10
 
     def __init__(
         self,
@@ -65,10 +72,26 @@ class CreatifyGenerationTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         last_status = None
+        errors = 0
         try:
             async with CreatifyHook(self.creatify_conn_id) as hook:
                 while True:
-                    generation = await hook.aget_generation(self.generation_id)
+                    try:
+                        generation = await hook.aget_generation(self.generation_id)
+                    except CreatifyAPIError as err:
+                        errors += 1
+                        if not err.is_transient or errors >= self.max_consecutive_errors:
+                            raise
+                        delay = backoff_delay(
+                            errors - 1, base=self.poll_interval, cap=60.0, retry_after=err.retry_after
+                        )
+                        self.log.warning("%s Polling again in %.1f s (%d in a row).", err, delay, errors)
+                        remaining = self.deadline - time.time()
+                        if remaining <= 0:
+                            return self._event("timeout", last_status=last_status)
+                        await asyncio.sleep(min(delay, remaining))
+                        continue
+                    errors = 0
                     self.model_name = generation.model_name or self.model_name
                     if generation.status != last_status:
                         self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
@@ -80,4 +103,6 @@ class CreatifyGenerationTrigger(BaseTrigger):
                         return self._event("timeout", last_status=generation.status)
                     await asyncio.sleep(min(self.poll_interval, remaining))
         except CreatifyError as exc:
+            if errors >= self.max_consecutive_errors:
+                return self._event("error", message=f"{errors} reads in a row failed; the last: {exc}")
             return self._event("error", message=str(exc))
