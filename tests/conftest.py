@@ -1,4 +1,4 @@
-"""Test set-up: a throw-away AIRFLOW_HOME on SQLite whose dags folder is example_dags/.
+"""Test set-up: a throw-away AIRFLOW_HOME on SQLite; its dags folder holds example_dags/ and tests/dags/.
 
 The environment is set at import time, before anything imports Airflow (its config is read once).
 """
@@ -6,6 +6,7 @@ The environment is set at import time, before anything imports Airflow (its conf
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,10 +16,14 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "example_dags"
 
 _home = Path(tempfile.mkdtemp(prefix="creatify-airflow-home-"))
+DAGS_FOLDER = _home / "dags"  # dag.test() needs the DAG file inside the configured dags folder
+DAGS_FOLDER.mkdir()
+for _dag_file in [*EXAMPLE_DAGS.glob("*.py"), *(REPO / "tests" / "dags").glob("*.py")]:
+    shutil.copy(_dag_file, DAGS_FOLDER)
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_home}/airflow.db",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
-from tests.conftest import EXAMPLE_DAGS
+from tests.conftest import DAGS_FOLDER, EXAMPLE_DAGS
 from tests.helpers import POST_PATH
 
 DAG_FILES = sorted(p.stem for p in EXAMPLE_DAGS.glob("example_*.py"))
 
 
 def run(name: str, deferrable: bool, capfd):
-    dag = load_dag_file(EXAMPLE_DAGS / f"{name}.py", name)
+    dag = load_dag_file(DAGS_FOLDER / f"{name}.py", name)
     set_deferrable(dag, deferrable)
     dagrun = dag.test()
     states = {ti.task_id + f"[{ti.map_index}]": ti.state for ti in dagrun.get_task_instances()}
@@ -100,7 +100,8 @@ def test_examples_import_without_a_connection(airflow_db, monkeypatch):
     assert set(bag.dag_ids) == set(DAG_FILES)
 
 
-def test_dag_folder_is_the_examples():
+def test_dag_folder_holds_the_examples():
     from airflow.configuration import conf
 
-    assert Path(conf.get("core", "dags_folder")) == EXAMPLE_DAGS
+    assert Path(conf.get("core", "dags_folder")) == DAGS_FOLDER
+    assert {p.name for p in EXAMPLE_DAGS.glob("*.py")} <= {p.name for p in DAGS_FOLDER.glob("*.py")}

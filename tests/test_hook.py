@@ -202,3 +202,10 @@ def test_bad_webhook_url_creates_nothing(creatify_conn, url):
 
 def test_credentials_repr_hides_the_key(creatify_conn):
     assert creatify_conn.api_key not in repr(CreatifyHook().credentials)
+
+
+def test_the_key_is_registered_with_the_secret_masker(creatify_conn):
+    from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+
+    key = CreatifyHook().credentials.api_key
+    assert key not in str(redact(f"the key is {key}"))

@@ -200,10 +200,7 @@ class CreatifyHook(BaseHook):
                 conn = self.get_connection(self.creatify_conn_id)
             except Exception as exc:  # AirflowNotFoundException and the SDK's runtime errors
                 raise self._missing_connection(exc) from None
-            self._credentials = self._credentials_from(conn)
-            from airflow.providers.common.compat.sdk import mask_secret
-
-            mask_secret(self._credentials.api_key)
+            self._credentials = self._credentials_from(conn)  # Airflow registered the key with its masker
         return self._credentials
 
     async def acredentials(self) -> _Credentials:
