@@ -6,7 +6,9 @@ trigger all ask :class:`Generation`, never compare status strings themselves.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_creatify.exceptions import (
@@ -21,6 +23,12 @@ FAILED = "failed"
 # Statuses Creatify documents for this endpoint; anything else (pending, in_queue, running, rejected, ...)
 # means "not finished yet", never success.
 KNOWN_RUNNING = frozenset({"initializing", "generating"})
+
+#: The shortest wait between two status reads (when ``poll_interval`` is not shorter still).
+MIN_POLL_INTERVAL = 5.0
+#: Each wait is this fraction of the generation's age: the delay between "done" and its detection stays
+#: around a tenth of the generation's run time, with a number of reads that grows only logarithmically.
+POLL_AGE_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,37 @@ class Generation:
     def asset_urls(self) -> list[str]:
         """The asset URLs in the API's order."""
         return [a["url"] for a in self.assets if a.get("url")]
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since ``created_at`` (``None`` if the API did not say)."""
+        created_at = self.raw.get("created_at")
+        if not isinstance(created_at, str):
+            return None
+        try:
+            created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if created.tzinfo is None:
+            return None
+        return max(0.0, time.time() - created.timestamp())
+
+    def next_poll_delay(self, poll_interval: float, min_poll_interval: float = MIN_POLL_INTERVAL) -> float:
+        """Seconds to wait before reading this generation again: the adaptive schedule.
+
+        A fifth of the generation's age, between ``min_poll_interval`` and ``poll_interval``: young
+        generations (most images) are read often, long videos rarely. Derived from ``created_at`` alone,
+        so a restarted triggerer or a retried task picks the schedule up where it was.
+
+        :param poll_interval: the longest wait (the user's setting).
+        :param min_poll_interval: the shortest wait; ``min_poll_interval >= poll_interval`` polls at a
+            fixed ``poll_interval``.
+        """
+        shortest = min(min_poll_interval, poll_interval)
+        age = self.age
+        if age is None:
+            return poll_interval if shortest >= poll_interval else shortest
+        return min(poll_interval, max(shortest, age * POLL_AGE_FRACTION))
 
     def describe(self) -> str:
         """``generation <id> (model <name>)`` for messages."""

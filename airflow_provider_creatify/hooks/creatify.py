@@ -479,7 +479,7 @@ class CreatifyHook(BaseHook):
     def wait_for_generation(self, generation_id: str, *, poll_interval: float, deadline: float) -> Generation:
         """Poll until the generation is done or failed (blocking); returns it either way.
 
-        :param poll_interval: seconds between reads.
+        :param poll_interval: the longest wait between reads (see :meth:`Generation.next_poll_delay`).
         :param deadline: absolute time (``time.time()``) after which :class:`CreatifyTimeoutError` is raised.
         """
         last_status = None
@@ -493,7 +493,7 @@ class CreatifyHook(BaseHook):
             remaining = deadline - time.time()
             if remaining <= 0:
                 raise timeout_error(generation_id, generation.model_name, generation.status)
-            time.sleep(min(poll_interval, remaining))
+            time.sleep(min(generation.next_poll_delay(poll_interval), remaining))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials by listing the models (``airflow connections test``, UI Test button)."""

@@ -108,7 +108,9 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
     :param creatify_conn_id: the Airflow connection id.
     :param wait_for_completion: wait until the generation is done or failed.
     :param deferrable: wait in the triggerer, freeing the worker slot.
-    :param poll_interval: seconds between status reads.
+    :param poll_interval: the longest wait between two status reads; young generations are read more
+        often (a fifth of their age, at least 5 s), so short jobs are seen done quickly and long ones
+        cost few requests.
     :param timeout: seconds to wait for the generation before failing (it may still finish on Creatify).
     :param validate_input: check ``input_params`` against the model's schema before creating anything.
     :param resume_on_retry: on a retry, resume the generation an earlier try created (or return its

@@ -11,6 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook, backoff_delay
+from airflow_provider_creatify.models import MIN_POLL_INTERVAL
 
 
 class CreatifyGenerationTrigger(BaseTrigger):
@@ -29,8 +30,10 @@ class CreatifyGenerationTrigger(BaseTrigger):
     :param generation_id: the Creatify generation id.
     :param deadline: absolute time (seconds since the epoch, ``time.time()``) to give up at.
     :param creatify_conn_id: the Airflow connection id.
-    :param poll_interval: seconds between status reads.
+    :param poll_interval: the longest wait between two status reads; earlier reads come sooner
+        (see :meth:`~airflow_provider_creatify.models.Generation.next_poll_delay`).
     :param model_name: the model, for messages only.
+    :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
     """
 
     #: Transient read errors in a row that end the wait with an ``error`` event.
@@ -44,6 +47,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         creatify_conn_id: str = CreatifyHook.default_conn_name,
         poll_interval: float = 10.0,
         model_name: str | None = None,
+        min_poll_interval: float = MIN_POLL_INTERVAL,
     ) -> None:
         super().__init__()
         self.generation_id = generation_id
@@ -51,6 +55,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         self.creatify_conn_id = creatify_conn_id
         self.poll_interval = float(poll_interval)
         self.model_name = model_name
+        self.min_poll_interval = float(min_poll_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -61,6 +66,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 "creatify_conn_id": self.creatify_conn_id,
                 "poll_interval": self.poll_interval,
                 "model_name": self.model_name,
+                "min_poll_interval": self.min_poll_interval,
             },
         )
 
@@ -101,7 +107,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
                         return self._event("timeout", last_status=generation.status)
-                    await asyncio.sleep(min(self.poll_interval, remaining))
+                    delay = generation.next_poll_delay(self.poll_interval, self.min_poll_interval)
+                    await asyncio.sleep(min(delay, remaining))
         except CreatifyError as exc:
             if errors >= self.max_consecutive_errors:
                 return self._event("error", message=f"{errors} reads in a row failed; the last: {exc}")

@@ -1,0 +1,1 @@
+"""Benchmarks of the Creatify provider: each module runs alone (``python -m benchmarks.<name>``)."""
