@@ -16,20 +16,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
+import sys
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.common import (
+    format_machine,
+    format_table,
+    format_targets,
+    machine_info,
+    target,
+    write_results,
+)
+
+NAME = "poll_schedule"
 DURATIONS = (10.0, 60.0, 300.0)
 POLL_INTERVAL = 30.0  # the user's setting: the longest wait of the adaptive schedule
 FIXED_INTERVAL = 5.0
 TARGET_RATIO = 2.0
 TARGET_DELAY_SHARE = 0.10
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 async def _one(
@@ -112,52 +121,92 @@ def run(per_class: int = 8, time_scale: float = 0.1, seed: int = 1) -> dict[str,
             and row["adaptive"]["median_delay_share"] <= TARGET_DELAY_SHARE
         )
         rows.append(row)
+    overall = rows[-1]
     return {
-        "benchmark": "poll_schedule",
+        "benchmark": NAME,
+        "machine": machine_info(),
         "per_class": per_class,
         "time_scale": time_scale,
         "adaptive": {"poll_interval_s": POLL_INTERVAL, "min_poll_interval_s": 5.0, "age_fraction": 0.2},
         "fixed_interval_s": FIXED_INTERVAL,
-        "targets": {"fewer_requests_x": TARGET_RATIO, "median_delay_share": TARGET_DELAY_SHARE},
         "rows": rows,
+        "targets": [
+            target(
+                "fewer status requests than fixed 5 s polling, all",
+                overall["fewer_requests_x"],
+                TARGET_RATIO,
+                at_least=True,
+                unit="x",
+            ),
+            target(
+                "median detection delay / generation time, all",
+                100 * overall["adaptive"]["median_delay_share"],
+                100 * TARGET_DELAY_SHARE,
+                unit="%",
+            ),
+        ],
     }
 
 
-def print_table(result: dict[str, Any]) -> None:
-    print(
-        f"API calls per generation (adaptive: <= {POLL_INTERVAL:g} s, >= 5 s, a fifth of the age; "
-        f"fixed: {FIXED_INTERVAL:g} s; {result['per_class']} per class, time scale {result['time_scale']})"
-    )
-    print(
-        f"{'generation':>10} | {'requests adaptive':>17} {'fixed':>6} {'fewer':>6} | "
-        f"{'median delay adaptive':>21} {'fixed':>12} | target"
-    )
+def smoke() -> dict[str, Any]:
+    """One generation per class at time scale 0.02 (a 300 s generation in 6 s)."""
+    return run(per_class=1, time_scale=0.02)
+
+
+def report(result: dict[str, Any]) -> str:
+    """The comparison as a table, with the targets."""
+    rows = []
     for row in result["rows"]:
         a, f = row["adaptive"], row["fixed"]
         label = f"{row['generation_s']:g} s" if row["generation_s"] != "all" else "all"
-        print(
-            f"{label:>10} | {a['requests_per_generation']:17.1f} {f['requests_per_generation']:6.1f} "
-            f"{row['fewer_requests_x']:5.1f}x | "
-            f"{a['median_delay_s']:6.1f} s ({a['median_delay_share']:5.1%}) "
-            f"{f['median_delay_s']:5.1f} s ({f['median_delay_share']:4.0%}) | "
-            f"{'met' if row['meets_targets'] else 'missed'}"
+        rows.append(
+            {
+                "generation": label,
+                "adaptive": a["requests_per_generation"],
+                "fixed": f["requests_per_generation"],
+                "fewer": row["fewer_requests_x"],
+                "delay_adaptive": f"{a['median_delay_s']:.1f} s ({a['median_delay_share']:.1%})",
+                "delay_fixed": f"{f['median_delay_s']:.1f} s ({f['median_delay_share']:.1%})",
+                "met": row["meets_targets"],
+            }
         )
-    print(
-        f"targets: >= {TARGET_RATIO:g}x fewer requests than fixed, median delay <= {TARGET_DELAY_SHARE:.0%}"
+    columns = [
+        ("generation", "generation", ""),
+        ("adaptive", "requests adaptive", ".1f"),
+        ("fixed", "fixed 5 s", ".1f"),
+        ("fewer", "fewer x", ".1f"),
+        ("delay_adaptive", "median delay adaptive", ""),
+        ("delay_fixed", "fixed 5 s", ""),
+        ("met", "targets met", ""),
+    ]
+    return "\n".join(
+        [
+            f"API calls per generation (adaptive: <= {POLL_INTERVAL:g} s, >= 5 s, a fifth of the age; "
+            f"fixed: {FIXED_INTERVAL:g} s; {result['per_class']} per class, "
+            f"time scale {result['time_scale']})",
+            f"Machine: {format_machine(result['machine'])}",
+            "",
+            format_table(rows, columns),
+            "",
+            f"Targets: >= {TARGET_RATIO:g}x fewer requests than fixed 5 s polling, median detection delay "
+            f"<= {TARGET_DELAY_SHARE:.0%} of the generation's time",
+            format_targets(result["targets"]),
+        ]
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run, print the table, write ``benchmarks/results/poll_schedule.json``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--per-class", type=int, default=8)
     parser.add_argument("--time-scale", type=float, default=0.1)
-    parser.add_argument("--smoke", action="store_true", help="2 per class at time scale 0.02")
-    args = parser.parse_args()
-    result = run(2, 0.02) if args.smoke else run(args.per_class, args.time_scale)
-    print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "poll_schedule.json").write_text(json.dumps(result, indent=2))
+    parser.add_argument("--smoke", action="store_true", help="1 per class at time scale 0.02")
+    args = parser.parse_args(argv)
+    result = smoke() if args.smoke else run(args.per_class, args.time_scale)
+    print(report(result))
+    print(f"JSON: {write_results(NAME, result)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

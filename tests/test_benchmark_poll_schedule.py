@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from benchmarks.poll_schedule import DURATIONS, run
+import json
+
+from benchmarks import poll_schedule
 
 
-def test_poll_schedule_benchmark_runs(monkeypatch):
-    result = run(per_class=1, time_scale=0.02)
-    assert [row["generation_s"] for row in result["rows"]] == [*DURATIONS, "all"]
+def test_poll_schedule_benchmark_runs():
+    result = poll_schedule.smoke()
+    assert [row["generation_s"] for row in result["rows"]] == [*poll_schedule.DURATIONS, "all"]
     for row in result["rows"]:
         for schedule in ("adaptive", "fixed"):
             assert row[schedule]["requests_per_generation"] >= 1
         assert isinstance(row["meets_targets"], bool)
+    assert [t["unit"] for t in result["targets"]] == ["x", "%"]
+    assert "Targets" in poll_schedule.report(result)
+    json.dumps(result)

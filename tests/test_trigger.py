@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import aiohttp
 
+from airflow_provider_creatify.hooks import creatify as hook_module
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH
@@ -85,7 +87,7 @@ async def test_missing_connection_yields_error(monkeypatch):
     assert event["status"] == "error" and "creatify_default" in event["message"]
 
 
-async def test_one_http_session_for_the_whole_wait(creatify_conn, monkeypatch):
+async def test_waits_in_one_loop_share_one_http_session_closed_by_the_last(creatify_conn, monkeypatch):
     sessions = []
     original = aiohttp.ClientSession.__init__
 
@@ -94,12 +96,40 @@ async def test_one_http_session_for_the_whole_wait(creatify_conn, monkeypatch):
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(aiohttp.ClientSession, "__init__", counting_init)
+    wrong_key = json.loads(creatify_conn.connection_json()) | {"password": "not-the-key"}
+    monkeypatch.setenv("AIRFLOW_CONN_CREATIFY_WRONG_KEY", json.dumps(wrong_key))
     creatify_conn.settings.generation_seconds = 1.0
+    ids = [CreatifyHook().create_generation(FLUX, {"prompt": str(i)}).id for i in range(3)]
+    wrong = make_trigger(ids[0], poll=0.05)
+    wrong.creatify_conn_id = "creatify_wrong_key"
+    triggers = [*(make_trigger(i, poll=0.05) for i in ids), wrong]
+
+    results = await asyncio.gather(*(events_of(t) for t in triggers))
+
+    assert [event["status"] for (event,) in results] == ["done", "done", "done", "error"]
+    assert "401" in results[-1][0]["message"]  # each request carries its own connection's key
+    assert creatify_conn.count("GET", "/api/asset_generator/{id}/") >= 15
+    assert len(sessions) == 1 and sessions[0].closed
+    assert not hook_module._SHARED_SESSIONS
+
+
+async def test_first_reads_of_waits_deferred_together_spread_over_min_poll_interval(creatify_conn):
+    creatify_conn.settings.generation_seconds = 0.0
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
-    await events_of(make_trigger(generation.id, poll=0.05))
-    polls = creatify_conn.count("GET", "/api/asset_generator/{id}/")
-    assert polls >= 5
-    assert len(sessions) == 1
+    triggers = [
+        CreatifyGenerationTrigger(
+            generation_id=generation.id, deadline=time.time() + 30, poll_interval=10, min_poll_interval=1
+        )
+        for _ in range(20)
+    ]
+    started = time.time()
+    results = await asyncio.gather(*(events_of(t) for t in triggers))
+    assert all(event["status"] == "done" for (event,) in results)
+    reads = [
+        r.time - started for r in creatify_conn.requests if r.method == "GET" and generation.id in r.path
+    ]
+    assert len(reads) == 20  # one read each: the generation was done
+    assert max(reads) - min(reads) > 0.3 and max(reads) < 1.5  # spread over 0..1 s, not one burst
 
 
 async def test_recreated_trigger_finishes_without_a_new_post(creatify_conn):

@@ -1,13 +1,14 @@
 """Connection, auth and HTTP for Creatify's Asset Generator API.
 
-One request path for sync (``requests``) and async (``aiohttp``) code: both build the URL and headers
-with :meth:`CreatifyHook._url` and :attr:`CreatifyHook.headers`, and both hand the answer to
-:meth:`CreatifyHook._decode`, the one place that maps HTTP answers to exceptions.
+One request path for sync (``requests``) and async (``aiohttp``) code: both take the base URL and auth
+from the connection's credentials and headers from :meth:`CreatifyHook._headers`, and both hand the answer
+to :meth:`CreatifyHook._decode`, the one place that maps HTTP answers to exceptions.
 HTTP clients and jsonschema are imported where they are used: DAG files import this module on every parse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -39,6 +40,16 @@ GENERATIONS_PATH = "/api/asset_generator/"
 MAX_WEBHOOK_URL_LENGTH = 200
 # Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
 CREATE_RETRYABLE_STATUSES = (429, 503)
+
+
+@dataclass
+class _SharedSession:
+    session: aiohttp.ClientSession
+    users: int = 0
+
+
+# One aiohttp session per running event loop, shared by the waits in it (see CreatifyHook.__aenter__).
+_SHARED_SESSIONS: dict[asyncio.AbstractEventLoop, _SharedSession] = {}
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,8 @@ class CreatifyHook(BaseHook):
         self._schemas: dict[str, dict[str, Any]] = {}
         self._credentials: _Credentials | None = None
         self._asession: aiohttp.ClientSession | None = None
+        self._aheaders: dict[str, str] = {}
+        self._atimeout: aiohttp.ClientTimeout | None = None
 
     # -- connection -----------------------------------------------------------------------------------
 
@@ -329,33 +342,48 @@ class CreatifyHook(BaseHook):
     # -- async HTTP (aiohttp), for triggers -------------------------------------------------------------
 
     async def __aenter__(self) -> CreatifyHook:
-        """Open one HTTP session held for the whole ``async with`` block (a trigger run)."""
+        """Join the event loop's shared HTTP session for the ``async with`` block (a trigger run).
+
+        All waits running in one event loop (a triggerer) share one ``aiohttp`` session and its pool of
+        keep-alive connections: the first to enter opens it, the last to leave closes it. Auth headers go
+        with each request, so waits on different connections share it too. Measured against one session
+        per wait in ``benchmarks/triggerer_cost.py``.
+        """
         import aiohttp
 
         creds = await self.acredentials()
-        self._asession = aiohttp.ClientSession(
-            headers=self._headers(creds),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-        )
+        self._aheaders = self._headers(creds)
+        self._atimeout = aiohttp.ClientTimeout(total=self.timeout)
+        loop = asyncio.get_running_loop()
+        shared = _SHARED_SESSIONS.get(loop)
+        if shared is None:
+            shared = _SHARED_SESSIONS[loop] = _SharedSession(aiohttp.ClientSession())
+        shared.users += 1
+        self._asession = shared.session
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._asession is not None:
-            await self._asession.close()
-            self._asession = None
+        if self._asession is None:
+            return
+        self._asession = None
+        loop = asyncio.get_running_loop()
+        shared = _SHARED_SESSIONS[loop]
+        shared.users -= 1
+        if shared.users == 0:
+            del _SHARED_SESSIONS[loop]
+            await shared.session.close()
 
     async def aget_generation(self, generation_id: str) -> Generation:
         """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
-        import asyncio
-
         import aiohttp
 
         if self._asession is None:
             raise RuntimeError("CreatifyHook.aget_generation must be called inside 'async with hook:'.")
         what = f"Reading Creatify generation {generation_id}"
         creds = await self.acredentials()
+        url = creds.base_url + generation_path(generation_id)
         try:
-            async with self._asession.get(creds.base_url + generation_path(generation_id)) as response:
+            async with self._asession.get(url, headers=self._aheaders, timeout=self._atimeout) as response:
                 status, body = response.status, await response.read()
                 retry_after = response.headers.get("Retry-After")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:

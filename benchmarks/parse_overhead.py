@@ -1,0 +1,268 @@
+"""DAG-parse overhead: what importing the provider's operator and sensor adds over ``import airflow.sdk``.
+
+A DAG file using the provider imports ``airflow_provider_creatify.operators.creatify`` and
+``...sensors.creatify`` on every parse. Each run is a fresh interpreter (``python -c``) that times, with
+``time.perf_counter()`` inside the child, ``import airflow.sdk`` and then the import of our two modules;
+runs that import ``airflow.sdk`` alone alternate with them (one warm-up run fills the page cache).
+
+Our modules are imported from a byte-compiled copy of the package, as a wheel install leaves them: this
+repository's environment sets PYTHONDONTWRITEBYTECODE=1, which would compile the editable source at every
+import (measured too, for information). Reported: medians over R runs, the modules our import adds to
+``sys.modules`` beyond ``airflow.sdk``'s (heavy ones named: HTTP clients, jsonschema, the trigger base),
+and the top contributors of ``python -X importtime`` for our modules (one run).
+
+Usage: python -m benchmarks.parse_overhead [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    child_env,
+    format_machine,
+    format_table,
+    format_targets,
+    machine_info,
+    target,
+    wait_for_quiet,
+    write_results,
+)
+
+NAME = "parse_overhead"
+RUNS = 15
+OUR_MODULES = ("airflow_provider_creatify.operators.creatify", "airflow_provider_creatify.sensors.creatify")
+#: Modules worth naming if our import adds them (a module counts with its submodules).
+HEAVY_MODULES = (
+    "requests",
+    "urllib3",
+    "aiohttp",
+    "httpx",
+    "jsonschema",
+    "airflow.triggers.base",
+    "uvicorn",
+    "pendulum",
+)
+#: Our import must not add these: the worker's and triggerer's clients, and the trigger machinery.
+FORBIDDEN_MODULES = ("requests", "aiohttp", "airflow.triggers.base")
+TARGET_MS = 20.0
+IMPORTTIME_TOP = 12
+
+_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+import airflow.sdk
+t1 = time.perf_counter()
+before = set(sys.modules)
+if {ours!r}:
+    for name in {modules!r}:
+        __import__(name)
+t2 = time.perf_counter()
+added = sorted(set(sys.modules) - before)
+sdk_has = {{h: any(m == h or m.startswith(h + ".") for m in before) for h in {heavy!r}}}
+origin = getattr(sys.modules.get("airflow_provider_creatify"), "__file__", None) or ""
+result = {{"sdk_s": t1 - t0, "ours_s": t2 - t1, "added": added, "sdk_has": sdk_has, "origin": origin}}
+print(json.dumps(result))
+"""
+_MARK = "--creatify-benchmark-mark--"
+PACKAGE = "airflow_provider_creatify"
+
+
+def compiled_copy(directory: Path) -> Path:
+    """Copy the package into ``directory`` and byte-compile it, as installing a wheel does; return the dir.
+
+    This repository's environment sets PYTHONDONTWRITEBYTECODE, so the editable source would be compiled
+    on every import: a cost a deployed provider does not pay.
+    """
+    spec = importlib.util.find_spec(PACKAGE)  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{PACKAGE} is not installed")
+    target_dir = directory / PACKAGE
+    shutil.copytree(
+        next(iter(spec.submodule_search_locations)), target_dir, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    compileall.compile_dir(str(target_dir), quiet=1)
+    return directory
+
+
+def _python(*args: str, path: Path | None) -> subprocess.CompletedProcess[str]:
+    """Run a child interpreter; ``path``: a compiled copy of the package to import first."""
+    env = child_env(PYTHONDONTWRITEBYTECODE="1")  # never write __pycache__ into the source tree
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(path), env["PYTHONPATH"]])
+    return subprocess.run(  # not in the repository: "python -c" puts the working directory first
+        [sys.executable, *args],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _child(ours: bool, path: Path | None) -> dict[str, Any]:
+    done = _python("-c", _CHILD.format(ours=ours, modules=OUR_MODULES, heavy=HEAVY_MODULES), path=path)
+    if done.returncode != 0:
+        raise RuntimeError(f"The import child failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if ours and path is not None and not result["origin"].startswith(str(path)):
+        raise RuntimeError(f"{PACKAGE} was imported from {result['origin']}, not from the compiled copy")
+    return result
+
+
+def importtime(path: Path | None, top: int = IMPORTTIME_TOP) -> dict[str, Any]:
+    """``python -X importtime`` of our modules after ``airflow.sdk``: top modules by self time, and totals."""
+    imports = "; ".join(f"import {name}" for name in OUR_MODULES)
+    code = f"import airflow.sdk, sys; sys.stderr.write({_MARK!r} + '\\n'); {imports}"
+    done = _python("-X", "importtime", "-c", code, path=path)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -X importtime failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    lines = done.stderr.split(_MARK, 1)[1].splitlines()
+    modules: list[dict[str, Any]] = []
+    for line in lines:
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = (part.strip() for part in line[len("import time:") :].split("|", 2))
+        modules.append({"module": name, "self_us": int(self_us), "cumulative_us": int(cumulative_us)})
+    return {
+        "modules_imported": len(modules),
+        "total_self_ms": sum(m["self_us"] for m in modules) / 1000,
+        "ours": [m for m in modules if m["module"] in OUR_MODULES],
+        "top_self": sorted(modules, key=lambda m: m["self_us"], reverse=True)[:top],
+    }
+
+
+def _has(modules: Sequence[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def _summary(values: Sequence[float]) -> dict[str, Any]:
+    return {"median": statistics.median(values), "min": min(values), "all": list(values)}
+
+
+def run(runs: int = RUNS, *, quiet_timeout: float = 300.0, parallel: int = 1) -> dict[str, Any]:
+    """Time R fresh interpreters of each kind; return medians, added modules, importtime and targets.
+
+    Kinds, interleaved: ``import airflow.sdk`` alone; then our modules byte-compiled (as deployed); then our
+    modules from source without byte-code (as in this repository's environment).
+
+    :param quiet_timeout: first wait up to this long for other work on the machine to stop (0: do not).
+    :param parallel: interpreters run at once; above 1 they disturb each other (the smoke run uses 2).
+    """
+    if quiet_timeout > 0:
+        wait_for_quiet(timeout=quiet_timeout)
+    with tempfile.TemporaryDirectory(prefix="creatify-parse-") as tmp:
+        compiled = compiled_copy(Path(tmp))
+        _child(True, compiled)  # warm-up: page cache
+        kinds = [(False, None), (True, compiled), (True, None)] * runs  # interleaved
+        with ThreadPoolExecutor(parallel) as pool:
+            results = list(pool.map(lambda kind: _child(*kind), kinds))
+        alone, with_ours, from_source = results[0::3], results[1::3], results[2::3]
+        profile = importtime(compiled)
+    ours_ms = [1000 * r["ours_s"] for r in with_ours]
+    source_ms = [1000 * r["ours_s"] for r in from_source]
+    sdk_ms = [1000 * r["sdk_s"] for r in alone]
+    total_alone_ms = statistics.median(1000 * (r["sdk_s"] + r["ours_s"]) for r in alone)
+    total_with_ms = statistics.median(1000 * (r["sdk_s"] + r["ours_s"]) for r in with_ours)
+    added = sorted(set().union(*(r["added"] for r in with_ours)))
+    heavy = {
+        name: {"loaded_by_airflow_sdk": with_ours[0]["sdk_has"][name], "added_by_ours": _has(added, name)}
+        for name in HEAVY_MODULES
+    }
+    forbidden_added = [name for name in FORBIDDEN_MODULES if heavy[name]["added_by_ours"]]
+    ours_median = statistics.median(ours_ms)
+    return {
+        "benchmark": NAME,
+        "machine": machine_info(),
+        "runs": runs,
+        "modules": list(OUR_MODULES),
+        "import_airflow_sdk_ms": _summary(sdk_ms),
+        "ours_after_sdk_ms": _summary(ours_ms),
+        "ours_after_sdk_no_bytecode_ms": _summary(source_ms),
+        "difference_of_total_medians_ms": total_with_ms - total_alone_ms,
+        "added_modules": added,
+        "added_module_count": len(added),
+        "heavy_modules": heavy,
+        "forbidden_modules_added": forbidden_added,
+        "importtime": profile,
+        "targets": [
+            target("import of our modules after airflow.sdk (median)", ours_median, TARGET_MS, unit="ms"),
+            target(f"heavy modules added ({', '.join(FORBIDDEN_MODULES)})", float(len(forbidden_added)), 0),
+        ],
+    }
+
+
+def smoke() -> dict[str, Any]:
+    """Three runs, two at a time, no waiting for a quiet machine (for the test suite)."""
+    return run(3, quiet_timeout=0, parallel=2)
+
+
+HEAVY_COLUMNS = [
+    ("module", "module", ""),
+    ("loaded_by_airflow_sdk", "loaded by airflow.sdk", ""),
+    ("added_by_ours", "added by ours", ""),
+]
+
+
+def report(result: dict[str, Any]) -> str:
+    """The result as readable text with the targets."""
+    ours, sdk = result["ours_after_sdk_ms"], result["import_airflow_sdk_ms"]
+    src = result["ours_after_sdk_no_bytecode_ms"]
+    heavy_rows = [{"module": name, **flags} for name, flags in result["heavy_modules"].items()]
+    it = result["importtime"]
+    lines = [
+        f"DAG-parse overhead of {', '.join(result['modules'])} ({result['runs']} fresh interpreters each)",
+        f"Machine: {format_machine(result['machine'])}",
+        "",
+        f"import airflow.sdk alone:        median {sdk['median']:.1f} ms (min {sdk['min']:.1f})",
+        f"our modules after airflow.sdk:   median {ours['median']:.1f} ms (min {ours['min']:.1f}), "
+        "byte-compiled as a wheel install leaves them",
+        f"  the same without byte-code:    median {src['median']:.1f} ms (min {src['min']:.1f}), "
+        "compiled at each import (PYTHONDONTWRITEBYTECODE=1, as in this repository)",
+        f"modules added to sys.modules:    {result['added_module_count']}",
+        "",
+        format_table(heavy_rows, HEAVY_COLUMNS),
+        "",
+        f"python -X importtime after airflow.sdk: {it['modules_imported']} modules, "
+        f"{it['total_self_ms']:.1f} ms self time; top by self time:",
+        format_table(
+            it["top_self"],
+            [("module", "module", ""), ("self_us", "self us", "d"), ("cumulative_us", "cumulative us", "d")],
+        ),
+        "",
+        "Targets:",
+        format_targets(result["targets"]),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run, print the report, write ``benchmarks/results/parse_overhead.json``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help="fresh interpreters of each kind (15)")
+    parser.add_argument(
+        "--quiet-timeout", type=float, default=300.0, help="wait up to this long for an idle machine (300)"
+    )
+    args = parser.parse_args(argv)
+    result = run(args.runs, quiet_timeout=args.quiet_timeout)
+    print(report(result))
+    print(f"\nWritten {write_results(NAME, result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Run the benchmarks: each prints its table and targets and writes ``benchmarks/results/<name>.json``.
+
+Every benchmark module has ``NAME``, ``run()`` (the full size), ``smoke()`` (a small size, what the test
+suite runs) and ``report(result) -> str``; each result holds ``targets`` (see ``benchmarks.common.target``).
+A summary of every target closes the output and goes to ``benchmarks/results/summary.json``.
+
+Usage: python -m benchmarks.run [--smoke] [--only triggerer_cost,poll_schedule]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.common import format_machine, format_targets, machine_info, write_results
+
+BENCHMARKS = ("parse_overhead", "poll_schedule", "triggerer_cost", "airflow_e2e")
+
+
+def targets_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The result's targets as one list (the triggerer's are per variant: the product's count)."""
+    found = result.get("targets", [])
+    if isinstance(found, dict):
+        return [{**t, "name": f"{variant}: {t['name']}"} for variant, ts in found.items() for t in ts]
+    return list(found)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run the selected benchmarks one after the other; exit 1 if one failed to run."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="the small sizes the test suite runs")
+    parser.add_argument("--only", type=lambda text: text.split(","), default=list(BENCHMARKS))
+    args = parser.parse_args(argv)
+    unknown = set(args.only) - set(BENCHMARKS)
+    if unknown:
+        parser.error(
+            f"unknown benchmark(s) {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}"
+        )
+
+    print(f"Machine: {format_machine(machine_info())}\n", flush=True)
+    summary: dict[str, Any] = {"machine": machine_info(), "smoke": args.smoke, "benchmarks": {}}
+    for name in args.only:
+        module = importlib.import_module(f"benchmarks.{name}")
+        print(f"== {name} ({'smoke' if args.smoke else 'full'}) ==", flush=True)
+        started = time.monotonic()
+        result = module.smoke() if args.smoke else module.run()
+        print(module.report(result))
+        print(f"JSON: {write_results(name + ('_smoke' if args.smoke else ''), result)}")
+        print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
+        summary["benchmarks"][name] = targets_of(result)
+
+    print("== summary ==")
+    for name, checks in summary["benchmarks"].items():
+        print(f" {name}:")
+        print(format_targets(checks))
+    print(f"JSON: {write_results('summary' + ('_smoke' if args.smoke else ''), summary)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
