@@ -24,9 +24,9 @@ class CreatifyGenerationTrigger(BaseTrigger):
     resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
     and running the same trigger twice (failover) is harmless: it only reads.
 
-    The first read waits a random 0 to ``min_poll_interval`` seconds, so hundreds of waits deferred
-    together spread their reads out instead of polling in one burst (event-loop lag measured in
-    ``benchmarks/triggerer_cost.py``).
+    The wait starts after a random 0 to ``min_poll_interval`` seconds, so hundreds of waits deferred
+    together spread their connection lookups and first reads instead of making them in one burst
+    (event-loop lag measured in ``benchmarks/triggerer_cost.py``).
 
     Transient errors (no answer, 429, 5xx, a broken body) do not end the wait: polling backs off
     (honouring ``Retry-After``) and goes on; only :attr:`max_consecutive_errors` of them in a row end it
@@ -88,8 +88,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
         last_status = None
         errors = 0
         try:
+            await asyncio.sleep(min(self._first_poll_delay(), max(0.0, self.deadline - time.time())))
             async with CreatifyHook(self.creatify_conn_id) as hook:
-                await asyncio.sleep(min(self._first_poll_delay(), max(0.0, self.deadline - time.time())))
                 while True:
                     try:
                         generation = await hook.aget_generation(self.generation_id)
