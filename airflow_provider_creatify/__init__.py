@@ -19,6 +19,18 @@ def get_provider_info() -> dict:
             {
                 "connection-type": "creatify",
                 "hook-class-name": "airflow_provider_creatify.hooks.creatify.CreatifyHook",
+                "hook-name": "Creatify",
+                # Airflow 3.2+ reads the form here; older ones ask CreatifyHook.get_ui_field_behaviour.
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {"login": "API ID", "password": "API Key", "host": "Base URL"},
+                    "placeholders": {
+                        "login": "Your Creatify API ID (X-API-ID)",
+                        "password": "Your Creatify API key (X-API-KEY)",
+                        "host": "https://api.creatify.ai (the default), or a sandbox such as http://127.0.0.1:8765",
+                    },
+                },
             }
         ],
+        "extra-links": ["airflow_provider_creatify.operators.creatify.CreatifyAssetLink"],
     }

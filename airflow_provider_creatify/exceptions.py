@@ -105,3 +105,7 @@ class CreatifyGenerationFailed(CreatifyGenerationError):
 
 class CreatifyTimeoutError(CreatifyGenerationError):
     """The generation did not finish before the deadline; it may still finish, and bill, on Creatify."""
+
+
+class CreatifyAssetCopyError(CreatifyError):
+    """An asset could not be copied to storage (download or write failed)."""

@@ -162,3 +162,55 @@ def timeout_error(
         generation_id=generation_id,
         model_name=model_name,
     )
+
+
+def input_fields(schema: Any) -> list[dict[str, Any]]:
+    """The fields of an ``input_params_schema``: required first, then optional, each in ``properties`` order.
+
+    Each field is ``{"name", "required", "type", "enum", "default", "description"}``; ``type`` is the JSON
+    Schema type as a string (a list of types joined by ``|``, ``""`` if absent). A required name missing
+    from ``properties`` is listed too, after the other required fields, with nothing known about it.
+    """
+    schema = schema if isinstance(schema, dict) else {}
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    listed = schema.get("required")
+    required = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+    names = [n for n in properties if n in required]
+    names += [n for n in dict.fromkeys(required) if n not in properties]
+    names += [n for n in properties if n not in required]
+    fields = []
+    for name in names:
+        spec = properties.get(name)
+        spec = spec if isinstance(spec, dict) else {}
+        json_type = spec.get("type", "")
+        enum = spec.get("enum")
+        description = spec.get("description")
+        fields.append(
+            {
+                "name": name,
+                "required": name in required,
+                "type": "|".join(map(str, json_type)) if isinstance(json_type, list) else str(json_type),
+                "enum": list(enum) if isinstance(enum, list) else None,
+                "default": spec.get("default"),
+                "description": description if isinstance(description, str) else None,
+            }
+        )
+    return fields
+
+
+def describe_models(models: list[Any]) -> list[dict[str, Any]]:
+    """``{"model_name", "generation_type", "fields"}`` for each entry of the schemas listing, by model name.
+
+    Entries that are not objects with a ``model_name`` are skipped; see :func:`input_fields` for ``fields``.
+    """
+    described = [
+        {
+            "model_name": model["model_name"],
+            "generation_type": model.get("generation_type"),
+            "fields": input_fields(model.get("input_params_schema")),
+        }
+        for model in models
+        if isinstance(model, dict) and isinstance(model.get("model_name"), str) and model["model_name"]
+    ]
+    return sorted(described, key=lambda m: m["model_name"])

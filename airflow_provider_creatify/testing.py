@@ -37,9 +37,12 @@ def load_dag_file(path: str | Path, dag_id: str) -> Any:
 
 
 def set_deferrable(dag: Any, deferrable: bool) -> None:
-    """Make every Creatify task of ``dag`` deferrable or not, mapped tasks included."""
+    """Make every Creatify wait of ``dag`` (operator, sensor) deferrable or not, mapped tasks included."""
+    from airflow_provider_creatify.operators.creatify import GenerationWaitMixin
+
     for task in dag.tasks:
-        if task.task_type.startswith("Creatify"):
+        cls = getattr(task, "operator_class", type(task))  # a mapped task's operator class
+        if isinstance(cls, type) and issubclass(cls, GenerationWaitMixin):
             if hasattr(task, "partial_kwargs"):
                 task.partial_kwargs["deferrable"] = deferrable
             else:

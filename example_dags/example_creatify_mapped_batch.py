@@ -1,23 +1,34 @@
-"""A nightly batch: one mapped Creatify generation per prompt, then a summary of every asset URL."""
+"""A nightly batch, TaskFlow style: prompts from a @task, one mapped generation each, every asset stored.
+
+Each generation's assets are copied to durable storage (Creatify's URLs do not last): the ``destination``
+param is any object storage folder (``file://``, ``s3://aws_default@bucket/path/``, ``gs://...``). Each
+finished generation also updates the Airflow Asset ``creatify://batch/images``; the second DAG here is
+scheduled on it and reads the generation id and asset URLs from the events' extra.
+"""
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import DAG, Asset, Param, dag, task
 
-from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
+from airflow_provider_creatify.operators.creatify import (
+    CreatifyCopyAssetsOperator,
+    CreatifyCreateGenerationOperator,
+)
 
 PROMPTS = [
     "A red sneaker floating over a neon city",
     "A bowl of ramen in watercolor style",
     "A vintage camera on a marble desk",
 ]
+BATCH_IMAGES = Asset("creatify://batch/images")
 
 
 @dag(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    params={"destination": Param("file:///tmp/creatify-assets/", type="string")},
     tags=["creatify", "example"],
 )
 def example_creatify_mapped_batch():
@@ -30,15 +41,41 @@ def example_creatify_mapped_batch():
         model_name="flux-pro/kontext/text-to-image",
         poll_interval=1,
         max_active_tis_per_dag=16,
+        outlets=[BATCH_IMAGES],
     ).expand(input_params=prompts())
 
-    @task
-    def summarize(urls_per_generation: list[list[str]]) -> list[str]:
-        urls = [url for urls in urls_per_generation for url in urls]
-        print(f"{len(urls)} assets from {len(urls_per_generation)} generations")
-        return urls
+    stored = CreatifyCopyAssetsOperator.partial(
+        task_id="store",
+        destination="{{ params.destination }}{{ ds }}/",
+    ).expand(asset_urls=images.output)
 
-    summarize(images.output)
+    @task
+    def summarize(paths_per_generation: list[list[str]]) -> list[str]:
+        paths = [path for paths in paths_per_generation for path in paths]
+        print(f"{len(paths)} assets stored from {len(paths_per_generation)} generations")
+        return paths
+
+    summarize(stored.output)
 
 
 example_creatify_mapped_batch()
+
+
+with DAG(
+    "example_creatify_on_new_images",
+    schedule=[BATCH_IMAGES],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["creatify", "example"],
+):
+
+    @task
+    def new_images(triggering_asset_events=None) -> list[str]:
+        """The asset URLs of the generations that updated the Asset since this DAG last ran."""
+        urls = []
+        for event in (triggering_asset_events or {}).get(BATCH_IMAGES, []):
+            print(f"generation {event.extra['generation_id']} ({event.extra['model_name']})")
+            urls += event.extra["asset_urls"]
+        return urls
+
+    new_images()

@@ -1,6 +1,9 @@
 """Run one example DAG end to end against the embedded Creatify sandbox: no credentials, no network.
 
-Usage: python scripts/demo.py [DAG_ID] [--sync]
+Every asset the run produced ends up in a local folder (``--destination``, default ``creatify-assets/``):
+the batch example stores its own; for the others the demo copies them with ``CreatifyHook.copy_assets``.
+
+Usage: python scripts/demo.py [DAG_ID] [--sync] [--destination FOLDER]
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dag_id", nargs="?", default="example_creatify_kling_image_to_video")
+    parser.add_argument("dag_id", nargs="?", default="example_creatify_mapped_batch")
     parser.add_argument("--sync", action="store_true", help="wait in the worker instead of deferring")
+    parser.add_argument("--destination", type=Path, default=Path("creatify-assets"), help="a local folder")
     args = parser.parse_args()
+    destination = f"file://{args.destination.resolve()}/"
 
     home = Path(tempfile.mkdtemp(prefix="creatify-demo-airflow-home-"))
     os.environ.update(  # before Airflow is imported: it reads its config once
@@ -27,8 +32,7 @@ def main() -> None:
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
     )
 
-    import requests
-
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
     from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
 
     with CreatifySandbox(SandboxSettings(generation_seconds=5)) as sandbox:
@@ -42,16 +46,23 @@ def main() -> None:
         initdb()
         dag = load_dag_file(EXAMPLE_DAGS / f"{args.dag_id}.py", args.dag_id)
         set_deferrable(dag, not args.sync)
-        dagrun = dag.test()
+        dagrun = dag.test(run_conf={"destination": destination} if "destination" in dag.params else None)
 
         print(f"\n== DAG run {dagrun.run_id}: {dagrun.state} ({'sync' if args.sync else 'deferrable'})")
-        for (task_id, map_index, key), value in sorted(dagrun_xcoms(dagrun).items()):
+        xcoms = dagrun_xcoms(dagrun)
+        for (task_id, map_index, key), value in sorted(xcoms.items()):
             index = f"[{map_index}]" if map_index >= 0 else ""
             print(f"  {task_id}{index} {key}: {value}")
-        urls = [v for (_, _, key), v in dagrun_xcoms(dagrun).items() if key == "asset_urls"]
-        for url in (u for batch in urls for u in batch):
-            response = requests.get(url, timeout=10)
-            print(f"  downloaded {url}: {response.headers['Content-Type']}, {len(response.content)} bytes")
+        stored = [
+            p for (task, _, key), v in xcoms.items() if (task, key) == ("store", "return_value") for p in v
+        ]
+        if not stored:  # this DAG does not store its assets itself
+            urls = [url for (_, _, key), v in xcoms.items() if key == "asset_urls" for url in v]
+            stored = CreatifyHook().copy_assets(urls, destination)
+        print(f"\n== {len(stored)} assets stored under {destination}")
+        for path in stored:
+            local = Path(path.removeprefix("file://"))
+            print(f"  {local} ({local.stat().st_size} bytes)")
         posts = sandbox.count("POST", "/api/asset_generator/")
         print(f"  sandbox requests: {len(sandbox.requests)}, POSTs: {posts}")
         raise SystemExit(0 if dagrun.state == "success" else 1)

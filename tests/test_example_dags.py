@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
 from tests.conftest import DAGS_FOLDER, EXAMPLE_DAGS
@@ -16,10 +17,10 @@ from tests.helpers import POST_PATH
 DAG_FILES = sorted(p.stem for p in EXAMPLE_DAGS.glob("example_*.py"))
 
 
-def run(name: str, deferrable: bool, capfd):
+def run(name: str, deferrable: bool, capfd, **run_conf):
     dag = load_dag_file(DAGS_FOLDER / f"{name}.py", name)
     set_deferrable(dag, deferrable)
-    dagrun = dag.test()
+    dagrun = dag.test(run_conf=run_conf or None)
     states = {ti.task_id + f"[{ti.map_index}]": ti.state for ti in dagrun.get_task_instances()}
     assert dagrun.state == "success", states
     # The deferrable runs really went through the trigger (dag.test runs it inline), the others did not.
@@ -79,13 +80,54 @@ def test_image_feeds_image_to_video(airflow_db, creatify_conn, capfd, deferrable
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
-def test_mapped_batch(airflow_db, creatify_conn, capfd, deferrable):
-    _, values = run("example_creatify_mapped_batch", deferrable, capfd)
+def test_mapped_batch_stores_every_asset_links_it_and_updates_the_asset(
+    airflow_db, creatify_conn, capfd, tmp_path, deferrable
+):
+    destination = f"file://{tmp_path}/assets/"
+    dagrun, values = run("example_creatify_mapped_batch", deferrable, capfd, destination=destination)
     per_generation = [assert_contract(values, "generate", creatify_conn.base_url, i) for i in range(3)]
-    assert values[("summarize", -1, "return_value")] == [url for urls in per_generation for url in urls]
     assert creatify_conn.count("POST", POST_PATH) == 3
     prompts = sorted(g["input_params"]["prompt"] for g in creatify_conn.generations.values())
     assert len(set(prompts)) == 3
+
+    # every asset stored under <destination><ds>/, byte for byte, in the URLs' order
+    stored = [values[("store", i, "return_value")] for i in range(3)]
+    assert values[("summarize", -1, "return_value")] == [path for paths in stored for path in paths]
+    for urls, paths in zip(per_generation, stored, strict=True):
+        assert len(paths) == len(urls)
+        for url, path in zip(urls, paths, strict=True):
+            assert path.startswith(f"{destination}{dagrun.logical_date or dagrun.run_after:%Y-%m-%d}/")
+            assert Path(path.removeprefix("file://")).read_bytes() == requests.get(url, timeout=10).content
+
+    # the extra link opens each generation's first asset
+    for i, urls in enumerate(per_generation):
+        assert values[("generate", i, "_link_CreatifyAssetLink")] == urls[0]
+
+    # one asset event per generation, its extra carrying what a downstream DAG needs
+    extras = asset_event_extras("creatify://batch/images")
+    assert sorted(e["generation_id"] for e in extras) == sorted(
+        values[("generate", i, "generation_id")] for i in range(3)
+    )
+    assert sorted(url for e in extras for url in e["asset_urls"]) == sorted(
+        url for urls in per_generation for url in urls
+    )
+    assert {e["model_name"] for e in extras} == {"flux-pro/kontext/text-to-image"}
+
+
+def asset_event_extras(uri: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri)
+        )
+        extras = [dict(event.extra) for event in events]
+        session.execute(AssetEvent.__table__.delete())  # the next test starts from none
+    return extras
 
 
 def test_examples_import_without_a_connection(airflow_db, monkeypatch):
@@ -97,7 +139,7 @@ def test_examples_import_without_a_connection(airflow_db, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT", raising=False)
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == set(DAG_FILES)
+    assert set(bag.dag_ids) == {*DAG_FILES, "example_creatify_on_new_images"}
 
 
 def test_dag_folder_holds_the_examples():

@@ -9,35 +9,40 @@ HTTP clients and jsonschema are imported where they are used: DAG files import t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import posixpath
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
+    CreatifyAssetCopyError,
     CreatifyAuthError,
     CreatifyConfigError,
     CreatifyCreateUncertainError,
     CreatifyNotFoundError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.models import Generation, timeout_error
+from airflow_provider_creatify.models import Generation, describe_models, timeout_error
 
 if TYPE_CHECKING:
     import aiohttp
     import requests
-    from airflow.sdk import Connection
+    from airflow.sdk import Connection, ObjectStoragePath
 
 DEFAULT_BASE_URL = "https://api.creatify.ai"
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
 GENERATIONS_PATH = "/api/asset_generator/"
 MAX_WEBHOOK_URL_LENGTH = 200
+COPY_CHUNK_BYTES = 1024 * 1024
 # Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
 CREATE_RETRYABLE_STATUSES = (429, 503)
 
@@ -93,6 +98,13 @@ def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float |
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
     return delay
+
+
+def asset_file_name(url: str) -> str:
+    """A deterministic file name for an asset: a short hash of its URL (query left out), then its name."""
+    parts = urlsplit(url)
+    name = posixpath.basename(unquote(parts.path)) or "asset"
+    return f"{hashlib.sha256((parts.netloc + parts.path).encode()).hexdigest()[:12]}-{name}"
 
 
 def base_url_from_connection(conn: Connection) -> str:
@@ -177,11 +189,14 @@ class CreatifyHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Relabel the connection form: API ID, API Key, Base URL."""
+        """The connection form for Airflow < 3.2 (newer versions read it from the provider info)."""
+        from airflow_provider_creatify import get_provider_info
+
+        (conn_type,) = get_provider_info()["connection-types"]
+        behaviour = conn_type["ui-field-behaviour"]
         return {
-            "hidden_fields": ["schema", "port", "extra"],
-            "relabeling": {"login": "API ID", "password": "API Key", "host": "Base URL"},
-            "placeholders": {"host": DEFAULT_BASE_URL, "login": "your-api-id", "password": "your-api-key"},
+            "hidden_fields": behaviour["hidden-fields"],
+            **{k: behaviour[k] for k in ("relabeling", "placeholders")},
         }
 
     def _credentials_from(self, conn: Connection) -> _Credentials:
@@ -413,6 +428,16 @@ class CreatifyHook(BaseHook):
                 self._schemas[model["model_name"]] = model.get("input_params_schema") or {}
         return models
 
+    def describe_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:
+        """Models with their ``generation_type`` and input fields (required first), sorted by model name.
+
+        Each field is ``{"name", "required", "type", "enum", "default", "description"}``
+        (see :func:`airflow_provider_creatify.models.input_fields`).
+
+        :param model_names: only these models (unknown names are simply absent from the answer).
+        """
+        return describe_models(self.list_models(model_names))
+
     def get_input_schema(self, model_name: str) -> dict[str, Any]:
         """The JSON Schema of one model's ``input_params``.
 
@@ -522,6 +547,55 @@ class CreatifyHook(BaseHook):
             if remaining <= 0:
                 raise timeout_error(generation_id, generation.model_name, generation.status)
             time.sleep(min(generation.next_poll_delay(poll_interval), remaining))
+
+    def copy_assets(self, asset_urls: Sequence[str], destination: str | ObjectStoragePath) -> list[str]:
+        """Stream each asset into the ``destination`` folder; return the stored paths, in order.
+
+        ``destination`` is any Airflow object storage URL (``file:///data/creatify/``,
+        ``s3://aws_default@bucket/creatify/``, ``gs://...``) or ``ObjectStoragePath``. Names are
+        :func:`asset_file_name`, so a retry skips what an earlier try stored. Files are streamed in 1 MiB
+        chunks (a video is never held in memory); local ones are written under ``.part`` first, so a broken
+        transfer never looks copied. Asset URLs are fetched without the API credentials.
+
+        :param asset_urls: the asset URLs, e.g. the create operator's ``asset_urls`` XCom.
+        :param destination: the folder to store them in.
+        """
+        import requests
+        from airflow.sdk import ObjectStoragePath
+
+        folder = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(destination)
+        stored = []
+        with requests.Session() as http:
+            for url in asset_urls:
+                target = folder / asset_file_name(url)
+                if target.exists():
+                    self.log.info("Skipping %s: already copied to %s.", url, target)
+                else:
+                    self._stream(http, url, target)
+                    self.log.info("Copied %s to %s.", url, target)
+                stored.append(str(target))
+        return stored
+
+    def _stream(self, http: requests.Session, url: str, target: ObjectStoragePath) -> None:
+        import requests
+
+        local = target.protocol in ("file", "local")
+        part = target.with_name(target.name + ".part") if local else target
+        try:
+            if local:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            with http.get(url, stream=True, timeout=self.timeout) as response:
+                response.raise_for_status()
+                with part.open("wb") as out:
+                    for chunk in response.iter_content(COPY_CHUNK_BYTES):
+                        out.write(chunk)
+            if local:
+                part.rename(target)
+        except (requests.RequestException, OSError) as exc:
+            raise CreatifyAssetCopyError(
+                f"Copying Creatify asset {url} to {target} failed: {exc}. Retry the task: assets already "
+                "copied are skipped."
+            ) from None
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials by listing the models (``airflow connections test``, UI Test button)."""

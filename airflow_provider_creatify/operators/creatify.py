@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import conf
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_creatify.exceptions import CreatifyError, CreatifyNotFoundError, CreatifyValidationError
@@ -18,12 +18,23 @@ from airflow_provider_creatify.models import Generation, timeout_error
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.bases.operator import BaseOperator as _Operator
+    from airflow.sdk.types import TaskInstanceKey
 else:
     _Operator = object
 
 #: The task_state_store key under which a try records its generation for the next try.
 STATE_KEY = "creatify_generation"
 _warned_no_state_store = False
+
+
+class CreatifyAssetLink(BaseOperatorLink):
+    """A button on the task that opens the first asset the generation produced."""
+
+    name = "Creatify asset"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        urls = XCom.get_value(key="asset_urls", ti_key=ti_key)
+        return urls[0] if urls else ""
 
 
 class GenerationWaitMixin(_Operator):
@@ -36,6 +47,7 @@ class GenerationWaitMixin(_Operator):
 
     creatify_conn_id: str
     deferrable: bool
+    operator_extra_links = (CreatifyAssetLink(),)
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -67,11 +79,25 @@ class GenerationWaitMixin(_Operator):
         return self.finish(context, generation)
 
     def finish(self, context: Context, generation: Generation) -> list[str]:
-        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs."""
+        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs.
+
+        Each Airflow Asset in ``outlets`` gets an event whose extra carries ``generation_id``,
+        ``model_name`` and ``asset_urls``, for the DAGs scheduled on it.
+        """
         generation.raise_for_status()
         urls = generation.asset_urls
         context["ti"].xcom_push(key="asset_urls", value=urls)
         context["ti"].xcom_push(key="assets", value=generation.assets)
+        from airflow.sdk import Asset
+
+        extra: dict[str, Any] = {
+            "generation_id": generation.id,
+            "model_name": generation.model_name,
+            "asset_urls": urls,
+        }
+        for outlet in self.outlets or ():
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)
         self.log.info("Creatify %s is done with %d asset(s).", generation.describe(), len(urls))
         return urls
 
@@ -222,3 +248,35 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
             generation.status,
         )
         return generation, float(saved.get("deadline") or time.time() + self.timeout)
+
+
+class CreatifyCopyAssetsOperator(BaseOperator):
+    """Copy generated assets to durable storage (Creatify's asset URLs do not last); return the paths.
+
+    .. code-block:: python
+
+        CreatifyCopyAssetsOperator(
+            task_id="store",
+            asset_urls=generate.output,  # the create operator's asset URLs
+            destination="s3://aws_default@my-bucket/creatify/{{ ds }}/",
+        )
+
+    See :meth:`CreatifyHook.copy_assets
+    <airflow_provider_creatify.hooks.creatify.CreatifyHook.copy_assets>`: streamed, deterministic names,
+    files already stored are skipped. XCom ``return_value``: the stored paths, in the URLs' order.
+
+    :param asset_urls: the asset URLs (templated; usually an XComArg of the create operator).
+    :param destination: an object storage folder URL (``file://``, ``s3://``, ``gs://``; templated).
+    """
+
+    template_fields: Sequence[str] = ("asset_urls", "destination")
+    ui_color = "#f4e1ff"
+
+    def __init__(self, *, asset_urls: list[str] | str, destination: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asset_urls = asset_urls
+        self.destination = destination
+
+    def execute(self, context: Context) -> list[str]:
+        urls = [self.asset_urls] if isinstance(self.asset_urls, str) else list(self.asset_urls or [])
+        return CreatifyHook().copy_assets(urls, self.destination)
