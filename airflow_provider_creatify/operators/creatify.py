@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_creatify.exceptions import CreatifyError, CreatifyNotFoundError, CreatifyValidationError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
@@ -88,8 +88,6 @@ class GenerationWaitMixin(_Operator):
         urls = generation.asset_urls
         context["ti"].xcom_push(key="asset_urls", value=urls)
         context["ti"].xcom_push(key="assets", value=generation.assets)
-        from airflow.sdk import Asset
-
         extra: dict[str, Any] = {
             "generation_id": generation.id,
             "model_name": generation.model_name,
