@@ -22,10 +22,9 @@ Variants:
   a fresh connection lookup and a new ``aiohttp.ClientSession`` on every poll.
 - ``session_per_wait``: the product trigger with one ``aiohttp.ClientSession`` per wait (the provider's
   first design), instead of one per event loop.
-- ``no_jitter``: the product trigger with its first read at once instead of spread over the first poll
-  interval.
+- ``no_jitter``: the product trigger starting at once instead of after its start delay.
 - ``product``: ``CreatifyGenerationTrigger`` as shipped: one session per event loop, shared by every wait
-  in it, and the first read after a random 0..min_poll_interval pause.
+  in it, and a start delay drawn from 10 evenly spaced slots over 0..min_poll_interval.
 - ``product_gc_frozen``: ``product`` with ``gc.freeze()`` called once before the wait, moving the
   start-up heap (Airflow's modules and their objects) out of the collector's reach: not a trigger change
   (it is a triggerer-process setting), it isolates how much of the loop lag is full garbage collections of
@@ -109,8 +108,8 @@ HARNESS_IDLE_SECONDS = 0.5
 VARIANTS = {
     "baseline": "new connection lookup + new aiohttp session on every poll (the common way)",
     "session_per_wait": "product trigger, but one aiohttp session per wait",
-    "no_jitter": "product trigger, but every first read at once",
-    "product": "CreatifyGenerationTrigger: one session per event loop, first read spread over 0..interval",
+    "no_jitter": "product trigger, but every wait starts at once",
+    "product": "CreatifyGenerationTrigger: one session per event loop, starts spread over 10 slots",
     "product_gc_frozen": "product, start-up heap gc.freeze()-d (a process setting, not the trigger)",
 }
 TARGET_CPU_RATIO = 3.0  # at least this many times less CPU per poll than the baseline

@@ -103,6 +103,8 @@ async def test_waits_in_one_loop_share_one_http_session_closed_by_the_last(creat
     wrong = make_trigger(ids[0], poll=0.05)
     wrong.creatify_conn_id = "creatify_wrong_key"
     triggers = [*(make_trigger(i, poll=0.05) for i in ids), wrong]
+    for trigger in triggers:  # the wrong key joins while the others wait (the last one out closes it)
+        monkeypatch.setattr(trigger, "_first_poll_delay", lambda t=trigger: 0.3 if t is wrong else 0.0)
 
     results = await asyncio.gather(*(events_of(t) for t in triggers))
 

@@ -24,9 +24,10 @@ class CreatifyGenerationTrigger(BaseTrigger):
     resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
     and running the same trigger twice (failover) is harmless: it only reads.
 
-    The wait starts after a random 0 to ``min_poll_interval`` seconds, so hundreds of waits deferred
-    together spread their connection lookups and first reads instead of making them in one burst
-    (event-loop lag measured in ``benchmarks/triggerer_cost.py``).
+    The wait starts after one of :attr:`start_slots` evenly spaced delays from 0 to ``min_poll_interval``,
+    drawn at random: hundreds of waits deferred together spread their connection lookups and reads
+    instead of making them in one burst, and those in a slot share event-loop wake-ups (both measured in
+    ``benchmarks/triggerer_cost.py``).
 
     Transient errors (no answer, 429, 5xx, a broken body) do not end the wait: polling backs off
     (honouring ``Retry-After``) and goes on; only :attr:`max_consecutive_errors` of them in a row end it
@@ -43,6 +44,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
 
     #: Transient read errors in a row that end the wait with an ``error`` event.
     max_consecutive_errors = 10
+    #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
+    start_slots = 10
 
     def __init__(
         self,
@@ -82,7 +85,9 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return {"status": status, "generation_id": self.generation_id, "model_name": self.model_name, **extra}
 
     def _first_poll_delay(self) -> float:
-        return random.uniform(0, min(self.min_poll_interval, self.poll_interval))
+        # One of start_slots evenly spaced starts: waits in the same slot share event-loop wake-ups.
+        bound = min(self.min_poll_interval, self.poll_interval)
+        return random.randrange(self.start_slots) * bound / self.start_slots
 
     async def _wait(self) -> dict[str, Any]:
         last_status = None
