@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
 
 import airflow_provider_creatify
 
@@ -110,3 +113,16 @@ def test_airflow_connections_test_explains_a_wrong_key(airflow_db, creatify_sand
 def test_airflow_connections_test_succeeds(airflow_db, creatify_sandbox):
     out = airflow_connections_test(creatify_sandbox.connection_json())
     assert "Connection success!" in out
+
+
+def test_packaging_ships_types_and_a_changelog_entry_for_this_version():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    repo = Path(__file__).resolve().parent.parent
+    package = Path(airflow_provider_creatify.__file__).parent
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    assert (package / "py.typed").is_file()
+    assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["airflow_provider_creatify"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "airflow_provider_creatify.__version__"
+    }
+    assert f"## {airflow_provider_creatify.__version__} " in (repo / "CHANGELOG.md").read_text()
