@@ -314,11 +314,7 @@ class CreatifyHook(BaseHook):
         try:
             response = self.session.request(method, base_url + path, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
-            raise CreatifyAPIError(
-                f"{what} failed: no answer from Creatify at {base_url} ({type(exc).__name__}). "
-                "Check the connection's base URL and the network.",
-                request_sent=not _never_sent(exc),
-            ) from None
+            raise _no_answer(what, base_url, exc, request_sent=not _never_sent(exc)) from None
         return self._decode(response.status_code, response.content, what, response.headers.get("Retry-After"))
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
@@ -402,10 +398,7 @@ class CreatifyHook(BaseHook):
                 status, body = response.status, await response.read()
                 retry_after = response.headers.get("Retry-After")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise CreatifyAPIError(
-                f"{what} failed: no answer from Creatify at {creds.base_url} ({type(exc).__name__}). "
-                "Check the connection's base URL and the network."
-            ) from None
+            raise _no_answer(what, creds.base_url, exc) from None
         data = self._decode(status, body, what, retry_after)
         return Generation.from_api(data, context=f"generation {generation_id}")
 
@@ -604,6 +597,15 @@ class CreatifyHook(BaseHook):
         except Exception as exc:
             return False, str(exc)
         return True, f"Connected to Creatify at {self.credentials.base_url}: {len(models)} models available."
+
+
+def _no_answer(what: str, base_url: str, exc: Exception, *, request_sent: bool = True) -> CreatifyAPIError:
+    """The error for a request that got no HTTP answer (sync and async clients alike)."""
+    return CreatifyAPIError(
+        f"{what} failed: no answer from Creatify at {base_url} ({type(exc).__name__}). "
+        "Check the connection's base URL and the network.",
+        request_sent=request_sent,
+    )
 
 
 def _never_sent(exc: Exception) -> bool:

@@ -106,22 +106,18 @@ class CreatifyGenerationTrigger(BaseTrigger):
                             errors - 1, base=self.poll_interval, cap=60.0, retry_after=err.retry_after
                         )
                         self.log.warning("%s Polling again in %.1f s (%d in a row).", err, delay, errors)
-                        remaining = self.deadline - time.time()
-                        if remaining <= 0:
-                            return self._event("timeout", last_status=last_status)
-                        await asyncio.sleep(min(delay, remaining))
-                        continue
-                    errors = 0
-                    self.model_name = generation.model_name or self.model_name
-                    if generation.status != last_status:
-                        self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
-                        last_status = generation.status
-                    if generation.is_terminal:
-                        return self._event(generation.status, generation=generation.raw)
+                    else:
+                        errors = 0
+                        self.model_name = generation.model_name or self.model_name
+                        if generation.status != last_status:
+                            self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
+                            last_status = generation.status
+                        if generation.is_terminal:
+                            return self._event(generation.status, generation=generation.raw)
+                        delay = generation.next_poll_delay(self.poll_interval, self.min_poll_interval)
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
-                        return self._event("timeout", last_status=generation.status)
-                    delay = generation.next_poll_delay(self.poll_interval, self.min_poll_interval)
+                        return self._event("timeout", last_status=last_status)
                     await asyncio.sleep(min(delay, remaining))
         except CreatifyError as exc:
             if errors >= self.max_consecutive_errors:
