@@ -43,10 +43,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.common import (
+    SANDBOX_HEADERS,
     format_machine,
     format_table,
     format_targets,
     machine_info,
+    sandbox_connection_json,
     target,
     write_results,
 )
@@ -188,9 +190,7 @@ def _wait_sandbox_url(proc: Proc, timeout: float = 30.0) -> str:
 
 
 def _get_json(url: str, timeout: float = 5.0) -> Any:
-    request = urllib.request.Request(
-        url, headers={"X-API-ID": "sandbox-api-id", "X-API-KEY": "sandbox-api-key"}
-    )
+    request = urllib.request.Request(url, headers=SANDBOX_HEADERS)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -226,14 +226,7 @@ def airflow_env(home: Path, api_port: int, sandbox_url: str, mapped: int) -> dic
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_CREATIFY_DEFAULT": json.dumps(
-                {
-                    "conn_type": "creatify",
-                    "login": "sandbox-api-id",
-                    "password": "sandbox-api-key",
-                    "host": sandbox_url,
-                }
-            ),
+            "AIRFLOW_CONN_CREATIFY_DEFAULT": sandbox_connection_json(sandbox_url),
             "CREATIFY_BENCH_MAPPED": str(mapped),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",

@@ -25,6 +25,14 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SANDBOX_API_ID = "sandbox-api-id"
 SANDBOX_API_KEY = "sandbox-api-key"
+SANDBOX_HEADERS = {"X-API-ID": SANDBOX_API_ID, "X-API-KEY": SANDBOX_API_KEY}  # the sandbox's default auth
+
+
+def sandbox_connection_json(base_url: str) -> str:
+    """``AIRFLOW_CONN_CREATIFY_DEFAULT`` for a sandbox at ``base_url`` with its default credentials."""
+    return json.dumps(
+        {"conn_type": "creatify", "login": SANDBOX_API_ID, "password": SANDBOX_API_KEY, "host": base_url}
+    )
 
 
 # -- machine -----------------------------------------------------------------------------------------------
@@ -264,18 +272,11 @@ class SandboxProcess:
     @property
     def headers(self) -> dict[str, str]:
         """The sandbox's default credentials as Creatify's auth headers."""
-        return {"X-API-ID": SANDBOX_API_ID, "X-API-KEY": SANDBOX_API_KEY}
+        return dict(SANDBOX_HEADERS)
 
     def connection_json(self) -> str:
         """The value for ``AIRFLOW_CONN_CREATIFY_DEFAULT``."""
-        return json.dumps(
-            {
-                "conn_type": "creatify",
-                "login": SANDBOX_API_ID,
-                "password": SANDBOX_API_KEY,
-                "host": self.base_url,
-            }
-        )
+        return sandbox_connection_json(self.base_url)
 
     def cpu_seconds(self) -> float:
         """CPU the sandbox process has used so far."""
