@@ -11,8 +11,10 @@ import os
 import platform
 import re
 import signal
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
@@ -229,11 +231,47 @@ def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     if "AIRFLOW_HOME" not in env:
-        import tempfile
-
         env["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="creatify-bench-airflow-home-")
     env.update(extra)
     return env
+
+
+def write_self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A throw-away certificate for ``host`` (an IP address) and its key: ``(cert.pem, key.pem)``.
+
+    Its own CA, so a client trusts it with ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` pointing at it.
+    ``cryptography`` comes with Airflow.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key_path.write_bytes(key_bytes)
+    return cert_path, key_path
 
 
 # -- the sandbox in its own process -----------------------------------------------------------------------
@@ -242,7 +280,8 @@ def child_env(**extra: str) -> dict[str, str]:
 class SandboxProcess:
     """``python -m airflow_provider_creatify.sandbox`` on a free loopback port, as a context manager.
 
-    A separate process, so its CPU is not counted in the benchmark's own process.
+    A separate process, so its CPU is not counted in the benchmark's own process. With ``tls=True`` it
+    serves HTTPS with a throw-away certificate, like the real API; :meth:`client_env` makes clients trust it.
 
     .. code-block:: python
 
@@ -256,11 +295,15 @@ class SandboxProcess:
         generation_seconds: float = 10.0,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
+        tls: bool = False,
     ) -> None:
         self.generation_seconds = generation_seconds
         self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
+        self.tls = tls
         self.base_url = ""
+        self.ca_file: Path | None = None
+        self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[str] | None = None
         self._output: IO[str] | None = None
 
@@ -278,17 +321,26 @@ class SandboxProcess:
         """The value for ``AIRFLOW_CONN_CREATIFY_DEFAULT``."""
         return sandbox_connection_json(self.base_url)
 
+    def client_env(self) -> dict[str, str]:
+        """Environment variables for a client process: the connection, and trust in the certificate."""
+        env = {"AIRFLOW_CONN_CREATIFY_DEFAULT": self.connection_json()}
+        if self.ca_file:  # read by ssl.create_default_context (aiohttp) and by requests
+            env.update(SSL_CERT_FILE=str(self.ca_file), REQUESTS_CA_BUNDLE=str(self.ca_file))
+        return env
+
     def cpu_seconds(self) -> float:
         """CPU the sandbox process has used so far."""
         return process_cpu_seconds(self.pid)
 
     def start(self) -> SandboxProcess:
         """Start the process, read its URL from what it prints, wait until it answers."""
-        import tempfile
-
         raise_open_files_limit()  # inherited by the sandbox: it holds one socket per client connection
         command = [sys.executable, "-m", "airflow_provider_creatify.sandbox", "--port", "0"]
         command += ["--generation-seconds", str(self.generation_seconds), *self.extra_args]
+        if self.tls:
+            self._cert_dir = tempfile.TemporaryDirectory(prefix="creatify-bench-tls-")
+            self.ca_file, key_file = write_self_signed_certificate(Path(self._cert_dir.name))
+            command += ["--ssl-certfile", str(self.ca_file), "--ssl-keyfile", str(key_file)]
         # a file, not a pipe: a pipe nobody reads would block the sandbox once full
         self._output = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop())
         self._process = subprocess.Popen(
@@ -313,9 +365,10 @@ class SandboxProcess:
         request = urllib.request.Request(
             f"{self.base_url}/api/asset_generator/schemas/", headers=self.headers
         )
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         while True:
             try:
-                with urllib.request.urlopen(request, timeout=2) as response:
+                with urllib.request.urlopen(request, timeout=2, context=context) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -340,6 +393,9 @@ class SandboxProcess:
         if self._output is not None:
             self._output.close()
             self._output = None
+        if self._cert_dir is not None:
+            self._cert_dir.cleanup()
+            self._cert_dir = self.ca_file = None
 
     def __enter__(self) -> SandboxProcess:
         return self.start()

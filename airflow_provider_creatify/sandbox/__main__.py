@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-rate", type=float, default=d.fail_rate)
     p.add_argument("--webhook-repeat", type=int, default=d.webhook_repeat)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (with --ssl-keyfile)")
+    p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
     return p
 
 
@@ -47,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with CreatifySandbox(settings, host=args.host, port=args.port) as sandbox:
+    sandbox = CreatifySandbox(
+        settings, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile
+    )
+    with sandbox:
         print(f"Creatify sandbox listening on {sandbox.base_url}", flush=True)
         print(f"export AIRFLOW_CONN_CREATIFY_DEFAULT='{sandbox.connection_json()}'", flush=True)
         print("Press Ctrl-C to stop.", flush=True)

@@ -21,6 +21,10 @@ class CreatifySandbox:
     """An emulated Creatify API on ``http://127.0.0.1:<free port>``; use as a context manager.
 
     uvicorn (and the app module) are imported only by :meth:`start`.
+
+    :param ssl_certfile: serve HTTPS with this PEM certificate (and ``ssl_keyfile``), like the real API;
+        clients must trust it (``SSL_CERT_FILE`` for aiohttp, ``REQUESTS_CA_BUNDLE`` for requests).
+    :param ssl_keyfile: the certificate's PEM private key.
     """
 
     def __init__(
@@ -30,8 +34,12 @@ class CreatifySandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         startup_timeout: float = 10.0,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
     ) -> None:
         self._settings = settings or SandboxSettings()
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
@@ -63,7 +71,8 @@ class CreatifySandbox:
         public_host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
         if ":" in public_host:
             public_host = f"[{public_host}]"
-        self.base_url = f"http://{public_host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        self.base_url = f"{scheme}://{public_host}:{self.port}"
         self._app = SandboxApp(self._settings, self._faults, self._log, self._rng)
         self._app.base_url = self.base_url
         config = uvicorn.Config(
@@ -76,6 +85,8 @@ class CreatifySandbox:
             timeout_keep_alive=60,
             timeout_graceful_shutdown=2,
             server_header=False,
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         server = uvicorn.Server(config)
         self._server, self._socket = server, sock

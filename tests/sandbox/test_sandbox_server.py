@@ -146,3 +146,16 @@ async def test_concurrent_keep_alive_pollers():
             f"\n{clients} keep-alive clients x {polls} polls: {total} requests in {elapsed:.2f}s "
             f"= {total / elapsed:.0f} req/s (client and server share this process)"
         )
+
+
+def test_https_with_a_given_certificate(tmp_path):
+    from benchmarks.common import write_self_signed_certificate
+
+    cert, key = write_self_signed_certificate(tmp_path)
+    with CreatifySandbox(ssl_certfile=str(cert), ssl_keyfile=str(key)) as sandbox:
+        assert sandbox.base_url.startswith("https://127.0.0.1:")
+        url = sandbox.url("/api/asset_generator/schemas/")
+        headers = {"X-API-ID": sandbox.api_id, "X-API-KEY": sandbox.api_key}
+        assert requests.get(url, headers=headers, timeout=10, verify=str(cert)).status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):  # really TLS, with its own certificate
+            requests.get(url, headers=headers, timeout=10)
