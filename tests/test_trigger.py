@@ -8,6 +8,7 @@ import time
 
 import aiohttp
 
+from airflow_provider_creatify.exceptions import CreatifyConfigError
 from airflow_provider_creatify.hooks import creatify as hook_module
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
@@ -113,6 +114,33 @@ async def test_waits_in_one_loop_share_one_http_session_closed_by_the_last(creat
     assert creatify_conn.count("GET", "/api/asset_generator/{id}/") >= 15
     assert len(sessions) == 1 and sessions[0].closed
     assert not hook_module._SHARED_SESSIONS
+
+
+async def test_waits_starting_together_share_one_connection_lookup(creatify_conn, monkeypatch):
+    from airflow.providers.common.compat import connection as compat
+
+    lookups = []
+    original = compat.get_async_connection
+
+    async def counting_lookup(conn_id, *args, **kwargs):
+        lookups.append(conn_id)
+        await asyncio.sleep(0.05)  # in flight while the others start
+        return await original(conn_id, *args, **kwargs)
+
+    monkeypatch.setattr(compat, "get_async_connection", counting_lookup)
+    monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_MISSING", raising=False)
+
+    together = await asyncio.gather(*(CreatifyHook().acredentials() for _ in range(50)))
+    assert lookups == ["creatify_default"] and all(creds is together[0] for creds in together)
+    assert together[0].base_url == creatify_conn.base_url
+    missing = await asyncio.gather(
+        *(CreatifyHook("creatify_missing").acredentials() for _ in range(3)), return_exceptions=True
+    )
+    assert lookups == ["creatify_default", "creatify_missing"]
+    assert all(isinstance(e, CreatifyConfigError) and "creatify_missing" in str(e) for e in missing)
+    await CreatifyHook().acredentials()  # answered lookups are not kept: the next wait looks up again
+    assert lookups[-1] == "creatify_default" and len(lookups) == 3
+    assert not hook_module._LOOKUPS
 
 
 async def test_first_reads_of_waits_deferred_together_spread_over_min_poll_interval(creatify_conn):

@@ -55,6 +55,14 @@ class _SharedSession:
 
 # One aiohttp session per running event loop, shared by the waits in it (see CreatifyHook.__aenter__).
 _SHARED_SESSIONS: dict[asyncio.AbstractEventLoop, _SharedSession] = {}
+# Connection lookups in flight per (event loop, conn id), joined by waits starting meanwhile (acredentials).
+_LOOKUPS: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[_Credentials]] = {}
+
+
+def _forget_lookup(key: tuple[asyncio.AbstractEventLoop, str], lookup: asyncio.Future[_Credentials]) -> None:
+    _LOOKUPS.pop(key, None)
+    if not lookup.cancelled():
+        lookup.exception()  # retrieved: if every wait joined to it was cancelled, nobody else reads it
 
 
 @dataclass(frozen=True)
@@ -232,16 +240,28 @@ class CreatifyHook(BaseHook):
         return self._credentials
 
     async def acredentials(self) -> _Credentials:
-        """Like :attr:`credentials`, without blocking the event loop (for triggers)."""
-        if self._credentials is None:
-            from airflow.providers.common.compat.connection import get_async_connection
+        """Like :attr:`credentials`, without blocking the event loop (for triggers).
 
-            try:
-                conn = await get_async_connection(self.creatify_conn_id, hook=type(self))
-            except Exception as exc:
-                raise self._missing_connection(exc) from None
-            self._credentials = self._credentials_from(conn)
+        Waits starting together on one connection join one lookup in flight instead of each making their
+        own (hundreds of deferred tasks start at once); nothing is kept once it is answered.
+        """
+        if self._credentials is None:
+            key = (asyncio.get_running_loop(), self.creatify_conn_id)
+            lookup = _LOOKUPS.get(key)
+            if lookup is None:
+                lookup = _LOOKUPS[key] = asyncio.ensure_future(self._alookup())
+                lookup.add_done_callback(lambda done: _forget_lookup(key, done))
+            self._credentials = await asyncio.shield(lookup)
         return self._credentials
+
+    async def _alookup(self) -> _Credentials:
+        from airflow.providers.common.compat.connection import get_async_connection
+
+        try:
+            conn = await get_async_connection(self.creatify_conn_id, hook=type(self))
+        except Exception as exc:
+            raise self._missing_connection(exc) from None
+        return self._credentials_from(conn)
 
     @staticmethod
     def _headers(creds: _Credentials) -> dict[str, str]:
