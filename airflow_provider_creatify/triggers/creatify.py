@@ -25,8 +25,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
     and running the same trigger twice (failover) is harmless: it only reads.
 
     The wait starts after one of :attr:`start_slots` evenly spaced delays from 0 to ``min_poll_interval``,
-    drawn at random: hundreds of waits deferred together spread their connection lookups and reads
-    instead of making them in one burst, and those in a slot share event-loop wake-ups (both measured in
+    drawn at random: hundreds of waits deferred together spread their reads instead of making them in one
+    burst, and those in a slot share one connection lookup and event-loop wake-ups (measured in
     ``benchmarks/triggerer_cost.py``).
 
     Transient errors (no answer, 429, 5xx, a broken body) do not end the wait: polling backs off
