@@ -22,6 +22,8 @@ ROW_KEYS = {
     "polls_per_trigger",
     "cpu_seconds",
     "cpu_ms_per_poll",
+    "cpu_system_ms_per_poll",
+    "cpu_ms_per_poll_with_harness",
     "cpu_vs_baseline_x",
     "wall_seconds",
     "loop_lag_max_ms",
@@ -59,6 +61,8 @@ def test_triggerer_cost_reports_targets_and_machine(triggerer_result: dict[str, 
     for checks in triggerer_result["targets"].values():
         assert checks and all({"name", "value", "limit", "met"} <= check.keys() for check in checks)
     assert isinstance(triggerer_result["product_targets_met"], bool)
+    assert triggerer_result["settings"]["transport"] == "https"  # like the real API
+    assert all(row["harness"] for row in triggerer_result["rows"])  # lag and RSS from the latency pass
     assert triggerer_result["machine"]["cores"]
     assert "session_per_wait" in triggerer_cost.report(triggerer_result)
     json.dumps(triggerer_result)  # JSON-serialisable as documented
