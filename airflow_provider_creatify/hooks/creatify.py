@@ -15,7 +15,7 @@ import posixpath
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -31,7 +31,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyNotFoundError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.models import Generation, describe_models, timeout_error
+from airflow_provider_creatify.models import MIN_POLL_INTERVAL, Generation, describe_models, timeout_error
 
 if TYPE_CHECKING:
     import aiohttp
@@ -108,6 +108,67 @@ def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float |
     return delay
 
 
+#: Failed status reads in a row (each after the client's own retries) that end a wait.
+MAX_CONSECUTIVE_READ_ERRORS = 10
+
+
+@dataclass(kw_only=True)
+class GenerationWait:
+    """The rules of one wait on a generation, shared by the blocking loop and the trigger.
+
+    Each status change is logged once; done or failed ends the wait; reads follow the adaptive schedule
+    (:meth:`Generation.next_poll_delay`); a transient read error (no answer, 429, 5xx) is followed by
+    another read after a backoff (honouring ``Retry-After``) until ``max_consecutive_errors`` in a row;
+    the deadline ends it with :class:`~airflow_provider_creatify.exceptions.CreatifyTimeoutError`. A loop
+    reads, stops if :meth:`finished`, asks :meth:`next_delay` (or :meth:`after_error`) how long to wait,
+    and sleeps :meth:`sleep_for` that.
+
+    :param log: where status changes and read errors are logged (the hook's or the trigger's logger).
+    """
+
+    generation_id: str
+    deadline: float
+    poll_interval: float
+    log: Any
+    min_poll_interval: float = MIN_POLL_INTERVAL
+    model_name: str | None = None
+    max_consecutive_errors: int = MAX_CONSECUTIVE_READ_ERRORS
+    last_status: str | None = field(default=None, init=False)
+    errors: int = field(default=0, init=False)
+
+    def finished(self, generation: Generation) -> bool:
+        """Take a read in (logging a status change); ``True`` if the generation is done or failed."""
+        self.errors = 0
+        self.model_name = generation.model_name or self.model_name
+        if generation.status != self.last_status:
+            self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
+            self.last_status = generation.status
+        return generation.is_terminal
+
+    def next_delay(self, generation: Generation) -> float:
+        """Seconds until the next read of a generation still running."""
+        return generation.next_poll_delay(self.poll_interval, self.min_poll_interval)
+
+    def after_error(self, err: CreatifyAPIError) -> float:
+        """Seconds until the next read after a failed one; re-raises ``err`` unless the wait goes on."""
+        self.errors += 1
+        if not err.is_transient or self.errors >= self.max_consecutive_errors:
+            raise err
+        delay = backoff_delay(self.errors - 1, base=self.poll_interval, cap=60.0, retry_after=err.retry_after)
+        self.log.warning("%s Polling again in %.1f s (%d in a row).", err, delay, self.errors)
+        return delay
+
+    def sleep_for(self, delay: float) -> float:
+        """``delay``, cut at the deadline.
+
+        :raises CreatifyTimeoutError: the deadline has passed.
+        """
+        remaining = self.deadline - time.time()
+        if remaining <= 0:
+            raise timeout_error(self.generation_id, self.model_name, self.last_status)
+        return min(delay, remaining)
+
+
 def asset_file_name(url: str) -> str:
     """A deterministic file name for an asset: a short hash of its URL (query left out), then its name."""
     parts = urlsplit(url)
@@ -163,6 +224,8 @@ class CreatifyHook(BaseHook):
     max_retries = 5
     retry_backoff = 1.0
     retry_max_delay = 30.0
+    #: Failed status reads in a row (each after its retries) that end :meth:`wait_for_generation`.
+    max_consecutive_read_errors = MAX_CONSECUTIVE_READ_ERRORS
 
     conn_name_attr = "creatify_conn_id"
     default_conn_name = "creatify_default"
@@ -545,21 +608,30 @@ class CreatifyHook(BaseHook):
     def wait_for_generation(self, generation_id: str, *, poll_interval: float, deadline: float) -> Generation:
         """Poll until the generation is done or failed (blocking); returns it either way.
 
+        The same rules as the trigger (:class:`GenerationWait`): a read that still fails after its retries
+        does not end the wait when the error is transient, unless it is the
+        :attr:`max_consecutive_read_errors`-th in a row.
+
         :param poll_interval: the longest wait between reads (see :meth:`Generation.next_poll_delay`).
         :param deadline: absolute time (``time.time()``) after which :class:`CreatifyTimeoutError` is raised.
         """
-        last_status = None
+        wait = GenerationWait(
+            generation_id=generation_id,
+            deadline=deadline,
+            poll_interval=poll_interval,
+            log=self.log,
+            max_consecutive_errors=self.max_consecutive_read_errors,
+        )
         while True:
-            generation = self.get_generation(generation_id)
-            if generation.status != last_status:
-                self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
-                last_status = generation.status
-            if generation.is_terminal:
-                return generation
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                raise timeout_error(generation_id, generation.model_name, generation.status)
-            time.sleep(min(generation.next_poll_delay(poll_interval), remaining))
+            try:
+                generation = self.get_generation(generation_id)
+            except CreatifyAPIError as err:
+                delay = wait.after_error(err)
+            else:
+                if wait.finished(generation):
+                    return generation
+                delay = wait.next_delay(generation)
+            time.sleep(wait.sleep_for(delay))
 
     def copy_assets(self, asset_urls: Sequence[str], destination: str | ObjectStoragePath) -> list[str]:
         """Stream each asset into the ``destination`` folder; return the stored paths, in order.

@@ -10,8 +10,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError
-from airflow_provider_creatify.hooks.creatify import CreatifyHook, backoff_delay
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyTimeoutError
+from airflow_provider_creatify.hooks.creatify import MAX_CONSECUTIVE_READ_ERRORS, CreatifyHook, GenerationWait
 from airflow_provider_creatify.models import MIN_POLL_INTERVAL
 
 
@@ -43,7 +43,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
     """
 
     #: Transient read errors in a row that end the wait with an ``error`` event.
-    max_consecutive_errors = 10
+    max_consecutive_errors = MAX_CONSECUTIVE_READ_ERRORS
     #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
     start_slots = 10
 
@@ -81,8 +81,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         yield TriggerEvent(await self._wait())
 
-    def _event(self, status: str, **extra: Any) -> dict[str, Any]:
-        return {"status": status, "generation_id": self.generation_id, "model_name": self.model_name, **extra}
+    def _event(self, wait: GenerationWait, status: str, **extra: Any) -> dict[str, Any]:
+        return {"status": status, "generation_id": self.generation_id, "model_name": wait.model_name, **extra}
 
     def _first_poll_delay(self) -> float:
         # One of start_slots evenly spaced starts: waits in the same slot share event-loop wake-ups.
@@ -90,8 +90,15 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return random.randrange(self.start_slots) * bound / self.start_slots
 
     async def _wait(self) -> dict[str, Any]:
-        last_status = None
-        errors = 0
+        wait = GenerationWait(
+            generation_id=self.generation_id,
+            deadline=self.deadline,
+            poll_interval=self.poll_interval,
+            log=self.log,
+            min_poll_interval=self.min_poll_interval,
+            model_name=self.model_name,
+            max_consecutive_errors=self.max_consecutive_errors,
+        )
         try:
             await asyncio.sleep(min(self._first_poll_delay(), max(0.0, self.deadline - time.time())))
             async with CreatifyHook(self.creatify_conn_id) as hook:
@@ -99,27 +106,16 @@ class CreatifyGenerationTrigger(BaseTrigger):
                     try:
                         generation = await hook.aget_generation(self.generation_id)
                     except CreatifyAPIError as err:
-                        errors += 1
-                        if not err.is_transient or errors >= self.max_consecutive_errors:
-                            raise
-                        delay = backoff_delay(
-                            errors - 1, base=self.poll_interval, cap=60.0, retry_after=err.retry_after
-                        )
-                        self.log.warning("%s Polling again in %.1f s (%d in a row).", err, delay, errors)
+                        delay = wait.after_error(err)
                     else:
-                        errors = 0
-                        self.model_name = generation.model_name or self.model_name
-                        if generation.status != last_status:
-                            self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
-                            last_status = generation.status
-                        if generation.is_terminal:
-                            return self._event(generation.status, generation=generation.raw)
-                        delay = generation.next_poll_delay(self.poll_interval, self.min_poll_interval)
-                    remaining = self.deadline - time.time()
-                    if remaining <= 0:
-                        return self._event("timeout", last_status=last_status)
-                    await asyncio.sleep(min(delay, remaining))
+                        if wait.finished(generation):
+                            return self._event(wait, generation.status, generation=generation.raw)
+                        delay = wait.next_delay(generation)
+                    await asyncio.sleep(wait.sleep_for(delay))
+        except CreatifyTimeoutError:
+            return self._event(wait, "timeout", last_status=wait.last_status)
         except CreatifyError as exc:
-            if errors >= self.max_consecutive_errors:
-                return self._event("error", message=f"{errors} reads in a row failed; the last: {exc}")
-            return self._event("error", message=str(exc))
+            if wait.errors >= self.max_consecutive_errors:
+                message = f"{wait.errors} reads in a row failed; the last: {exc}"
+                return self._event(wait, "error", message=message)
+            return self._event(wait, "error", message=str(exc))
