@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class CreatifySandbox:
-    """An emulated Creatify API on ``http://127.0.0.1:<free port>``; use as a context manager.
+    """An emulated Creatify API on ``http://127.0.0.1:<free port>`` (or https); use as a context manager.
 
     uvicorn (and the app module) are imported only by :meth:`start`.
 
