@@ -13,9 +13,10 @@ distinct ``generation_id`` XComs of the run are counted as well, and each id is 
 Wall clock = the run's ``end_date - queued_at`` (Airflow's own timestamps); overhead = wall clock minus
 one generation's duration. Airflow's start-up (migrate + components ready + DAG parsed) is reported apart.
 
-The DAG has ``retries=1``: Airflow 3.3.2 may fail a resumed deferred task on a stale executor event
-(apache/airflow#72716); the retry resumes the stored generation without a new POST. Such cases are
-reported (``retried_tasks``, ``stale_executor_event_failures``).
+The DAG has ``retries=1``: Airflow (seen on 3.1.1 and 3.3.2) may fail a resumed deferred task on a stale
+executor event (apache/airflow#72716); on 3.3+ the retry resumes the stored generation without a new
+POST, on 3.1/3.2 (no ``task_state_store``) it buys a new one. Such cases are reported
+(``retried_tasks``, ``stale_executor_event_failures``).
 
 ``python -m benchmarks.airflow_e2e [--mapped 50] [--generation-seconds 20] [--smoke]``
 """

@@ -29,3 +29,10 @@ class RecordingTI:
 
 def make_context() -> dict[str, Any]:
     return {"ti": RecordingTI()}
+
+
+def airflow_has_task_state_store() -> bool:
+    """Whether this Airflow has ``task_state_store`` (3.3+): a retried task can resume its generation."""
+    from airflow.sdk.execution_time import context
+
+    return hasattr(context, "TaskStateStoreAccessor")

@@ -8,6 +8,7 @@ assertions: only that the run succeeds with exactly one generation per mapped ta
 from __future__ import annotations
 
 from benchmarks.airflow_e2e import run
+from tests.helpers import airflow_has_task_state_store
 
 
 def test_airflow_e2e_smoke() -> None:
@@ -17,5 +18,9 @@ def test_airflow_e2e_smoke() -> None:
     assert result["ti_states"] == {"success": 3}
     assert result["distinct_generation_ids"] == 3
     assert result["generations_done_in_sandbox"] == 3
-    # one POST per mapped task, even when Airflow's stale-event race forced a retry (resumed, not re-bought)
-    assert result["sandbox_post_count"] == 3
+    # retries come only from Airflow's stale-executor-event race (apache/airflow#72716)
+    assert result["retried_tasks"] == result["stale_executor_event_failures"]
+    if airflow_has_task_state_store():  # 3.3+: a retry resumes its generation, never buys another
+        assert result["sandbox_post_count"] == 3
+    else:  # 3.1/3.2: a retry after the POST buys a new generation (documented in the README)
+        assert result["sandbox_post_count"] == 3 + result["retried_tasks"]

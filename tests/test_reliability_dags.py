@@ -7,16 +7,10 @@ import pytest
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
 from tests.conftest import DAGS_FOLDER
-from tests.helpers import POST_PATH
+from tests.helpers import POST_PATH, airflow_has_task_state_store
 
 STATUS = "/api/asset_generator/{id}/"
 DAG_FILE = DAGS_FOLDER / "creatify_reliability.py"
-
-
-def airflow_has_task_state_store() -> bool:
-    from airflow.sdk.execution_time import context
-
-    return hasattr(context, "TaskStateStoreAccessor")
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
