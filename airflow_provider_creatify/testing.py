@@ -38,11 +38,11 @@ def load_dag_file(path: str | Path, dag_id: str) -> Any:
 
 def set_deferrable(dag: Any, deferrable: bool) -> None:
     """Make every Creatify wait of ``dag`` (operator, sensor) deferrable or not, mapped tasks included."""
-    from airflow_provider_creatify.operators.creatify import GenerationWaitMixin
+    from airflow_provider_creatify.mixins import WaitAndFinishMixin
 
     for task in dag.tasks:
         cls = getattr(task, "operator_class", type(task))  # a mapped task's operator class
-        if isinstance(cls, type) and issubclass(cls, GenerationWaitMixin):
+        if isinstance(cls, type) and issubclass(cls, WaitAndFinishMixin):
             if hasattr(task, "partial_kwargs"):
                 task.partial_kwargs["deferrable"] = deferrable
             else:

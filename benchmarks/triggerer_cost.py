@@ -67,17 +67,21 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.hooks.creatify import CreatifyHook, base_url_from_connection, generation_path
-from airflow_provider_creatify.triggers import creatify as trigger_module
+from airflow_provider_creatify.hooks._transport import AsyncTransport, base_url_from_connection
+from airflow_provider_creatify.hooks.creatify import CreatifyHook, generation_path
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+
+if TYPE_CHECKING:
+    import aiohttp
+
 from benchmarks.common import (
     RESULTS_DIR,
     SandboxProcess,
@@ -150,24 +154,16 @@ class PollCounter:
 POLLS = PollCounter()
 
 
-@contextmanager
-def counting_polls() -> Iterator[PollCounter]:
-    """Count every ``CreatifyHook.aget_generation`` call (subclasses included) in :data:`POLLS`."""
-    original = CreatifyHook.aget_generation
+class CountingTransport(AsyncTransport):
+    """The product's transport, counting every status read (and its failures) in :data:`POLLS`."""
 
-    async def counted(self: CreatifyHook, *args: Any, **kwargs: Any) -> Any:
+    async def get(self, *args: Any, **kwargs: Any) -> tuple[int, bytes, str | None]:
         POLLS.calls += 1
         try:
-            return await original(self, *args, **kwargs)
+            return await super().get(*args, **kwargs)
         except Exception:
             POLLS.errors += 1
             raise
-
-    CreatifyHook.aget_generation = counted  # type: ignore[method-assign]
-    try:
-        yield POLLS
-    finally:
-        CreatifyHook.aget_generation = original  # type: ignore[method-assign]
 
 
 # -- the variants --------------------------------------------------------------------------------------------
@@ -245,52 +241,56 @@ class BaselineTrigger(BaseTrigger):
             yield TriggerEvent({"status": "error", "generation_id": self.generation_id, "message": str(exc)})
 
 
-class SessionPerWaitHook(CreatifyHook):
-    """``CreatifyHook`` whose ``async with`` opens its own session instead of joining the loop's shared one.
+class SessionPerWaitTransport(CountingTransport):
+    """One aiohttp session per wait (per ``async with hook:``) instead of one per event loop."""
 
-    Sets the hook's private request attributes: a benchmark artefact.
-    """
-
-    async def __aenter__(self) -> SessionPerWaitHook:
+    async def acquire(self) -> aiohttp.ClientSession:
         import aiohttp
 
-        self._aheaders = self._headers(await self.acredentials())
-        self._atimeout = aiohttp.ClientTimeout(total=self.timeout)
-        self._asession = aiohttp.ClientSession()
-        return self
+        return aiohttp.ClientSession()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._asession is not None:
-            await self._asession.close()
-            self._asession = None
+    async def release(self, session: aiohttp.ClientSession) -> None:
+        await session.close()
 
 
-class NoJitterTrigger(CreatifyGenerationTrigger):
+class ProductHook(CreatifyHook):
+    transport = CountingTransport()
+
+
+class SessionPerWaitHook(CreatifyHook):
+    transport = SessionPerWaitTransport()
+
+
+class ProductTrigger(CreatifyGenerationTrigger):
+    """The product trigger, its reads counted; subclasses change one thing each."""
+
+    hook_class: type[CreatifyHook] = ProductHook
+
+    @cached_property
+    def hook(self) -> CreatifyHook:
+        return self.hook_class(self.creatify_conn_id)
+
+
+class NoJitterTrigger(ProductTrigger):
     """The product trigger, reading at once when it starts."""
 
     def _first_poll_delay(self) -> float:
         return 0.0
 
 
-@contextmanager
-def session_per_wait_patch() -> Iterator[None]:
-    """Make the product trigger use :class:`SessionPerWaitHook` (it looks ``CreatifyHook`` up at run time)."""
-    if getattr(trigger_module, "CreatifyHook", None) is not CreatifyHook:
-        raise RuntimeError(
-            "triggers/creatify.py no longer uses CreatifyHook by that name; update this variant"
-        )
-    trigger_module.CreatifyHook = SessionPerWaitHook  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        trigger_module.CreatifyHook = CreatifyHook  # type: ignore[misc]
+class SessionPerWaitTrigger(ProductTrigger):
+    """The product trigger with a session of its own."""
+
+    hook_class = SessionPerWaitHook
 
 
 def make_trigger(variant: str, generation_id: str, deadline: float, poll_interval: float) -> BaseTrigger:
     """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned)."""
     if variant == "baseline":
         return BaselineTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
-    cls = NoJitterTrigger if variant == "no_jitter" else CreatifyGenerationTrigger
+    cls = {"no_jitter": NoJitterTrigger, "session_per_wait": SessionPerWaitTrigger}.get(
+        variant, ProductTrigger
+    )
     return cls(
         generation_id=generation_id,
         deadline=deadline,
@@ -393,7 +393,9 @@ async def _warm_up(variant: str, generation_id: str) -> None:
     if variant == "baseline":
         await BaselineTrigger(generation_id=generation_id, deadline=time.time() + 60).poll()
         return
-    async with trigger_module.CreatifyHook() as hook:
+    trigger = make_trigger(variant, generation_id, time.time() + 60, POLL_INTERVAL)
+    assert isinstance(trigger, ProductTrigger)
+    async with trigger.hook as hook:
         await hook.aget_generation(generation_id)
 
 
@@ -407,7 +409,7 @@ async def _measure(
     harness: bool,
 ) -> dict[str, Any]:
     creds = await CreatifyHook().acredentials()
-    headers = CreatifyHook._headers(creds)
+    headers = creds.headers
     (warm_id,) = _create_generations(creds.base_url, headers, 1)
     await _warm_up(variant, warm_id)
     POLLS.reset()
@@ -545,11 +547,7 @@ def measure(
         raise ValueError(f"Unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     raise_open_files_limit()
     args = (variant, n, generation_seconds, poll_interval, sandbox_pid, profile_path, harness)
-    with counting_polls():
-        if variant == "session_per_wait":
-            with session_per_wait_patch():
-                return asyncio.run(_measure(*args))
-        return asyncio.run(_measure(*args))
+    return asyncio.run(_measure(*args))
 
 
 # -- the whole benchmark -----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from airflow_provider_creatify.cli import main
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.models import input_fields
 from airflow_provider_creatify.sandbox.catalogue import MODELS
+from airflow_provider_creatify.schemas import input_fields
 from tests.helpers import FLUX, KLING
 
 SCHEMAS_PATH = "/api/asset_generator/schemas/"

@@ -9,7 +9,8 @@ from airflow.sdk.io import attach
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
-from airflow_provider_creatify.hooks.creatify import CreatifyHook, asset_file_name
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.storage import asset_file_name
 from tests.helpers import FLUX, KLING, KLING_PARAMS
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError
-from airflow_provider_creatify.models import Generation
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.polling import poll_delay
 
 
 def aged(seconds: float | None, **fields) -> Generation:
@@ -64,9 +65,9 @@ def test_age_from_created_at():
     ],
 )
 def test_adaptive_poll_delay(age, poll_interval, expected):
-    assert aged(age).next_poll_delay(poll_interval) == pytest.approx(expected, abs=0.05)
+    assert poll_delay(aged(age).age, poll_interval) == pytest.approx(expected, abs=0.05)
 
 
 def test_fixed_polling_when_min_equals_max():
-    assert aged(0).next_poll_delay(5, min_poll_interval=5) == 5
-    assert aged(1000).next_poll_delay(5, min_poll_interval=5) == 5
+    assert poll_delay(aged(0).age, 5, min_poll_interval=5) == 5
+    assert poll_delay(aged(1000).age, 5, min_poll_interval=5) == 5

@@ -15,7 +15,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyTimeoutError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.models import Generation
+from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, make_context

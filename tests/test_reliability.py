@@ -18,8 +18,9 @@ from airflow_provider_creatify.exceptions import (
     CreatifyNotFoundError,
 )
 from airflow_provider_creatify.hooks import creatify as hook_module
-from airflow_provider_creatify.hooks.creatify import CreatifyHook, backoff_delay, parse_retry_after
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.operators.creatify import STATE_KEY, CreatifyCreateGenerationOperator
+from airflow_provider_creatify.polling import GenerationWait, backoff_delay, parse_retry_after
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, make_context
@@ -170,7 +171,7 @@ def test_blocking_wait_rides_out_reads_that_fail_after_their_retries(creatify_co
 
 
 def test_blocking_wait_ends_after_a_bounded_run_of_failed_reads(creatify_conn, monkeypatch):
-    monkeypatch.setattr(CreatifyHook, "max_consecutive_read_errors", 3)
+    monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 3)
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
     creatify_conn.add_fault(FaultRule(path=STATUS, status=503))
     with pytest.raises(CreatifyAPIError, match="HTTP 503") as err:
@@ -213,7 +214,7 @@ async def test_trigger_rides_out_transient_errors(creatify_conn):
 
 
 async def test_trigger_ends_after_a_bounded_run_of_errors(creatify_conn, monkeypatch):
-    monkeypatch.setattr(CreatifyGenerationTrigger, "max_consecutive_errors", 4)
+    monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 4)
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
     creatify_conn.add_fault(FaultRule(path=STATUS, status=503))
     event = await only_event(trigger_for(generation.id))
@@ -223,7 +224,7 @@ async def test_trigger_ends_after_a_bounded_run_of_errors(creatify_conn, monkeyp
 
 async def test_trigger_error_streak_resets_on_success(creatify_conn, monkeypatch):
     """Two runs of two errors, a success between them: never three in a row, so the wait goes on."""
-    monkeypatch.setattr(CreatifyGenerationTrigger, "max_consecutive_errors", 3)
+    monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 3)
     creatify_conn.settings.generation_seconds = 1.5
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
     creatify_conn.add_fault(FaultRule(path=STATUS, status=503, count=2))

@@ -9,7 +9,6 @@ import time
 import aiohttp
 
 from airflow_provider_creatify.exceptions import CreatifyConfigError
-from airflow_provider_creatify.hooks import creatify as hook_module
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH
@@ -113,7 +112,7 @@ async def test_waits_in_one_loop_share_one_http_session_closed_by_the_last(creat
     assert "401" in results[-1][0]["message"]  # each request carries its own connection's key
     assert creatify_conn.count("GET", "/api/asset_generator/{id}/") >= 15
     assert len(sessions) == 1 and sessions[0].closed
-    assert not hook_module._SHARED_SESSIONS
+    assert CreatifyHook.transport.open_sessions() == 0
 
 
 async def test_waits_starting_together_share_one_connection_lookup(creatify_conn, monkeypatch):
@@ -140,7 +139,7 @@ async def test_waits_starting_together_share_one_connection_lookup(creatify_conn
     assert all(isinstance(e, CreatifyConfigError) and "creatify_missing" in str(e) for e in missing)
     await CreatifyHook().acredentials()  # answered lookups are not kept: the next wait looks up again
     assert lookups[-1] == "creatify_default" and len(lookups) == 3
-    assert not hook_module._LOOKUPS
+    assert CreatifyHook.transport.lookups_in_flight() == 0
 
 
 async def test_first_reads_of_waits_deferred_together_spread_over_min_poll_interval(creatify_conn):

@@ -5,115 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
-from airflow.sdk import Asset, BaseOperator
+from airflow.providers.common.compat.sdk import conf
+from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify.exceptions import CreatifyError, CreatifyNotFoundError, CreatifyValidationError
+from airflow_provider_creatify import schemas, storage
+from airflow_provider_creatify.exceptions import CreatifyNotFoundError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.models import Generation, timeout_error
+from airflow_provider_creatify.mixins import CreatifyAssetLink, WaitAndFinishMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.sdk.bases.operator import BaseOperator as _Operator
-    from airflow.sdk.types import TaskInstanceKey
-else:
-    _Operator = object
+
+    from airflow_provider_creatify.generation import Generation
+
+__all__ = ["CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
 
 #: The task_state_store key under which a try records its generation for the next try.
 STATE_KEY = "creatify_generation"
 _warned_no_state_store = False
 
 
-class CreatifyAssetLink(BaseOperatorLink):
-    """A button on the task that opens the first asset the generation produced."""
-
-    name = "Creatify asset"
-
-    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        urls = XCom.get_value(key="asset_urls", ti_key=ti_key)
-        return urls[0] if urls else ""
-
-
-class GenerationWaitMixin(_Operator):
-    """The wait and the finish shared by the operator and the sensor.
-
-    Done: returns the asset URLs (XCom ``return_value``) and pushes ``asset_urls`` and ``assets``.
-    Failed, timed out or unreadable: raises a :class:`~airflow_provider_creatify.exceptions.CreatifyError`
-    naming the generation.
-    """
-
-    creatify_conn_id: str
-    deferrable: bool
-    operator_extra_links = (CreatifyAssetLink(),)
-
-    @cached_property
-    def hook(self) -> CreatifyHook:
-        return CreatifyHook(self.creatify_conn_id)
-
-    def wait_and_finish(
-        self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
-    ) -> list[str]:
-        """Finish now if ``generation`` is terminal; else defer (deferrable) or poll in the worker."""
-        if generation.is_terminal:
-            return self.finish(context, generation)
-        if self.deferrable:
-            from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-
-            self.log.info("Deferring the wait on Creatify %s to the triggerer.", generation.describe())
-            self.defer(
-                trigger=CreatifyGenerationTrigger(
-                    generation_id=generation.id,
-                    deadline=deadline,
-                    creatify_conn_id=self.creatify_conn_id,
-                    poll_interval=poll_interval,
-                    model_name=generation.model_name,
-                ),
-                method_name="execute_complete",
-            )
-        generation = self.hook.wait_for_generation(
-            generation.id, poll_interval=poll_interval, deadline=deadline
-        )
-        return self.finish(context, generation)
-
-    def finish(self, context: Context, generation: Generation) -> list[str]:
-        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs.
-
-        Each Airflow Asset in ``outlets`` gets an event whose extra carries ``generation_id``,
-        ``model_name`` and ``asset_urls``, for the DAGs scheduled on it.
-        """
-        generation.raise_for_status()
-        urls = generation.asset_urls
-        context["ti"].xcom_push(key="asset_urls", value=urls)
-        context["ti"].xcom_push(key="assets", value=generation.assets)
-        extra: dict[str, Any] = {
-            "generation_id": generation.id,
-            "model_name": generation.model_name,
-            "asset_urls": urls,
-        }
-        for outlet in self.outlets or ():
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra.update(extra)
-        self.log.info("Creatify %s is done with %d asset(s).", generation.describe(), len(urls))
-        return urls
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
-        """Resume after the trigger fired: turn its event into a result or an error."""
-        if not isinstance(event, dict) or "status" not in event or "generation_id" not in event:
-            raise CreatifyError(f"Unexpected event from CreatifyGenerationTrigger: {event!r}.")
-        status, generation_id = event["status"], event["generation_id"]
-        if status in ("done", "failed"):
-            return self.finish(context, Generation.from_api(event.get("generation")))
-        if status == "timeout":
-            raise timeout_error(generation_id, event.get("model_name"), event.get("last_status"))
-        raise CreatifyError(
-            event.get("message") or f"Waiting for Creatify generation {generation_id} failed."
-        )
-
-
-class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
+class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
     """Create a Creatify generation; by default wait for it and return its asset URLs.
 
     .. code-block:: python
@@ -192,12 +106,8 @@ class CreatifyCreateGenerationOperator(GenerationWaitMixin, BaseOperator):
         if self.validate_input:
             self.hook.validate_input(self.model_name, self.input_params)
             self.log.info("input_params are valid for Creatify model %s.", self.model_name)
-        elif not isinstance(self.input_params, dict):
-            raise CreatifyValidationError(
-                f"input_params for Creatify model {self.model_name!r} must be a dict, "
-                f"got {type(self.input_params).__name__}.",
-                model_name=self.model_name,
-            )
+        else:
+            schemas.require_object(self.model_name, self.input_params)
         generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
         credits = generation.raw.get("credits_used")
         self.log.info(
@@ -259,9 +169,9 @@ class CreatifyCopyAssetsOperator(BaseOperator):
             destination="s3://aws_default@my-bucket/creatify/{{ ds }}/",
         )
 
-    See :meth:`CreatifyHook.copy_assets
-    <airflow_provider_creatify.hooks.creatify.CreatifyHook.copy_assets>`: streamed, deterministic names,
-    files already stored are skipped. XCom ``return_value``: the stored paths, in the URLs' order.
+    See :func:`airflow_provider_creatify.storage.copy_assets`: streamed, deterministic names, files
+    already stored are skipped; no Creatify connection is needed. XCom ``return_value``: the stored
+    paths, in the URLs' order.
 
     :param asset_urls: the asset URLs (templated; usually an XComArg of the create operator).
     :param destination: an object storage folder URL (``file://``, ``s3://``, ``gs://``; templated).
@@ -277,4 +187,17 @@ class CreatifyCopyAssetsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[str]:
         urls = [self.asset_urls] if isinstance(self.asset_urls, str) else list(self.asset_urls or [])
-        return CreatifyHook().copy_assets(urls, self.destination)
+        return storage.copy_assets(urls, self.destination, log=self.log)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GenerationWaitMixin":  # its name before 0.1.0
+        import warnings
+
+        warnings.warn(
+            "GenerationWaitMixin is deprecated: use airflow_provider_creatify.mixins.WaitAndFinishMixin.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return WaitAndFinishMixin
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,13 +10,13 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.operators.creatify import GenerationWaitMixin
+from airflow_provider_creatify.mixins import WaitAndFinishMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class CreatifyGenerationSensor(GenerationWaitMixin, BaseSensorOperator):
+class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
     """Wait until a Creatify generation is done; return its asset URLs (same XCom as the operator).
 
     .. code-block:: python

@@ -6,13 +6,14 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyTimeoutError
-from airflow_provider_creatify.hooks.creatify import MAX_CONSECUTIVE_READ_ERRORS, CreatifyHook, GenerationWait
-from airflow_provider_creatify.models import MIN_POLL_INTERVAL
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait
 
 
 class CreatifyGenerationTrigger(BaseTrigger):
@@ -29,21 +30,20 @@ class CreatifyGenerationTrigger(BaseTrigger):
     burst, and those in a slot share one connection lookup and event-loop wake-ups (measured in
     ``benchmarks/triggerer_cost.py``).
 
-    Transient errors (no answer, 429, 5xx, a broken body) do not end the wait: polling backs off
-    (honouring ``Retry-After``) and goes on; only :attr:`max_consecutive_errors` of them in a row end it
+    The wait follows :class:`~airflow_provider_creatify.polling.GenerationWait`, as the blocking wait does:
+    transient errors (no answer, 429, 5xx, a broken body) do not end it: polling backs off (honouring
+    ``Retry-After``) and goes on; only ``GenerationWait.max_consecutive_errors`` of them in a row end it
     with an ``error`` event. Other errors (401, 404, ...) end it at once.
 
     :param generation_id: the Creatify generation id.
     :param deadline: absolute time (seconds since the epoch, ``time.time()``) to give up at.
     :param creatify_conn_id: the Airflow connection id.
     :param poll_interval: the longest wait between two status reads; earlier reads come sooner
-        (see :meth:`~airflow_provider_creatify.models.Generation.next_poll_delay`).
+        (see :func:`~airflow_provider_creatify.polling.poll_delay`).
     :param model_name: the model, for messages only.
     :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
     """
 
-    #: Transient read errors in a row that end the wait with an ``error`` event.
-    max_consecutive_errors = MAX_CONSECUTIVE_READ_ERRORS
     #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
     start_slots = 10
 
@@ -78,6 +78,10 @@ class CreatifyGenerationTrigger(BaseTrigger):
             },
         )
 
+    @cached_property
+    def hook(self) -> CreatifyHook:
+        return CreatifyHook(self.creatify_conn_id)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         yield TriggerEvent(await self._wait())
 
@@ -97,11 +101,10 @@ class CreatifyGenerationTrigger(BaseTrigger):
             log=self.log,
             min_poll_interval=self.min_poll_interval,
             model_name=self.model_name,
-            max_consecutive_errors=self.max_consecutive_errors,
         )
         try:
             await asyncio.sleep(min(self._first_poll_delay(), max(0.0, self.deadline - time.time())))
-            async with CreatifyHook(self.creatify_conn_id) as hook:
+            async with self.hook as hook:
                 while True:
                     try:
                         generation = await hook.aget_generation(self.generation_id)
@@ -115,7 +118,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         except CreatifyTimeoutError:
             return self._event(wait, "timeout", last_status=wait.last_status)
         except CreatifyError as exc:
-            if wait.errors >= self.max_consecutive_errors:
+            if wait.gave_up:
                 message = f"{wait.errors} reads in a row failed; the last: {exc}"
                 return self._event(wait, "error", message=message)
             return self._event(wait, "error", message=str(exc))

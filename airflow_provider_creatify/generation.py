@@ -1,0 +1,126 @@
+"""The generation object and what its status means (an unknown status means "still running").
+
+The one place that decides what a status means. Sync and async code, the operator, the sensor and the
+trigger all ask :class:`Generation`, never compare status strings themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_creatify.exceptions import (
+    CreatifyAPIError,
+    CreatifyGenerationError,
+    CreatifyGenerationFailed,
+)
+
+DONE = "done"
+FAILED = "failed"
+# Statuses Creatify documents for this endpoint; anything else (pending, in_queue, running, rejected, ...)
+# means "not finished yet", never success.
+KNOWN_RUNNING = frozenset({"initializing", "generating"})
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One Creatify generation, as ``GET /api/asset_generator/{id}/`` returns it.
+
+    :param id: the generation id (a UUID string).
+    :param status: the raw status string.
+    :param raw: the whole object as the API returned it (unknown fields kept).
+    """
+
+    id: str
+    status: str
+    model_name: str | None = None
+    failed_reason: str = ""
+    assets: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Any, *, context: str = "the generation") -> Generation:
+        """Build from a decoded JSON body: tolerate missing optional fields, refuse one without id/status."""
+        if not isinstance(data, dict) or not data.get("id") or not isinstance(data.get("status"), str):
+            raise CreatifyAPIError(
+                f"Creatify returned an unexpected body for {context}: expected a generation object with "
+                f"'id' and 'status', got {str(data)[:200]!r}. Retry later; if it persists, contact Creatify.",
+                http_status=200,
+                body=str(data)[:500],
+            )
+        assets = data.get("assets") or []
+        return cls(
+            id=str(data["id"]),
+            status=data["status"],
+            model_name=data.get("model_name"),
+            failed_reason=data.get("failed_reason") or "",
+            assets=[a for a in assets if isinstance(a, dict)] if isinstance(assets, list) else [],
+            raw=data,
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == FAILED
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (DONE, FAILED)
+
+    @property
+    def asset_urls(self) -> list[str]:
+        """The asset URLs in the API's order."""
+        return [a["url"] for a in self.assets if a.get("url")]
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since ``created_at`` (``None`` if the API did not say)."""
+        created_at = self.raw.get("created_at")
+        if not isinstance(created_at, str):
+            return None
+        try:
+            created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if created.tzinfo is None:
+            return None
+        return max(0.0, time.time() - created.timestamp())
+
+    def describe(self) -> str:
+        """``generation <id> (model <name>)`` for messages."""
+        model = f" (model {self.model_name})" if self.model_name else ""
+        return f"generation {self.id}{model}"
+
+    def raise_for_status(self) -> None:
+        """Raise unless the generation is done with at least one asset URL.
+
+        :raises CreatifyGenerationFailed: Creatify reported ``failed``.
+        :raises CreatifyGenerationError: ``done`` but no asset URL, or not terminal at all.
+        """
+        if self.is_failed:
+            raise CreatifyGenerationFailed(
+                f"Creatify {self.describe()} failed: {self.failed_reason or 'no reason given'}. "
+                "Fix the input (or the prompt) and run the task again; inspect it with "
+                f"GET /api/asset_generator/{self.id}/.",
+                generation_id=self.id,
+                model_name=self.model_name,
+                failed_reason=self.failed_reason,
+            )
+        if not self.is_done:
+            raise CreatifyGenerationError(
+                f"Creatify {self.describe()} is not finished (status {self.status!r}).",
+                generation_id=self.id,
+                model_name=self.model_name,
+            )
+        if not self.asset_urls:
+            raise CreatifyGenerationError(
+                f"Creatify {self.describe()} is done but returned no asset URL. Check it with "
+                f"GET /api/asset_generator/{self.id}/ and ask Creatify support if the assets are missing.",
+                generation_id=self.id,
+                model_name=self.model_name,
+            )

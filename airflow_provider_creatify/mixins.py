@@ -1,0 +1,111 @@
+"""What the create operator and the sensor share: wait on a generation, then finish the task with it.
+
+Waiting (deferred to the triggerer, or polling in the worker) and finishing (XComs, Asset events, errors
+from the trigger's event) are written once here; the operator adds the create, the sensor the poke.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+from airflow.sdk import Asset
+
+from airflow_provider_creatify.exceptions import CreatifyError
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.polling import timeout_error
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.bases.operator import BaseOperator as _Operator
+    from airflow.sdk.types import TaskInstanceKey
+else:
+    _Operator = object
+
+
+class CreatifyAssetLink(BaseOperatorLink):
+    """A button on the task that opens the first asset the generation produced."""
+
+    name = "Creatify asset"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        urls = XCom.get_value(key="asset_urls", ti_key=ti_key)
+        return urls[0] if urls else ""
+
+
+class WaitAndFinishMixin(_Operator):
+    """The wait and the finish shared by the operator and the sensor.
+
+    Done: returns the asset URLs (XCom ``return_value``) and pushes ``asset_urls`` and ``assets``.
+    Failed, timed out or unreadable: raises a :class:`~airflow_provider_creatify.exceptions.CreatifyError`
+    naming the generation.
+    """
+
+    creatify_conn_id: str
+    deferrable: bool
+    operator_extra_links = (CreatifyAssetLink(),)
+
+    @cached_property
+    def hook(self) -> CreatifyHook:
+        return CreatifyHook(self.creatify_conn_id)
+
+    def wait_and_finish(
+        self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
+    ) -> list[str]:
+        """Finish now if ``generation`` is terminal; else defer (deferrable) or poll in the worker."""
+        if generation.is_terminal:
+            return self.finish(context, generation)
+        if self.deferrable:
+            from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+
+            self.log.info("Deferring the wait on Creatify %s to the triggerer.", generation.describe())
+            self.defer(
+                trigger=CreatifyGenerationTrigger(
+                    generation_id=generation.id,
+                    deadline=deadline,
+                    creatify_conn_id=self.creatify_conn_id,
+                    poll_interval=poll_interval,
+                    model_name=generation.model_name,
+                ),
+                method_name="execute_complete",
+            )
+        generation = self.hook.wait_for_generation(
+            generation.id, poll_interval=poll_interval, deadline=deadline
+        )
+        return self.finish(context, generation)
+
+    def finish(self, context: Context, generation: Generation) -> list[str]:
+        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs.
+
+        Each Airflow Asset in ``outlets`` gets an event whose extra carries ``generation_id``,
+        ``model_name`` and ``asset_urls``, for the DAGs scheduled on it.
+        """
+        generation.raise_for_status()
+        urls = generation.asset_urls
+        context["ti"].xcom_push(key="asset_urls", value=urls)
+        context["ti"].xcom_push(key="assets", value=generation.assets)
+        extra: dict[str, Any] = {
+            "generation_id": generation.id,
+            "model_name": generation.model_name,
+            "asset_urls": urls,
+        }
+        for outlet in self.outlets or ():
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)
+        self.log.info("Creatify %s is done with %d asset(s).", generation.describe(), len(urls))
+        return urls
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
+        """Resume after the trigger fired: turn its event into a result or an error."""
+        if not isinstance(event, dict) or "status" not in event or "generation_id" not in event:
+            raise CreatifyError(f"Unexpected event from CreatifyGenerationTrigger: {event!r}.")
+        status, generation_id = event["status"], event["generation_id"]
+        if status in ("done", "failed"):
+            return self.finish(context, Generation.from_api(event.get("generation")))
+        if status == "timeout":
+            raise timeout_error(generation_id, event.get("model_name"), event.get("last_status"))
+        raise CreatifyError(
+            event.get("message") or f"Waiting for Creatify generation {generation_id} failed."
+        )
