@@ -1,6 +1,7 @@
-"""The sandbox's plain-ASGI application and its in-memory state.
+"""The sandbox's ASGI application: routing, the API's answers, in-memory state, webhooks.
 
-Plain ASGI (no framework routing) keeps a status poll to a few microseconds of app time.
+Plain ASGI (no framework routing; the plumbing is in ``asgi.py``) keeps a status poll to a few
+microseconds of app time.
 State is guarded by one lock: the server thread writes while the test thread reads.
 """
 
@@ -9,85 +10,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import random
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_creatify.sandbox import catalogue, media
+from airflow_provider_creatify.sandbox.asgi import (
+    JSON,
+    Receive,
+    Response,
+    Scope,
+    Send,
+    json_response,
+    read_body,
+    send_partial,
+    send_response,
+)
 from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog
-from airflow_provider_creatify.sandbox.generation import Generation
+from airflow_provider_creatify.sandbox.generation import SandboxGeneration
 from airflow_provider_creatify.sandbox.settings import SandboxSettings
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 FINAL_STATUSES = ("done", "failed")
 CREATE_PATH = "/api/asset_generator/"
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
 MAX_WEBHOOK_URL = 200
-_CHUNK = 64 * 1024
-_JSON = b"application/json"
 _NOT_FOUND = {"detail": "Not found."}
 _TRUNCATED_PLACEHOLDER = (
     b'{"id": "00000000-0000-4000-8000-000000000000", "status": "initializing", "assets": []}'
 )
-
-
-class DroppedConnection(Exception):
-    """Raised inside the app so uvicorn closes the connection in the middle of a response."""
-
-
-class _DropLogFilter(logging.Filter):
-    """Keeps uvicorn's error log quiet about the connections the sandbox drops on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
-
-
-def install_log_filter() -> None:
-    """Add the drop filter to ``uvicorn.error`` once."""
-    log = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _DropLogFilter) for f in log.filters):
-        log.addFilter(_DropLogFilter())
-
-
-@dataclass
-class Response:
-    """A fully buffered response."""
-
-    status: int
-    body: bytes = b""
-    content_type: bytes = _JSON
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-
-def json_response(status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
-    """A JSON response."""
-    return Response(status, json.dumps(payload).encode(), _JSON, headers or [])
-
-
-async def _read_body(receive: Receive, limit: int = 1 << 20) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _valid_http_url(value: str) -> bool:
@@ -107,7 +60,7 @@ class SandboxApp:
         self.rng = rng
         self.base_url = ""
         self.lock = threading.Lock()
-        self.generations: dict[str, Generation] = {}
+        self.generations: dict[str, SandboxGeneration] = {}
         self.webhook_deliveries: list[tuple[str, int | None, dict[str, Any]]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -133,9 +86,9 @@ class SandboxApp:
             else:
                 response = self._fault_response(rule, None)
             if rule is not None and rule.drop:
-                await self._send_partial(send, response)
+                await send_partial(send, response)
             status = response.status
-            await self._send(send, response, head=method == "HEAD")
+            await send_response(send, response, head=method == "HEAD")
         finally:
             self.log.finish(entry, status)
 
@@ -148,41 +101,13 @@ class SandboxApp:
         if rule.drop:
             return real or Response(200, _TRUNCATED_PLACEHOLDER)
         if rule.body is not None:
-            return Response(rule.status or 200, rule.body, _JSON, headers)
+            return Response(rule.status or 200, rule.body, JSON, headers)
         status = rule.status or 429
         if status >= 500:
             html = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
             return Response(status, html.encode(), b"text/html", headers)
         detail = "Request was throttled." if status == 429 else "Sandbox fault injected."
         return json_response(status, {"detail": detail}, headers)
-
-    @staticmethod
-    async def _send_partial(send: Send, response: Response) -> None:
-        """Announce the full length, send about half of the body, then drop the connection."""
-        body = response.body
-        headers = [(b"content-type", response.content_type), (b"content-length", str(len(body) + 1).encode())]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        raise DroppedConnection
-
-    @staticmethod
-    async def _send(send: Send, response: Response, head: bool = False) -> None:
-        body = response.body
-        headers = [
-            (b"content-type", response.content_type),
-            (b"content-length", str(len(body)).encode()),
-            *response.headers,
-        ]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        if head or len(body) <= _CHUNK:
-            await send({"type": "http.response.body", "body": b"" if head else body})
-            return
-        view = memoryview(body)
-        for start in range(0, len(body), _CHUNK):
-            end = start + _CHUNK
-            await send(
-                {"type": "http.response.body", "body": bytes(view[start:end]), "more_body": end < len(body)}
-            )
 
     # ----------------------------------------------------------------- routing
     async def _route(self, scope: Scope, receive: Receive, method: str, path: str) -> Response:
@@ -210,7 +135,7 @@ class SandboxApp:
         if path == CREATE_PATH:
             if method != "POST":
                 return self._not_allowed(method, b"POST, OPTIONS")
-            return self._create(await _read_body(receive))
+            return self._create(await read_body(receive))
         if method not in ("GET", "HEAD"):
             return self._not_allowed(method, b"GET, HEAD, OPTIONS")
         snapshot = self.generation(path[len(CREATE_PATH) : -1])
@@ -298,14 +223,14 @@ class SandboxApp:
 
     def _new_generation(
         self, model: catalogue.ModelSpec, params: dict[str, Any], webhook_url: str | None
-    ) -> Generation:
+    ) -> SandboxGeneration:
         s = self.settings
         text = params.get("prompt", params.get("text"))
         fails = bool(s.fail_marker and isinstance(text, str) and s.fail_marker in text)
         if not fails and s.fail_rate > 0:
             fails = self.rng.random() < s.fail_rate
         seconds = max(0.0, s.generation_seconds)
-        generation = Generation(
+        generation = SandboxGeneration(
             id=str(uuid.uuid4()),
             model=model,
             input_params=params,

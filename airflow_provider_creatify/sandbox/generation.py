@@ -15,8 +15,9 @@ def _iso(ts: float) -> str:
 
 
 @dataclass
-class Generation:
-    """One generation; its status is derived from elapsed time unless forced."""
+class SandboxGeneration:
+    """One generation in the sandbox (not the provider's ``models.Generation``); its status is derived
+    from elapsed time unless forced."""
 
     id: str
     model: catalogue.ModelSpec

@@ -59,7 +59,8 @@ class CreatifySandbox:
             return self
         import uvicorn
 
-        from airflow_provider_creatify.sandbox.app import SandboxApp, install_log_filter
+        from airflow_provider_creatify.sandbox.app import SandboxApp
+        from airflow_provider_creatify.sandbox.asgi import install_log_filter
 
         install_log_filter()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
