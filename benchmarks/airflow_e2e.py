@@ -1,14 +1,16 @@
 """End to end through a real Airflow 3: M mapped deferrable generations against the sandbox.
 
-Starts, in a throw-away ``AIRFLOW_HOME`` with its own clean environment (no ``AIRFLOW*`` variable of the
-caller is inherited): the sandbox (its own process), ``airflow db migrate``, then scheduler (LocalExecutor),
-triggerer, dag-processor and api-server (tasks reach the execution API through it), all on SQLite and
-127.0.0.1. It triggers ``creatify_bench_mapped`` (``benchmarks/dags/creatify_bench_mapped.py``) with
-``airflow dags trigger`` and polls the run in the metadata DB (stdlib ``sqlite3``, read-only: an
-``airflow dags state`` call costs seconds of CPU on a small machine and would skew the timing).
+Starts the sandbox (its own process, ``benchmarks.common.SandboxProcess``), then, in a throw-away
+``AIRFLOW_HOME`` with its own clean environment (no ``AIRFLOW*`` variable of the caller is inherited):
+``airflow db migrate``, scheduler (LocalExecutor), triggerer, dag-processor and api-server (tasks reach
+the execution API through it), all on SQLite and 127.0.0.1. It triggers ``creatify_bench_mapped``
+(``benchmarks/dags/creatify_bench_mapped.py``) with ``airflow dags trigger`` and polls the run in the
+metadata DB (stdlib ``sqlite3``, read-only: an ``airflow dags state`` call costs seconds of CPU on a
+small machine and would skew the timing).
 
-Counting: the sandbox process writes its request log's counts when it stops (exact ``POST`` count); the
-distinct ``generation_id`` XComs of the run are counted as well, and each id is read back from the sandbox.
+Counting: the sandbox process writes its request log's counts when it stops (``--counts-file`` of its
+CLI: the exact ``POST`` count); the distinct ``generation_id`` XComs of the run are counted as well, and
+each id is read back from the sandbox.
 
 Wall clock = the run's ``end_date - queued_at`` (Airflow's own timestamps); overhead = wall clock minus
 one generation's duration. Airflow's start-up (migrate + components ready + DAG parsed) is reported apart.
@@ -34,7 +36,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,17 +45,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.common import (
-    SANDBOX_HEADERS,
+    SandboxProcess,
     format_machine,
     format_table,
     format_targets,
     machine_info,
-    sandbox_connection_json,
     target,
     write_results,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_bench_mapped.py"
 DAG_ID = "creatify_bench_mapped"
 COMPONENTS: dict[str, list[str]] = {  # no log servers: logs are local files, and nothing binds 0.0.0.0
@@ -155,49 +154,14 @@ def _run_cli(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) ->
     return time.monotonic() - start, output
 
 
-# -------------------------------------------------------------------- sandbox
-def serve_sandbox(port: int, generation_seconds: float, counts_path: Path) -> int:
-    """The sandbox process: serve until SIGTERM/SIGINT, then write its request counts as JSON."""
-    from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with CreatifySandbox(SandboxSettings(generation_seconds=generation_seconds), port=port) as sandbox:
-        print(f"SANDBOX {sandbox.base_url}", flush=True)
-        while not stop.wait(0.2):
-            pass
-        counts = {
-            "post_create": sandbox.count("POST", "/api/asset_generator/"),
-            "requests": len(sandbox.requests),
-            "generations": len(sandbox.generations),
-        }
-    tmp = counts_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(counts))
-    tmp.replace(counts_path)
-    return 0
-
-
-def _wait_sandbox_url(proc: Proc, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in proc.tail(10_000).splitlines():
-            if line.startswith("SANDBOX http"):
-                return line.split()[1]
-        if not proc.alive():
-            break
-        time.sleep(0.05)
-    raise BenchmarkError(f"the sandbox did not start:\n{proc.tail()}")
-
-
-def _get_json(url: str, timeout: float = 5.0) -> Any:
-    request = urllib.request.Request(url, headers=SANDBOX_HEADERS)
+def _get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 5.0) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
 # ------------------------------------------------------------------ airflow
-def airflow_env(home: Path, api_port: int, sandbox_url: str, mapped: int) -> dict[str, str]:
+def airflow_env(home: Path, api_port: int, sandbox_connection: str, mapped: int) -> dict[str, str]:
     """A clean environment for every Airflow process: nothing ``AIRFLOW*`` from the caller survives."""
     env = {k: v for k, v in os.environ.items() if not k.lstrip("_").upper().startswith("AIRFLOW")}
     env.pop("PYTHONPATH", None)
@@ -227,7 +191,7 @@ def airflow_env(home: Path, api_port: int, sandbox_url: str, mapped: int) -> dic
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_CREATIFY_DEFAULT": sandbox_connection_json(sandbox_url),
+            "AIRFLOW_CONN_CREATIFY_DEFAULT": sandbox_connection,
             "CREATIFY_BENCH_MAPPED": str(mapped),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
@@ -344,12 +308,13 @@ def _collect(db: MetaDB, run_id: str) -> dict[str, Any]:
     }
 
 
-def _check_generations(sandbox_url: str, gen_ids: list[str]) -> int:
+def _check_generations(sandbox: SandboxProcess, gen_ids: list[str]) -> int:
     """How many of the ids the sandbox knows as ``done`` (a GET each)."""
     done = 0
     for gen_id in gen_ids:
         with contextlib.suppress(OSError, ValueError, urllib.error.URLError):
-            if _get_json(f"{sandbox_url}/api/asset_generator/{gen_id}/").get("status") == "done":
+            url = f"{sandbox.base_url}/api/asset_generator/{gen_id}/"
+            if _get_json(url, sandbox.headers).get("status") == "done":
                 done += 1
     return done
 
@@ -371,7 +336,9 @@ def run(
     log_dir.mkdir()
     counts_path = home / "sandbox-counts.json"
     procs: list[Proc] = []
-    sandbox: Proc | None = None
+    sandbox = SandboxProcess(
+        generation_seconds=generation_seconds, extra_args=["--counts-file", str(counts_path)]
+    )
     result: dict[str, Any] = {
         "benchmark": NAME,
         "machine": machine_info(),
@@ -381,18 +348,9 @@ def run(
         "airflow_home": str(home),
     }
     try:
-        sandbox_env = {k: v for k, v in os.environ.items() if not k.lstrip("_").upper().startswith("AIRFLOW")}
-        sandbox = Proc(
-            "sandbox",
-            [python, "-m", "benchmarks.airflow_e2e", "--serve-sandbox", str(counts_path),
-             "--generation-seconds", str(generation_seconds)],
-            sandbox_env,
-            log_dir,
-            REPO,
-        )  # fmt: skip
-        sandbox_url = _wait_sandbox_url(sandbox)
+        sandbox.start()
         api_port = _free_port()
-        env = airflow_env(home, api_port, sandbox_url, mapped)
+        env = airflow_env(home, api_port, sandbox.connection_json(), mapped)
         db = MetaDB(home / "airflow.db")
 
         t0 = time.monotonic()
@@ -413,7 +371,7 @@ def run(
         result["cli_trigger_to_seen_done_s"] = time.monotonic() - t_trigger
         result["state"] = state
         result.update(_collect(db, run_id))
-        result["generations_done_in_sandbox"] = _check_generations(sandbox_url, result["generation_ids"])
+        result["generations_done_in_sandbox"] = _check_generations(sandbox, result["generation_ids"])
         result["distinct_generation_ids"] = len(set(result["generation_ids"]))
         wall = result["queued_to_end_s"]
         result["wall_clock_s"] = wall
@@ -424,8 +382,7 @@ def run(
             result["logs_tail"] = {p.name: p.tail(1500) for p in procs}
     finally:
         stop_all(procs)
-        if sandbox is not None:
-            stop_all([sandbox])
+        sandbox.stop()
         with contextlib.suppress(OSError, ValueError):
             result["sandbox_counts"] = json.loads(counts_path.read_text())
         result["sandbox_post_count"] = result.get("sandbox_counts", {}).get("post_create")
@@ -494,10 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--smoke", action="store_true", help="M=3, generation 3 s")
     parser.add_argument("--keep", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
-    parser.add_argument("--serve-sandbox", type=Path, metavar="COUNTS_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_sandbox:
-        return serve_sandbox(0, args.generation_seconds, args.serve_sandbox)
     result = smoke() if args.smoke else run(args.mapped, args.generation_seconds, keep=args.keep)
     print(report(result))
     print(f"JSON: {write_results(NAME, result)}")

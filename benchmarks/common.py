@@ -25,16 +25,6 @@ from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SANDBOX_API_ID = "sandbox-api-id"
-SANDBOX_API_KEY = "sandbox-api-key"
-SANDBOX_HEADERS = {"X-API-ID": SANDBOX_API_ID, "X-API-KEY": SANDBOX_API_KEY}  # the sandbox's default auth
-
-
-def sandbox_connection_json(base_url: str) -> str:
-    """``AIRFLOW_CONN_CREATIFY_DEFAULT`` for a sandbox at ``base_url`` with its default credentials."""
-    return json.dumps(
-        {"conn_type": "creatify", "login": SANDBOX_API_ID, "password": SANDBOX_API_KEY, "host": base_url}
-    )
 
 
 # -- machine -----------------------------------------------------------------------------------------------
@@ -236,44 +226,6 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def write_self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """A throw-away certificate for ``host`` (an IP address) and its key: ``(cert.pem, key.pem)``.
-
-    Its own CA, so a client trusts it with ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` pointing at it.
-    ``cryptography`` comes with Airflow.
-    """
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_bytes = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    key_path.write_bytes(key_bytes)
-    return cert_path, key_path
-
-
 # -- the sandbox in its own process -----------------------------------------------------------------------
 
 
@@ -281,7 +233,9 @@ class SandboxProcess:
     """``python -m airflow_provider_creatify.sandbox`` on a free loopback port, as a context manager.
 
     A separate process, so its CPU is not counted in the benchmark's own process. With ``tls=True`` it
-    serves HTTPS with a throw-away certificate, like the real API; :meth:`client_env` makes clients trust it.
+    serves HTTPS with its throw-away certificate (``--self-signed-tls``), like the real API;
+    :meth:`client_env` makes clients trust it. URL, credentials and certificate come from what the
+    sandbox prints; ``extra_args`` go to its CLI (``--counts-file``, ``--fail-rate``, ...).
 
     .. code-block:: python
 
@@ -303,7 +257,7 @@ class SandboxProcess:
         self.tls = tls
         self.base_url = ""
         self.ca_file: Path | None = None
-        self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._connection: dict[str, str] = {}
         self._process: subprocess.Popen[str] | None = None
         self._output: IO[str] | None = None
 
@@ -314,12 +268,12 @@ class SandboxProcess:
 
     @property
     def headers(self) -> dict[str, str]:
-        """The sandbox's default credentials as Creatify's auth headers."""
-        return dict(SANDBOX_HEADERS)
+        """The sandbox's credentials as Creatify's auth headers."""
+        return {"X-API-ID": self._connection["login"], "X-API-KEY": self._connection["password"]}
 
     def connection_json(self) -> str:
-        """The value for ``AIRFLOW_CONN_CREATIFY_DEFAULT``."""
-        return sandbox_connection_json(self.base_url)
+        """The value for ``AIRFLOW_CONN_CREATIFY_DEFAULT``, as the sandbox printed it."""
+        return json.dumps(self._connection)
 
     def client_env(self) -> dict[str, str]:
         """Environment variables for a client process: the connection, and trust in the certificate."""
@@ -333,31 +287,32 @@ class SandboxProcess:
         return process_cpu_seconds(self.pid)
 
     def start(self) -> SandboxProcess:
-        """Start the process, read its URL from what it prints, wait until it answers."""
+        """Start the process, read its connection (and CA file) from its output, wait until it answers."""
         raise_open_files_limit()  # inherited by the sandbox: it holds one socket per client connection
         command = [sys.executable, "-m", "airflow_provider_creatify.sandbox", "--port", "0"]
         command += ["--generation-seconds", str(self.generation_seconds), *self.extra_args]
         if self.tls:
-            self._cert_dir = tempfile.TemporaryDirectory(prefix="creatify-bench-tls-")
-            self.ca_file, key_file = write_self_signed_certificate(Path(self._cert_dir.name))
-            command += ["--ssl-certfile", str(self.ca_file), "--ssl-keyfile", str(key_file)]
+            command.append("--self-signed-tls")
         # a file, not a pipe: a pipe nobody reads would block the sandbox once full
         self._output = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop())
         self._process = subprocess.Popen(
             command, stdout=self._output, stderr=subprocess.STDOUT, text=True, env=child_env()
         )
         deadline = time.monotonic() + self.startup_timeout
-        while not self.base_url:
+        while True:
             self._output.seek(0)
             output = self._output.read()
-            match = re.search(r"listening on (https?://\S+)", output)
-            if match:
-                self.base_url = match.group(1)
-            elif self._process.poll() is not None or time.monotonic() > deadline:
+            conn = re.search(r"^export AIRFLOW_CONN_CREATIFY_DEFAULT='(.*)'$", output, re.MULTILINE)
+            ca = re.search(r"^CA file: (.+)$", output, re.MULTILINE)
+            if conn and (ca or not self.tls):
+                break
+            if self._process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"The sandbox did not start: {output[-2000:]}")
-            else:
-                time.sleep(0.05)
+            time.sleep(0.05)
+        self._connection = json.loads(conn.group(1))
+        self.base_url = self._connection["host"]
+        self.ca_file = Path(ca.group(1)) if ca else None
         self._wait_until_answering(deadline)
         return self
 
@@ -381,7 +336,7 @@ class SandboxProcess:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after 10 s)."""
+        """SIGTERM the process (it writes ``--counts-file``, deletes its certificate); SIGKILL after 10 s."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -393,9 +348,7 @@ class SandboxProcess:
         if self._output is not None:
             self._output.close()
             self._output = None
-        if self._cert_dir is not None:
-            self._cert_dir.cleanup()
-            self._cert_dir = self.ca_file = None
+        self.ca_file = None
 
     def __enter__(self) -> SandboxProcess:
         return self.start()

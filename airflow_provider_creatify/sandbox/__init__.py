@@ -1,6 +1,7 @@
 """An emulation of Creatify's Asset Generator API over real loopback HTTP, for tests and local runs.
 
-Needs no Airflow: only the standard library, uvicorn, jsonschema and httpx (for webhooks).
+Needs no Airflow: only the standard library, uvicorn, jsonschema, httpx (for webhooks) and cryptography
+(for the CLI's ``--self-signed-tls``).
 
     from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings, FaultRule
 

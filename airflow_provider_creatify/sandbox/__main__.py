@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import shlex
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_creatify.sandbox import CreatifySandbox
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +33,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-rate", type=float, default=d.fail_rate)
     p.add_argument("--webhook-repeat", type=int, default=d.webhook_repeat)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (with --ssl-keyfile)")
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--self-signed-tls",
+        action="store_true",
+        help="serve HTTPS with a throw-away self-signed certificate (deleted at exit); prints its path",
+    )
+    tls.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (with --ssl-keyfile)")
     p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
+    p.add_argument(
+        "--counts-file",
+        type=Path,
+        help='on exit, write {"post_create": N, "requests": N, "generations": N} as JSON to this file',
+    )
     return p
+
+
+def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
+    """Write the sandbox's request counts as JSON, atomically (a temporary file, then a rename).
+
+    :param path: the JSON file to (re)place.
+    :param sandbox: the sandbox whose request log and generations are counted.
+    """
+    from airflow_provider_creatify.sandbox.app import CREATE_PATH
+
+    counts = {
+        "post_create": sandbox.count("POST", CREATE_PATH),
+        "requests": sandbox.count(),
+        "generations": len(sandbox.generations),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(counts))
+    tmp.replace(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,15 +87,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    sandbox = CreatifySandbox(
-        settings, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile
-    )
-    with sandbox:
+    with contextlib.ExitStack() as stack:
+        certfile, keyfile = args.ssl_certfile, args.ssl_keyfile
+        if args.self_signed_tls:
+            from airflow_provider_creatify.sandbox.tls import write_self_signed_certificate
+
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="creatify-sandbox-tls-"))
+            cert, key = write_self_signed_certificate(Path(directory), args.host)
+            certfile, keyfile = str(cert), str(key)
+        sandbox = CreatifySandbox(
+            settings, host=args.host, port=args.port, ssl_certfile=certfile, ssl_keyfile=keyfile
+        )
+        stack.enter_context(sandbox)
         print(f"Creatify sandbox listening on {sandbox.base_url}", flush=True)
         print(f"export AIRFLOW_CONN_CREATIFY_DEFAULT='{sandbox.connection_json()}'", flush=True)
+        if args.self_signed_tls:
+            ca = shlex.quote(certfile)
+            print(f"CA file: {certfile}\nexport SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stop.wait(0.5):
             pass
+        if args.counts_file:
+            write_counts(args.counts_file, sandbox)
     print("Creatify sandbox stopped.", file=sys.stderr, flush=True)
     return 0
 

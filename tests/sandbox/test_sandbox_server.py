@@ -1,15 +1,18 @@
-"""The server itself: CLI, pytest plugin, import weight, concurrency."""
+"""The server itself: CLI (counts file, throw-away TLS), pytest plugin, import weight, concurrency, HTTPS."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +21,8 @@ import requests
 
 from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
 
+CLI = [sys.executable, "-m", "airflow_provider_creatify.sandbox"]
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -25,32 +30,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_cli(argv: list[str]) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*argv, "--port", str(port), "--generation-seconds", "0.2", "--api-key", "k"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@contextmanager
+def serving(argv: list[str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Run a sandbox CLI; yield it and the lines it printed before "Press Ctrl-C"; SIGTERM it at the end."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.strip() == f"Creatify sandbox listening on http://127.0.0.1:{port}", first
-        export = proc.stdout.readline()
-        assert export.startswith("export AIRFLOW_CONN_CREATIFY_DEFAULT='")
-        conn = json.loads(export.split("=", 1)[1].strip().strip("'"))
-        assert conn["host"] == f"http://127.0.0.1:{port}" and conn["password"] == "k"
-        headers = {"X-API-ID": conn["login"], "X-API-KEY": conn["password"]}
-        r = requests.get(conn["host"] + "/api/asset_generator/schemas/", headers=headers, timeout=5)
-        assert r.status_code == 200 and len(r.json()) == 5
+        lines: list[str] = []
+        while (line := proc.stdout.readline()) and not line.startswith("Press Ctrl-C"):
+            lines.append(line.rstrip("\n"))
+        assert line, lines
+        yield proc, lines
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
 
 
+def printed_connection(lines: list[str]) -> dict[str, str]:
+    """The connection from the CLI's ``export AIRFLOW_CONN_CREATIFY_DEFAULT='...'`` line."""
+    export = next(line for line in lines if line.startswith("export AIRFLOW_CONN_CREATIFY_DEFAULT='"))
+    return json.loads(export.split("=", 1)[1].strip("'"))
+
+
+def client(conn: dict[str, str]) -> requests.Session:
+    """A session with the connection's credentials that ignores proxies and CA variables."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers.update({"X-API-ID": conn["login"], "X-API-KEY": conn["password"]})
+    return session
+
+
+def run_cli(argv: list[str]) -> None:
+    port = free_port()
+    with serving([*argv, "--port", str(port), "--generation-seconds", "0.2", "--api-key", "k"]) as (_, lines):
+        assert lines[0] == f"Creatify sandbox listening on http://127.0.0.1:{port}", lines
+        conn = printed_connection(lines)
+        assert conn["host"] == f"http://127.0.0.1:{port}" and conn["password"] == "k"
+        r = client(conn).get(conn["host"] + "/api/asset_generator/schemas/", timeout=5)
+        assert r.status_code == 200 and len(r.json()) == 5
+
+
 def test_cli_module():
-    run_cli([sys.executable, "-m", "airflow_provider_creatify.sandbox"])
+    run_cli(CLI)
 
 
 def test_cli_console_script():
@@ -58,6 +79,37 @@ def test_cli_console_script():
     if not script.exists():
         pytest.skip("console script not installed in this environment")
     run_cli([str(script)])
+
+
+def test_cli_counts_file_after_sigterm(tmp_path):
+    counts = tmp_path / "counts.json"
+    with serving([*CLI, "--port", "0", "--counts-file", str(counts)]) as (proc, lines):
+        conn = printed_connection(lines)
+        session, create = client(conn), conn["host"] + "/api/asset_generator/"
+        body = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
+        gen_id = session.post(create, json=body, timeout=5).json()["id"]
+        assert session.post(create, json=body, timeout=5).status_code == 200
+        assert session.post(create, json={"model_name": "nano-banana"}, timeout=5).status_code == 400
+        assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
+        assert session.get(create + "schemas/", timeout=5).status_code == 200
+        assert not counts.exists()  # written on exit only
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 5, "generations": 2}
+    assert list(tmp_path.iterdir()) == [counts]  # no temporary file left
+
+
+def test_cli_self_signed_tls():
+    with serving([*CLI, "--port", "0", "--self-signed-tls"]) as (_, lines):
+        conn = printed_connection(lines)
+        ca = next(line for line in lines if line.startswith("CA file: ")).removeprefix("CA file: ")
+        assert f"export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}" in lines
+        assert conn["host"].startswith("https://127.0.0.1:")
+        url = conn["host"] + "/api/asset_generator/schemas/"
+        assert client(conn).get(url, timeout=10, verify=ca).status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):  # not trusted without the printed CA file
+            client(conn).get(url, timeout=10)
+    assert not Path(ca).parent.exists()  # the throw-away certificate is deleted at exit
 
 
 def test_imports_stay_light():
@@ -149,7 +201,7 @@ async def test_concurrent_keep_alive_pollers():
 
 
 def test_https_with_a_given_certificate(tmp_path):
-    from benchmarks.common import write_self_signed_certificate
+    from airflow_provider_creatify.sandbox.tls import write_self_signed_certificate
 
     cert, key = write_self_signed_certificate(tmp_path)
     with CreatifySandbox(ssl_certfile=str(cert), ssl_keyfile=str(key)) as sandbox:
