@@ -78,10 +78,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_creatify.hooks._transport import AsyncTransport, base_url_from_connection
 from airflow_provider_creatify.hooks.creatify import CreatifyHook, generation_path
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-
-if TYPE_CHECKING:
-    import aiohttp
-
 from benchmarks.common import (
     RESULTS_DIR,
     SandboxProcess,
@@ -101,6 +97,9 @@ from benchmarks.common import (
     wait_for_quiet,
     write_results,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 NAME = "triggerer_cost"
 SIZES = (100, 500, 1000)
