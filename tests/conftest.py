@@ -1,6 +1,8 @@
-"""Test set-up: a throw-away AIRFLOW_HOME on SQLite; its dags folder holds example_dags/ and tests/dags/.
+"""Test set-up: a throw-away AIRFLOW_HOME on SQLite; its dags folder holds example_dags/ and
+tests/integration/dags/.
 
 The environment is set at import time, before anything imports Airflow (its config is read once).
+Test modules never import this module: they take what it sets up as fixtures (``dags_folder``).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_DAGS = REPO / "example_dags"
+from tests.helpers import EXAMPLE_DAGS
 
 _home = Path(tempfile.mkdtemp(prefix="creatify-airflow-home-"))
 DAGS_FOLDER = _home / "dags"  # dag.test() needs the DAG file inside the configured dags folder
 DAGS_FOLDER.mkdir()
-for _dag_file in [*EXAMPLE_DAGS.glob("*.py"), *(REPO / "tests" / "dags").glob("*.py")]:
+_integration_dags = Path(__file__).parent / "integration" / "dags"
+for _dag_file in [*EXAMPLE_DAGS.glob("*.py"), *_integration_dags.glob("*.py")]:
     shutil.copy(_dag_file, DAGS_FOLDER)
 os.environ.update(
     {
@@ -39,6 +41,12 @@ def airflow_db() -> Path:
 
     initdb()
     return _home
+
+
+@pytest.fixture(scope="session")
+def dags_folder() -> Path:
+    """The configured dags folder: copies of example_dags/*.py and tests/integration/dags/*.py."""
+    return DAGS_FOLDER
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,19 @@
-"""Small shared pieces of the test suite."""
+"""Small shared pieces of the test suite: each constant and helper is defined here once.
+
+Nothing from Airflow (or from the package, which imports Airflow) is imported at module level: the root
+conftest.py imports this module before it points AIRFLOW_HOME at its throw-away folder.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_DAGS = REPO / "example_dags"
 
 KLING = "kling-video/v1.6/pro/image-to-video"
 FLUX = "flux-pro/kontext/text-to-image"
@@ -15,6 +26,9 @@ KLING_PARAMS = {
     "negative_prompt": "blur, distort, and low quality",
 }
 POST_PATH = "/api/asset_generator/"
+SCHEMAS_PATH = "/api/asset_generator/schemas/"
+#: A generation's status path as the sandbox's request log and fault rules name it.
+STATUS_PATH = "/api/asset_generator/{id}/"
 
 
 class RecordingTI:
@@ -36,3 +50,9 @@ def airflow_has_task_state_store() -> bool:
     from airflow.sdk.execution_time import context
 
     return hasattr(context, "TaskStateStoreAccessor")
+
+
+async def only_event(trigger: CreatifyGenerationTrigger) -> dict:
+    """The payload of the one event a trigger yields."""
+    (event,) = [e.payload async for e in trigger.run()]
+    return event

@@ -1,6 +1,7 @@
 """Fixtures for the sandbox tests (the ``creatify_sandbox`` fixture itself comes from the plugin).
 
-Test modules use helpers only through fixtures (``api``, ``receiver``), never ``from conftest import``.
+Test modules use helpers only through fixtures (``api``, ``receiver``), never ``from conftest import``;
+the constants come from ``tests.helpers`` (``Api`` carries them as attributes too).
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ import pytest
 import requests
 
 from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
-
-CREATE = "/api/asset_generator/"
-SCHEMAS = "/api/asset_generator/schemas/"
-FLUX = "flux-pro/kontext/text-to-image"
-KLING = "kling-video/v1.6/pro/image-to-video"
+from tests.helpers import FLUX, KLING, POST_PATH, SCHEMAS_PATH
 
 
 def detail_path(gen_id: str) -> str:
     """The status URL path of a generation."""
-    return f"{CREATE}{gen_id}/"
+    return f"{POST_PATH}{gen_id}/"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
@@ -43,8 +40,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
 class Api:
     """A tiny authenticated client for the sandbox."""
 
-    CREATE = CREATE
-    SCHEMAS = SCHEMAS
+    CREATE = POST_PATH
+    SCHEMAS = SCHEMAS_PATH
     FLUX = FLUX
     KLING = KLING
     detail_path = staticmethod(detail_path)
@@ -70,7 +67,7 @@ class Api:
         body: dict[str, Any] = {"model_name": model, "input_params": params}
         if webhook_url:
             body["webhook_url"] = webhook_url
-        response = self.post(CREATE, json=body)
+        response = self.post(POST_PATH, json=body)
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -9,13 +9,12 @@ import pytest
 import requests
 
 from airflow_provider_creatify.sandbox import FaultRule, RequestRecord
-
-GEN = "/api/asset_generator/{id}/"
+from tests.helpers import STATUS_PATH
 
 
 def test_429_with_retry_after(sandbox, api):
     gen = api.create()
-    sandbox.add_fault(FaultRule(method="GET", path=GEN, status=429, retry_after=1))
+    sandbox.add_fault(FaultRule(method="GET", path=STATUS_PATH, status=429, retry_after=1))
     r = api.get(api.detail_path(gen["id"]))
     assert r.status_code == 429
     assert r.headers["Retry-After"] == "1"
@@ -26,11 +25,11 @@ def test_429_with_retry_after(sandbox, api):
 
 def test_rate_is_probabilistic_and_seeded(sandbox, api):
     gen = api.create()
-    sandbox.add_fault(FaultRule(method="GET", path=GEN, status=429, rate=0.3))
+    sandbox.add_fault(FaultRule(method="GET", path=STATUS_PATH, status=429, rate=0.3))
     codes = [api.get(api.detail_path(gen["id"])).status_code for _ in range(100)]
     assert set(codes) == {200, 429}
     assert 10 <= codes.count(429) <= 50
-    assert sandbox.count("GET", GEN, status=429) == codes.count(429)
+    assert sandbox.count("GET", STATUS_PATH, status=429) == codes.count(429)
 
 
 @pytest.mark.parametrize("status", [502, 503])
@@ -63,12 +62,12 @@ def test_delays_add_and_first_rule_wins(sandbox, api):
 
 def test_dropped_connection_requests(sandbox, api):
     gen = api.create()
-    sandbox.add_fault(FaultRule(path=GEN, drop=True))
+    sandbox.add_fault(FaultRule(path=STATUS_PATH, drop=True))
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         api.get(api.detail_path(gen["id"]))
     sandbox.clear_faults()
     assert api.get(api.detail_path(gen["id"])).status_code == 200  # the session recovers
-    assert sandbox.count(path=GEN, status=0) == 1
+    assert sandbox.count(path=STATUS_PATH, status=0) == 1
 
 
 async def test_dropped_connection_aiohttp(sandbox):
@@ -83,7 +82,7 @@ async def test_dropped_connection_aiohttp(sandbox):
 
 def test_truncated_body(sandbox, api):
     gen = api.create()
-    sandbox.add_fault(FaultRule(path=GEN, body=b'{"id": "tru', rate=1.0))
+    sandbox.add_fault(FaultRule(path=STATUS_PATH, body=b'{"id": "tru', rate=1.0))
     r = api.get(api.detail_path(gen["id"]))
     assert r.status_code == 200
     assert r.content == b'{"id": "tru'
@@ -164,7 +163,7 @@ def test_request_log_and_count(sandbox, api):
     assert records == sorted(records, key=lambda r: r.time)
     assert sandbox.count("POST", api.CREATE) == 2
     assert sandbox.count("post", api.CREATE, status=200) == 1
-    assert sandbox.count("GET", GEN) == 1
+    assert sandbox.count("GET", STATUS_PATH) == 1
     assert sandbox.count(path=api.detail_path(gen["id"])) == 1
     assert sandbox.count(status=400) == 1
     assert sandbox.count() == 4

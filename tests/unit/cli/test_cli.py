@@ -11,10 +11,8 @@ from pathlib import Path
 from airflow_provider_creatify.cli import main
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox.catalogue import MODELS
-from airflow_provider_creatify.schemas import input_fields
-from tests.helpers import FLUX, KLING
+from tests.helpers import FLUX, KLING, SCHEMAS_PATH
 
-SCHEMAS_PATH = "/api/asset_generator/schemas/"
 IMAGE_RATIOS = ["21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"]
 CONN_VAR = "AIRFLOW_CONN_CREATIFY_DEFAULT"
 
@@ -92,23 +90,6 @@ def test_describe_models_filters_by_name(creatify_conn):
     models = CreatifyHook().describe_models(["veo3.1/fast", "nano-banana", "no-such-model"])
     assert [m["model_name"] for m in models] == ["nano-banana", "veo3.1/fast"]
     assert creatify_conn.count("GET", SCHEMAS_PATH) == 1
-
-
-def test_input_fields_tolerates_odd_schemas():
-    schema = {
-        "required": ["b", "ghost"],
-        "properties": {
-            "a": {"type": ["string", "null"], "description": "A."},
-            "b": {"enum": [1, 2], "default": 2},
-        },
-    }
-    nothing = {"enum": None, "default": None, "description": None}
-    assert input_fields(schema) == [
-        {"name": "b", "required": True, "type": "", "enum": [1, 2], "default": 2, "description": None},
-        {"name": "ghost", "required": True, "type": "", **nothing},
-        {"name": "a", "required": False, "type": "string|null", **nothing, "description": "A."},
-    ]
-    assert input_fields(None) == [] and input_fields({"properties": "nonsense"}) == []
 
 
 def test_main_prints_an_aligned_table(creatify_conn, capsys):

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DAGS_FOLDER, REPO
+SCAN_RUN = Path(__file__).with_name("secret_scan_run.py")
 
 
-def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path):
+def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path, dags_folder):
     api_key = f"ck-{secrets.token_hex(16)}"
     wrong_key = f"wk-{secrets.token_hex(16)}"
     home = tmp_path / "airflow-home"
@@ -20,14 +20,14 @@ def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path):
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
     }
     env.pop("AIRFLOW_CONN_CREATIFY_DEFAULT", None)
     result = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "secret_scan_run.py"), api_key, wrong_key],
+        [sys.executable, str(SCAN_RUN), api_key, wrong_key],
         capture_output=True,
         text=True,
         env=env,

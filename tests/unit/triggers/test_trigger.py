@@ -11,7 +11,7 @@ import aiohttp
 from airflow_provider_creatify.exceptions import CreatifyConfigError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH
+from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, STATUS_PATH
 
 
 async def events_of(trigger: CreatifyGenerationTrigger) -> list[dict]:
@@ -110,7 +110,7 @@ async def test_waits_in_one_loop_share_one_http_session_closed_by_the_last(creat
 
     assert [event["status"] for (event,) in results] == ["done", "done", "done", "error"]
     assert "401" in results[-1][0]["message"]  # each request carries its own connection's key
-    assert creatify_conn.count("GET", "/api/asset_generator/{id}/") >= 15
+    assert creatify_conn.count("GET", STATUS_PATH) >= 15
     assert len(sessions) == 1 and sessions[0].closed
     assert CreatifyHook.transport.open_sessions() == 0
 

@@ -1,4 +1,4 @@
-"""The generation model: status rules and the adaptive poll schedule."""
+"""The generation model: status rules, tolerated fields, age (the poll schedule: tests/unit/polling)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.generation import Generation
-from airflow_provider_creatify.polling import poll_delay
 
 
 def aged(seconds: float | None, **fields) -> Generation:
+    """A running generation created ``seconds`` ago (``None``: without ``created_at``)."""
     raw = {"id": "g", "status": "generating", **fields}
     if seconds is not None:
         raw["created_at"] = datetime.fromtimestamp(time.time() - seconds, tz=timezone.utc).isoformat()
@@ -51,23 +51,3 @@ def test_age_from_created_at():
     assert aged(None).age is None
     assert Generation.from_api({"id": "g", "status": "x", "created_at": "2026-01-01T00:00:00Z"}).age > 0
     assert Generation.from_api({"id": "g", "status": "x", "created_at": "yesterday"}).age is None
-
-
-@pytest.mark.parametrize(
-    ("age", "poll_interval", "expected"),
-    [
-        (0, 30, 5.0),  # young: the shortest wait
-        (10, 30, 5.0),
-        (100, 30, 20.0),  # a fifth of its age
-        (1000, 30, 30.0),  # old: the user's poll_interval caps it
-        (100, 2, 2.0),  # a poll_interval under the shortest wait polls at that interval
-        (None, 30, 5.0),  # no created_at: the shortest wait
-    ],
-)
-def test_adaptive_poll_delay(age, poll_interval, expected):
-    assert poll_delay(aged(age).age, poll_interval) == pytest.approx(expected, abs=0.05)
-
-
-def test_fixed_polling_when_min_equals_max():
-    assert poll_delay(aged(0).age, 5, min_poll_interval=5) == 5
-    assert poll_delay(aged(1000).age, 5, min_poll_interval=5) == 5

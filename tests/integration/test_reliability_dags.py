@@ -6,23 +6,23 @@ import pytest
 
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
-from tests.conftest import DAGS_FOLDER
-from tests.helpers import POST_PATH, airflow_has_task_state_store
+from tests.helpers import POST_PATH, STATUS_PATH, airflow_has_task_state_store
 
-STATUS = "/api/asset_generator/{id}/"
-DAG_FILE = DAGS_FOLDER / "creatify_reliability.py"
+DAG_FILE_NAME = "creatify_reliability.py"  # from tests/integration/dags/, in the dags folder
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
-def test_mapped_generations_survive_30_percent_failing_status_reads(airflow_db, creatify_conn, deferrable):
+def test_mapped_generations_survive_30_percent_failing_status_reads(
+    airflow_db, dags_folder, creatify_conn, deferrable
+):
     for rule in (
-        FaultRule(path=STATUS, status=429, retry_after=0.05, rate=0.1),
-        FaultRule(path=STATUS, status=502, rate=0.1),
-        FaultRule(path=STATUS, status=503, rate=0.1),
-        FaultRule(path=STATUS, drop=True, rate=0.1),
+        FaultRule(path=STATUS_PATH, status=429, retry_after=0.05, rate=0.1),
+        FaultRule(path=STATUS_PATH, status=502, rate=0.1),
+        FaultRule(path=STATUS_PATH, status=503, rate=0.1),
+        FaultRule(path=STATUS_PATH, drop=True, rate=0.1),
     ):
         creatify_conn.add_fault(rule)
-    dag = load_dag_file(DAG_FILE, "creatify_reliability_mapped")
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_mapped")
     set_deferrable(dag, deferrable)
     dagrun = dag.test()
     assert dagrun.state == "success"
@@ -30,14 +30,14 @@ def test_mapped_generations_survive_30_percent_failing_status_reads(airflow_db, 
     urls = [values[("generate", i, "return_value")] for i in range(8)]
     assert all(urls) and len({u for batch in urls for u in batch}) == 8
     assert creatify_conn.count("POST", POST_PATH) == 8 and len(creatify_conn.generations) == 8
-    faulted = sum(creatify_conn.count("GET", STATUS, status=s) for s in (429, 502, 503, 0))
+    faulted = sum(creatify_conn.count("GET", STATUS_PATH, status=s) for s in (429, 502, 503, 0))
     assert faulted >= 5, "the faults did fire"
 
 
 @pytest.mark.skipif(not airflow_has_task_state_store(), reason="task_state_store came with Airflow 3.3")
-def test_retry_after_execution_timeout_resumes_the_same_generation(airflow_db, creatify_conn):
+def test_retry_after_execution_timeout_resumes_the_same_generation(airflow_db, dags_folder, creatify_conn):
     creatify_conn.settings.generation_seconds = 5  # each try is killed after 2 s
-    dagrun = load_dag_file(DAG_FILE, "creatify_reliability_retry").test()
+    dagrun = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry").test()
     assert dagrun.state == "success"
     (ti,) = dagrun.get_task_instances()
     assert ti.try_number >= 3

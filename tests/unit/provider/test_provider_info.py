@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import airflow_provider_creatify
+from tests.helpers import REPO
 
 
 def test_provider_info_entry_point():
@@ -117,12 +118,11 @@ def test_airflow_connections_test_succeeds(airflow_db, creatify_sandbox):
 
 def test_packaging_ships_types_and_a_changelog_entry_for_this_version():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    repo = Path(__file__).resolve().parent.parent
     package = Path(airflow_provider_creatify.__file__).parent
-    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert (package / "py.typed").is_file()
     assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["airflow_provider_creatify"]
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
         "attr": "airflow_provider_creatify.__version__"
     }
-    assert f"## {airflow_provider_creatify.__version__} " in (repo / "CHANGELOG.md").read_text()
+    assert f"## {airflow_provider_creatify.__version__} " in (REPO / "CHANGELOG.md").read_text()

@@ -1,6 +1,7 @@
 """Run every example DAG (and a wrong-key run) at DEBUG against the sandbox, for test_secrets.py.
 
-Usage: python tests/secret_scan_run.py API_KEY WRONG_KEY   (AIRFLOW_HOME etc. come from the environment)
+Usage: python tests/integration/secret_scan_run.py API_KEY WRONG_KEY
+(AIRFLOW_HOME etc. come from the environment)
 """
 
 from __future__ import annotations

@@ -11,14 +11,13 @@ import pytest
 import requests
 
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
-from tests.conftest import DAGS_FOLDER, EXAMPLE_DAGS
-from tests.helpers import POST_PATH
+from tests.helpers import EXAMPLE_DAGS, FLUX, POST_PATH
 
 DAG_FILES = sorted(p.stem for p in EXAMPLE_DAGS.glob("example_*.py"))
 
 
-def run(name: str, deferrable: bool, capfd, **run_conf):
-    dag = load_dag_file(DAGS_FOLDER / f"{name}.py", name)
+def run(dags_folder: Path, name: str, deferrable: bool, capfd, **run_conf):
+    dag = load_dag_file(dags_folder / f"{name}.py", name)
     set_deferrable(dag, deferrable)
     dagrun = dag.test(run_conf=run_conf or None)
     states = {ti.task_id + f"[{ti.map_index}]": ti.state for ti in dagrun.get_task_instances()}
@@ -47,8 +46,8 @@ def test_every_example_is_covered():
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
-def test_text_to_image(airflow_db, creatify_conn, capfd, deferrable):
-    _, values = run("example_creatify_text_to_image", deferrable, capfd)
+def test_text_to_image(airflow_db, dags_folder, creatify_conn, capfd, deferrable):
+    _, values = run(dags_folder, "example_creatify_text_to_image", deferrable, capfd)
     urls = assert_contract(values, "generate_image", creatify_conn.base_url)
     assert values[("report", -1, "return_value")] == len(urls)
     assert creatify_conn.count("POST", POST_PATH) == 1
@@ -57,10 +56,10 @@ def test_text_to_image(airflow_db, creatify_conn, capfd, deferrable):
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
-def test_kling_create_then_sensor(airflow_db, creatify_conn, capfd, deferrable):
+def test_kling_create_then_sensor(airflow_db, dags_folder, creatify_conn, capfd, deferrable):
     # Long enough that the sensor, started seconds after the create task, still finds it running.
     creatify_conn.settings.generation_seconds = 6
-    _, values = run("example_creatify_kling_image_to_video", deferrable, capfd)
+    _, values = run(dags_folder, "example_creatify_kling_image_to_video", deferrable, capfd)
     generation_id = values[("create_video", -1, "return_value")]
     assert values[("create_video", -1, "generation_id")] == generation_id
     urls = values[("wait_for_video", -1, "return_value")]
@@ -70,8 +69,8 @@ def test_kling_create_then_sensor(airflow_db, creatify_conn, capfd, deferrable):
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
-def test_image_feeds_image_to_video(airflow_db, creatify_conn, capfd, deferrable):
-    _, values = run("example_creatify_image_to_video", deferrable, capfd)
+def test_image_feeds_image_to_video(airflow_db, dags_folder, creatify_conn, capfd, deferrable):
+    _, values = run(dags_folder, "example_creatify_image_to_video", deferrable, capfd)
     still = assert_contract(values, "generate_still", creatify_conn.base_url)
     assert_contract(values, "animate_still", creatify_conn.base_url)
     video = creatify_conn.generations[values[("animate_still", -1, "generation_id")]]
@@ -81,10 +80,12 @@ def test_image_feeds_image_to_video(airflow_db, creatify_conn, capfd, deferrable
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
 def test_mapped_batch_stores_every_asset_links_it_and_updates_the_asset(
-    airflow_db, creatify_conn, capfd, tmp_path, deferrable
+    airflow_db, dags_folder, creatify_conn, capfd, tmp_path, deferrable
 ):
     destination = f"file://{tmp_path}/assets/"
-    dagrun, values = run("example_creatify_mapped_batch", deferrable, capfd, destination=destination)
+    dagrun, values = run(
+        dags_folder, "example_creatify_mapped_batch", deferrable, capfd, destination=destination
+    )
     per_generation = [assert_contract(values, "generate", creatify_conn.base_url, i) for i in range(3)]
     assert creatify_conn.count("POST", POST_PATH) == 3
     prompts = sorted(g["input_params"]["prompt"] for g in creatify_conn.generations.values())
@@ -111,7 +112,7 @@ def test_mapped_batch_stores_every_asset_links_it_and_updates_the_asset(
     assert sorted(url for e in extras for url in e["asset_urls"]) == sorted(
         url for urls in per_generation for url in urls
     )
-    assert {e["model_name"] for e in extras} == {"flux-pro/kontext/text-to-image"}
+    assert {e["model_name"] for e in extras} == {FLUX}
 
 
 def asset_event_extras(uri: str) -> list[dict]:
@@ -142,8 +143,8 @@ def test_examples_import_without_a_connection(airflow_db, monkeypatch):
     assert set(bag.dag_ids) == {*DAG_FILES, "example_creatify_on_new_images"}
 
 
-def test_dag_folder_holds_the_examples():
+def test_dag_folder_holds_the_examples(dags_folder):
     from airflow.configuration import conf
 
-    assert Path(conf.get("core", "dags_folder")) == DAGS_FOLDER
-    assert {p.name for p in EXAMPLE_DAGS.glob("*.py")} <= {p.name for p in DAGS_FOLDER.glob("*.py")}
+    assert Path(conf.get("core", "dags_folder")) == dags_folder
+    assert {p.name for p in EXAMPLE_DAGS.glob("*.py")} <= {p.name for p in dags_folder.glob("*.py")}

@@ -19,7 +19,7 @@ from airflow_provider_creatify.exceptions import (
 from airflow_provider_creatify.hooks._transport import base_url_from_connection
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH
+from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, SCHEMAS_PATH
 
 
 @pytest.mark.parametrize(
@@ -62,32 +62,6 @@ def test_unknown_model_names_the_model_and_the_alternatives(creatify_conn):
     ) as err:
         CreatifyHook().validate_input("no-such-model", {"prompt": "x"})
     assert err.value.model_name == "no-such-model"
-
-
-@pytest.mark.parametrize(
-    ("params", "field", "fragment"),
-    [
-        ({k: v for k, v in KLING_PARAMS.items() if k != "image_url"}, "image_url", "required property"),
-        ({**KLING_PARAMS, "cfg_scale": "high"}, "cfg_scale", "not of type 'number'"),
-        ({**KLING_PARAMS, "duration": "7"}, "duration", "is not one of"),
-    ],
-)
-def test_validate_input_names_model_and_field(creatify_conn, params, field, fragment):
-    with pytest.raises(CreatifyValidationError) as err:
-        CreatifyHook().validate_input(KLING, params)
-    message = str(err.value)
-    assert KLING in message and repr(field) in message and fragment in message
-    assert err.value.field == field
-    assert creatify_conn.count("POST", POST_PATH) == 0
-
-
-def test_validate_input_refuses_a_non_dict(creatify_conn):
-    with pytest.raises(CreatifyValidationError, match="must be a dict"):
-        CreatifyHook().validate_input(KLING, '{"prompt": "x"}')
-
-
-def test_validate_input_accepts_valid_params(creatify_conn):
-    CreatifyHook().validate_input(KLING, KLING_PARAMS)
 
 
 def test_create_read_and_wait(creatify_conn):
@@ -161,7 +135,7 @@ def test_unknown_generation_is_not_found(creatify_conn):
 
 
 def test_non_json_body_is_a_clear_api_error(creatify_conn):
-    creatify_conn.add_fault(FaultRule(path="/api/asset_generator/schemas/", body=b'[{"model_na', rate=1.0))
+    creatify_conn.add_fault(FaultRule(path=SCHEMAS_PATH, body=b'[{"model_na', rate=1.0))
     with pytest.raises(CreatifyAPIError, match="not valid JSON"):
         CreatifyHook().list_models()
 
