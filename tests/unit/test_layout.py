@@ -1,0 +1,48 @@
+"""The rooms keep their doors: what imports what, and how big a module may grow."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import airflow_provider_creatify
+
+PACKAGE = Path(airflow_provider_creatify.__file__).parent
+
+
+def test_every_module_is_at_most_400_lines():
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
+
+
+def test_only_provider_info_names_the_operators():
+    """Nothing in the package imports operators/ (provider info names them as strings)."""
+    prefixes = ("from airflow_provider_creatify.operators", "import airflow_provider_creatify.operators")
+    importers = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if "operators" not in p.parts
+        and any(line.lstrip().startswith(prefixes) for line in p.read_text().splitlines())
+    ]
+    assert importers == []
+
+
+def test_the_sensor_loads_without_the_operator_module():
+    code = (
+        "import sys, airflow_provider_creatify.sensors.creatify, airflow_provider_creatify.testing;"
+        "assert 'airflow_provider_creatify.operators.creatify' not in sys.modules, 'operator module loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_import_the_readme_shows_works():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    imports = re.findall(r"from (airflow_provider_creatify[\w.]*) import ([\w, ]+)", readme)
+    assert len(imports) >= 6
+    for module, names in imports:
+        imported = importlib.import_module(module)
+        for name in names.split(","):
+            assert hasattr(imported, name.strip()), f"{module}.{name.strip()}"
