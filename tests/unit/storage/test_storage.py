@@ -76,3 +76,16 @@ def test_a_missing_asset_fails_with_the_url_and_what_to_do(creatify_conn, tmp_pa
     message = str(info.value)
     assert url in message and "404" in message and "Retry the task" in message
     assert list(tmp_path.iterdir()) == []  # nothing that a retry would mistake for a copied asset
+
+
+def test_copy_operator_needs_no_creatify_connection(creatify_conn, monkeypatch, tmp_path):
+    from airflow_provider_creatify.operators.creatify import CreatifyCopyAssetsOperator
+
+    urls = done_asset_urls(CreatifyHook(), FLUX, {"prompt": "x"})
+    monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT")  # the asset URLs are all it needs
+    operator = CreatifyCopyAssetsOperator(task_id="store", asset_urls=urls, destination=f"file://{tmp_path}/")
+
+    stored = operator.execute({})
+
+    assert stored == [f"file://{tmp_path}/{asset_file_name(url)}" for url in urls]
+    assert all(ObjectStoragePath(path).exists() for path in stored)
