@@ -290,7 +290,8 @@ class SandboxProcess:
         """Start the process, read its connection (and CA file) from its output, wait until it answers."""
         raise_open_files_limit()  # inherited by the sandbox: it holds one socket per client connection
         command = [sys.executable, "-m", "airflow_provider_creatify.sandbox", "--port", "0"]
-        command += ["--generation-seconds", str(self.generation_seconds), *self.extra_args]
+        command += ["--generation-seconds", str(self.generation_seconds)]
+        command += ["--credits", "1e9", *self.extra_args]  # benchmarks create tens of thousands
         if self.tls:
             command.append("--self-signed-tls")
         # a file, not a pipe: a pipe nobody reads would block the sandbox once full

@@ -7,6 +7,10 @@ Needs no Airflow: only the standard library, uvicorn, jsonschema, httpx (for web
 
     with CreatifySandbox(SandboxSettings(generation_seconds=1.0)) as sandbox:
         ...  # point the client at sandbox.base_url with sandbox.api_id / sandbox.api_key
+
+Endpoints: the schema list, create, one generation, many generations (``?ids=``), remaining credits, and
+the asset files under ``/media/``. Where Creatify documents no shape the sandbox guesses; ``app.py`` lists
+its guesses.
 """
 
 from __future__ import annotations

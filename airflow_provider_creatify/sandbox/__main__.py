@@ -27,7 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="creatify-sandbox", description="Emulated Creatify Asset Generator API.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port to bind, 0 = any free port (default: 8765)")
-    p.add_argument("--generation-seconds", type=float, default=d.generation_seconds)
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=d.time_scale,
+        help=f"each model's typical time at Creatify times this; 1 = real pacing (default: {d.time_scale:g})",
+    )
+    p.add_argument(
+        "--generation-seconds",
+        type=float,
+        default=d.generation_seconds,
+        help="every generation takes this long, whatever the model (overrides --time-scale)",
+    )
+    p.add_argument(
+        "--credits", type=float, default=d.credits, help=f"starting balance (default: {d.credits:g})"
+    )
     p.add_argument("--api-id", default=d.api_id)
     p.add_argument("--api-key", default=d.api_key)
     p.add_argument("--fail-rate", type=float, default=d.fail_rate)
@@ -76,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_id=args.api_id,
         api_key=args.api_key,
         generation_seconds=args.generation_seconds,
+        time_scale=args.time_scale,
+        credits=args.credits,
         fail_rate=args.fail_rate,
         webhook_repeat=args.webhook_repeat,
         seed=args.seed,

@@ -1,14 +1,23 @@
-"""The sandbox's ASGI application: routing, the API's answers, in-memory state, webhooks.
+"""The sandbox's ASGI application: routing, the API's answers and in-memory state.
 
 Plain ASGI (no framework routing; the plumbing is in ``asgi.py``) keeps a status poll to a few
-microseconds of app time.
-State is guarded by one lock: the server thread writes while the test thread reads.
+microseconds of app time. Generations are guarded by one lock: the server thread writes while the test
+thread reads. Credits are kept by ``credits.py``, webhook notices sent by ``webhooks.py``.
+
+Where Creatify documents no shape, the sandbox guesses, and says so here:
+
+- a create the balance cannot pay: ``400`` with a bare JSON list, like the live unknown-model error,
+  ``["Insufficient credits: 3.5 remaining, this generation needs 12."]``; nothing is created;
+- a failed generation is refunded (``credits_used`` stays ``"0"``);
+- ``GET /api/asset_generator/`` without ``ids``: a bare array, newest first, at most ``limit`` (1 to 100,
+  default 100); the real ordering and pagination are undocumented;
+- an image's ``duration`` is ``0``; an audio's ``resolution`` and ``aspect_ratio`` are ``""``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import json
 import random
 import threading
@@ -29,14 +38,21 @@ from airflow_provider_creatify.sandbox.asgi import (
     send_partial,
     send_response,
 )
+from airflow_provider_creatify.sandbox.credits import CreditLedger, format_credits
 from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog
 from airflow_provider_creatify.sandbox.generation import SandboxGeneration
 from airflow_provider_creatify.sandbox.settings import SandboxSettings
+from airflow_provider_creatify.sandbox.webhooks import Delivery, WebhookNotifier
 
-FINAL_STATUSES = ("done", "failed")
+#: ``POST`` creates a generation, ``GET`` lists generations.
 CREATE_PATH = "/api/asset_generator/"
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
+CREDITS_PATH = "/api/remaining_credits/"
 MAX_WEBHOOK_URL = 200
+#: The most ids one ``GET /api/asset_generator/?ids=...`` may ask for (documented).
+MAX_IDS = 100
+#: The most generations a list without ``ids`` returns (the sandbox's choice).
+MAX_LIST = 100
 _NOT_FOUND = {"detail": "Not found."}
 _TRUNCATED_PLACEHOLDER = (
     b'{"id": "00000000-0000-4000-8000-000000000000", "status": "initializing", "assets": []}'
@@ -61,10 +77,8 @@ class SandboxApp:
         self.base_url = ""
         self.lock = threading.Lock()
         self.generations: dict[str, SandboxGeneration] = {}
-        self.webhook_deliveries: list[tuple[str, int | None, dict[str, Any]]] = []
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.ledger = CreditLedger()
+        self.notifier = WebhookNotifier(self._read_for_webhook, lambda: self.settings)
 
     # ----------------------------------------------------------------- ASGI entry
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -126,24 +140,27 @@ class SandboxApp:
         denied = self._authenticate(scope)
         if denied is not None:
             return denied
-        if path == SCHEMAS_PATH:
-            if method not in ("GET", "HEAD"):
-                return self._not_allowed(method, b"GET, HEAD, OPTIONS")
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            names = ",".join(query["model_name"]) if "model_name" in query else None
-            return json_response(200, catalogue.list_schemas(names))
+        raw_query: bytes = scope.get("query_string", b"")
+        query = parse_qs(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else {}
         if path == CREATE_PATH:
-            if method != "POST":
-                return self._not_allowed(method, b"POST, OPTIONS")
-            return self._create(await read_body(receive))
+            if method == "POST":
+                return self._create(await read_body(receive))
+            if method in ("GET", "HEAD"):
+                return self._list(query)
+            return self._not_allowed(method, b"GET, POST, HEAD, OPTIONS")
         if method not in ("GET", "HEAD"):
             return self._not_allowed(method, b"GET, HEAD, OPTIONS")
+        if path == SCHEMAS_PATH:
+            names = ",".join(query["model_name"]) if "model_name" in query else None
+            return json_response(200, catalogue.list_schemas(names))
+        if path == CREDITS_PATH:
+            return json_response(200, {"remaining_credits": self.remaining_credits()})
         snapshot = self.generation(path[len(CREATE_PATH) : -1])
         return json_response(200, snapshot) if snapshot is not None else json_response(404, _NOT_FOUND)
 
     @staticmethod
     def _is_route(path: str) -> bool:
-        if path in (SCHEMAS_PATH, CREATE_PATH):
+        if path in (SCHEMAS_PATH, CREATE_PATH, CREDITS_PATH):
             return True
         return path.startswith(CREATE_PATH) and path.count("/") == 4 and len(path) > len(CREATE_PATH) + 1
 
@@ -193,8 +210,6 @@ class SandboxApp:
             errors["model_name"] = ["This field is required."]
         elif not isinstance(model_name, str):
             errors["model_name"] = ["Not a valid string."]
-        elif model_name not in catalogue.MODELS:
-            errors["model_name"] = [f'"{model_name}" is not a valid choice.']
         params = data.get("input_params")
         if params is None:
             errors["input_params"] = ["This field is required."]
@@ -215,21 +230,30 @@ class SandboxApp:
         if errors:
             return json_response(400, errors)
         assert isinstance(model_name, str) and isinstance(params, dict)
+        model = catalogue.MODELS.get(model_name)
+        if model is None:
+            return json_response(400, ["AI model not found"])  # the live body: a bare list
         messages = catalogue.validation_errors(model_name, params)
         if messages:
             return json_response(400, {"input_params": messages})
-        generation = self._new_generation(catalogue.MODELS[model_name], params, webhook_url)
-        return json_response(200, generation.to_dict(self.base_url, generation.created_mono))
+        price = model.price(params)
+        now = time.monotonic()
+        charged, balance = self.ledger.try_charge(price, starting=self.settings.credits, now_mono=now)
+        if not charged:
+            needs = f"{format_credits(balance)} remaining, this generation needs {format_credits(price)}"
+            return json_response(400, [f"Insufficient credits: {needs}."])
+        generation = self._new_generation(model, params, webhook_url, price)
+        return json_response(201, generation.to_dict(self.base_url, generation.created_mono))
 
     def _new_generation(
-        self, model: catalogue.ModelSpec, params: dict[str, Any], webhook_url: str | None
+        self, model: catalogue.ModelSpec, params: dict[str, Any], webhook_url: str | None, price: float
     ) -> SandboxGeneration:
         s = self.settings
         text = params.get("prompt", params.get("text"))
         fails = bool(s.fail_marker and isinstance(text, str) and s.fail_marker in text)
         if not fails and s.fail_rate > 0:
             fails = self.rng.random() < s.fail_rate
-        seconds = max(0.0, s.generation_seconds)
+        seconds = s.seconds_for(model.typical_seconds)
         generation = SandboxGeneration(
             id=str(uuid.uuid4()),
             model=model,
@@ -241,13 +265,38 @@ class SandboxApp:
             init_seconds=seconds * min(max(s.initializing_fraction, 0.0), 1.0),
             fails=fails,
             failed_reason=s.failed_reason,
+            charge=price,
         )
+        if fails:
+            self.ledger.watch(generation)
         with self.lock:
             self.generations[generation.id] = generation
         if webhook_url is not None:
-            self.loop = asyncio.get_running_loop()
-            self._timers[generation.id] = self.loop.call_later(seconds + 0.005, self._on_timer, generation.id)
+            self.notifier.follow(generation.id, webhook_url)
         return generation
+
+    def _list(self, query: dict[str, list[str]]) -> Response:
+        """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked (unknown or
+        malformed ids absent, duplicates once; at most :data:`MAX_IDS`); without, the newest first, at
+        most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
+        undocumented: this is the sandbox's guess.
+        """
+        now = time.monotonic()
+        if "ids" in query:
+            ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
+            if len(ids) > MAX_IDS:
+                return json_response(400, [f"At most {MAX_IDS} ids per request, got {len(ids)}."])
+            with self.lock:
+                found = [self.generations.get(gen_id) for gen_id in dict.fromkeys(ids)]
+                listed = [g.to_dict(self.base_url, now) for g in found if g is not None]
+            return json_response(200, listed)
+        limit = query.get("limit", [str(MAX_LIST)])[-1].strip()
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
+            return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
+        with self.lock:
+            newest = itertools.islice(reversed(self.generations.values()), int(limit))
+            listed = [g.to_dict(self.base_url, now) for g in newest]
+        return json_response(200, listed)
 
     # ------------------------------------------------------------------ state
     def generation(self, gen_id: str) -> dict[str, Any] | None:
@@ -262,8 +311,13 @@ class SandboxApp:
         with self.lock:
             return {k: g.to_dict(self.base_url, now) for k, g in self.generations.items()}
 
+    def remaining_credits(self) -> float:
+        """The balance: the starting ``credits`` minus what the generations cost (failed ones refunded)."""
+        remaining = self.ledger.remaining(starting=self.settings.credits, now_mono=time.monotonic())
+        return float(round(remaining, 6))
+
     def force_status(self, gen_id: str, status: str, failed_reason: str | None = None) -> None:
-        """Pin a generation to ``status`` (thread-safe); a final status triggers its webhook."""
+        """Pin a generation to ``status`` (thread-safe); ``failed`` refunds it, a final status notifies."""
         with self.lock:
             generation = self.generations.get(gen_id)
             if generation is None:
@@ -273,69 +327,25 @@ class SandboxApp:
                 (failed_reason or self.settings.failed_reason) if status == "failed" else ""
             )
             generation.forced_wall = time.time()
-            has_webhook = generation.webhook_url is not None
-        if has_webhook and self.loop is not None:
-            with contextlib.suppress(RuntimeError):  # server already stopped
-                self.loop.call_soon_threadsafe(self._on_forced, gen_id)
+        if status == "failed":
+            self.ledger.watch(generation)
+        self.notifier.wake(gen_id)
 
     def reset(self) -> None:
-        """Forget generations and webhook deliveries; cancel pending webhooks."""
+        """Forget generations, charges and webhook deliveries; cancel pending webhooks."""
         with self.lock:
             self.generations.clear()
-            self.webhook_deliveries.clear()
-        if self.loop is not None:
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self._cancel_pending)
+        self.ledger.reset()
+        self.notifier.reset()
 
-    def deliveries(self) -> list[tuple[str, int | None, dict[str, Any]]]:
+    def deliveries(self) -> list[Delivery]:
         """A copy of the webhook delivery log."""
-        with self.lock:
-            return list(self.webhook_deliveries)
+        return self.notifier.deliveries()
 
-    # --------------------------------------------------------------- webhooks
-    def _cancel_pending(self) -> None:
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-
-    def _on_timer(self, gen_id: str) -> None:
-        self._timers.pop(gen_id, None)
+    def _read_for_webhook(self, gen_id: str) -> tuple[dict[str, Any] | None, float | None]:
+        now = time.monotonic()
         with self.lock:
             generation = self.generations.get(gen_id)
-            left = generation.remaining(time.monotonic()) if generation else 0.0
-            pending = generation is not None and generation.forced_status is None and left > 0
-        if pending and self.loop is not None:
-            self._timers[gen_id] = self.loop.call_later(left + 0.005, self._on_timer, gen_id)
-            return
-        self._spawn_delivery(gen_id)
-
-    def _on_forced(self, gen_id: str) -> None:
-        handle = self._timers.pop(gen_id, None)
-        if handle is not None:
-            handle.cancel()
-        self._spawn_delivery(gen_id)
-
-    def _spawn_delivery(self, gen_id: str) -> None:
-        payload = self.generation(gen_id)
-        if payload is None or payload["status"] not in FINAL_STATUSES or not payload["webhook_url"]:
-            return
-        task = asyncio.get_running_loop().create_task(self._deliver(payload["webhook_url"], payload))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, url: str, payload: dict[str, Any]) -> None:
-        """POST the notice ``webhook_repeat`` times; failures are recorded, never raised."""
-        import httpx
-
-        headers = {"user-agent": "creatify-sandbox-webhook/1"}
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout, trust_env=False) as client:
-            for _ in range(max(0, self.settings.webhook_repeat)):
-                code: int | None = None
-                try:
-                    code = (await client.post(url, json=payload, headers=headers)).status_code
-                except Exception:  # any delivery failure is only recorded
-                    code = None
-                with self.lock:
-                    self.webhook_deliveries.append((url, code, payload))
+            if generation is None:
+                return None, None
+            return generation.to_dict(self.base_url, now), generation.next_change(now)

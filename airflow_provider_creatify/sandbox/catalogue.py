@@ -1,7 +1,12 @@
-"""The sandbox's model catalogue: names, generation types, input schemas and bookkeeping."""
+"""The sandbox's model catalogue: names, generation types, input schemas, prices and typical times.
+
+Prices are credits per output (Creatify's 2026 reference where it gives one, else marked "invented");
+typical times are what the real service takes, which ``SandboxSettings.time_scale`` scales.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -14,18 +19,34 @@ DRAFT202012 = "https://json-schema.org/draft/2020-12/schema"
 Params = dict[str, Any]
 
 
+def _one(params: Params) -> int:
+    return 1
+
+
+def _no_duration(params: Params) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """One generation model as the sandbox knows it."""
+    """One generation model as the sandbox knows it.
+
+    :param asset_type: what it makes, the generation's ``gen_type``: ``image``, ``video`` or ``audio``.
+    :param credits_per_output: the price of one output, in credits.
+    :param typical_seconds: how long the real service takes (before ``time_scale``).
+    :param duration: seconds of output (0 for an image).
+    :param short_side: the output's shorter side in pixels; ``None`` for audio (no picture).
+    """
 
     model_name: str
     generation_type: str
-    asset_type: str  # "image" | "video" | "audio"
+    asset_type: str
     schema: dict[str, Any]
-    credits_per_output: Callable[[Params], int]
-    outputs: Callable[[Params], int] = lambda p: 1
-    duration: Callable[[Params], float | None] = lambda p: None
-    resolution: str | None = None
+    credits_per_output: Callable[[Params], float]
+    typical_seconds: float
+    outputs: Callable[[Params], int] = _one
+    duration: Callable[[Params], int] = _no_duration
+    short_side: Callable[[Params], int] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The entry of ``GET /api/asset_generator/schemas/``."""
@@ -34,6 +55,25 @@ class ModelSpec:
             "generation_type": self.generation_type,
             "input_params_schema": self.schema,
         }
+
+    def price(self, params: Params) -> float:
+        """What a generation with ``params`` costs: the price of one output times the outputs."""
+        return self.credits_per_output(params) * self.outputs(params)
+
+    def aspect_ratio(self, params: Params) -> str:
+        """The asked aspect ratio, else the schema's default; ``""`` for a model without one."""
+        default = self.schema["properties"].get("aspect_ratio", {}).get("default", "")
+        return str(params.get("aspect_ratio", default))
+
+    def resolution(self, params: Params) -> str:
+        """``"<width>x<height>"`` from the aspect ratio and the short side; ``""`` for audio."""
+        ratio = self.aspect_ratio(params)
+        if self.short_side is None or ":" not in ratio:
+            return ""
+        short = self.short_side(params)
+        w, h = (float(x) for x in ratio.split(":", 1))
+        long = 16 * round(short * max(w, h) / min(w, h) / 16)
+        return f"{long}x{short}" if w >= h else f"{short}x{long}"
 
 
 def _schema(draft: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -50,96 +90,170 @@ _PROMPT = {"type": "string", "minLength": 1, "description": "Text prompt describ
 _URI = {"type": "string", "format": "uri"}
 _NUM_IMAGES = {"type": "integer", "minimum": 1, "maximum": 4, "default": 1}
 _IMAGE_RATIOS = ["21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"]
+_OUTPUT_FORMAT = {"type": "string", "enum": ["png", "jpeg"], "default": "png"}
+_NEGATIVE = {
+    "type": "string",
+    "default": "blur, distort, and low quality",
+    "description": "What the video should not show.",
+}
 
-_VEO_FAST_CREDITS = {"4s": 16, "6s": 24, "8s": 32}
+
+def _num_images(params: Params) -> int:
+    return int(params.get("num_images", 1))
+
+
+def _image_side(params: Params) -> int:
+    return 1024
+
+
+def _video_side(default: str) -> Callable[[Params], int]:
+    return lambda p: int(str(p.get("resolution", default)).rstrip("p"))
+
+
+def _kling(
+    version: str, credits: dict[str, float], seconds: float, extra: dict[str, Any] | None = None
+) -> ModelSpec:
+    return ModelSpec(
+        model_name=f"kling-video/{version}/pro/image-to-video",
+        generation_type="image_to_video",
+        asset_type="video",
+        schema=_schema(
+            DRAFT7,
+            ["prompt", "image_url"],
+            {
+                "prompt": _PROMPT,
+                "image_url": {**_URI, "description": "URL of the start image."},
+                "duration": {
+                    "type": "string",
+                    "enum": ["5", "10"],
+                    "default": "5",
+                    "description": "Length of the video in seconds.",
+                },
+                "cfg_scale": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+                "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1"], "default": "16:9"},
+                "negative_prompt": _NEGATIVE,
+                **(extra or {}),
+            },
+        ),
+        credits_per_output=lambda p: credits[str(p.get("duration", "5"))],
+        typical_seconds=seconds,
+        duration=lambda p: int(p.get("duration", "5")),
+        short_side=_video_side("1080p"),
+    )
+
+
+def _veo(name: str, credits: dict[str, float], seconds: float) -> ModelSpec:
+    return ModelSpec(
+        model_name=name,
+        generation_type="text_to_video",
+        asset_type="video",
+        schema=_schema(
+            DRAFT202012,
+            ["prompt"],
+            {
+                "prompt": _PROMPT,
+                "duration": {"type": "string", "enum": ["4s", "6s", "8s"], "default": "8s"},
+                "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16"], "default": "16:9"},
+                "resolution": {"type": "string", "enum": ["720p", "1080p"], "default": "720p"},
+                "generate_audio": {"type": "boolean", "default": True},
+                "negative_prompt": {"type": "string", "description": "What the video should not show."},
+                "seed": {"type": "integer", "description": "Fix it to repeat a result."},
+            },
+        ),
+        credits_per_output=lambda p: credits[str(p.get("duration", "8s"))],
+        typical_seconds=seconds,
+        duration=lambda p: int(str(p.get("duration", "8s")).rstrip("s")),
+        short_side=_video_side("720p"),
+    )
+
+
+def _image(
+    name: str, schema: dict[str, Any], *, credits: float, seconds: float, kind: str = "text_to_image"
+) -> ModelSpec:
+    return ModelSpec(
+        model_name=name,
+        generation_type=kind,
+        asset_type="image",
+        schema=schema,
+        credits_per_output=lambda p: credits,
+        typical_seconds=seconds,
+        outputs=_num_images,
+        short_side=_image_side,
+    )
+
+
+def _image_properties(**first: Any) -> dict[str, Any]:
+    return {
+        **first,
+        "num_images": _NUM_IMAGES,
+        "aspect_ratio": {"type": "string", "enum": _IMAGE_RATIOS, "default": "1:1"},
+        "output_format": _OUTPUT_FORMAT,
+    }
+
 
 MODELS: dict[str, ModelSpec] = {
     m.model_name: m
     for m in (
-        ModelSpec(
-            model_name="kling-video/v1.6/pro/image-to-video",
-            generation_type="image_to_video",
-            asset_type="video",
-            schema=_schema(
-                DRAFT7,
-                ["prompt", "image_url"],
-                {
-                    "prompt": _PROMPT,
-                    "image_url": {**_URI, "description": "URL of the start image."},
-                    "duration": {"type": "string", "enum": ["5", "10"], "default": "5"},
-                    "cfg_scale": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
-                    "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16", "1:1"], "default": "16:9"},
-                    "negative_prompt": {"type": "string", "default": "blur, distort, and low quality"},
-                },
-            ),
-            credits_per_output=lambda p: 24 if p.get("duration") == "10" else 12,
-            duration=lambda p: float(p.get("duration", "5")),
-            resolution="1080p",
+        # Reference price (2025 list): 5 s / 10 s = 12 / 24. ~6 min at the model's host.
+        _kling("v1.6", {"5": 12, "10": 24}, 360.0),
+        # Price and time invented (not in the sheet): a newer, dearer Kling with sound.
+        _kling(
+            "v2.6",
+            {"5": 18, "10": 36},
+            180.0,
+            {"generate_audio": {"type": "boolean", "default": True, "description": "Add a soundtrack."}},
         ),
-        ModelSpec(
-            model_name="flux-pro/kontext/text-to-image",
-            generation_type="text_to_image",
-            asset_type="image",
-            schema=_schema(
+        # Reference price 0.5 (a live call was charged 1; the sandbox charges 0.5). ~6 s live.
+        _image(
+            "flux-pro/kontext/text-to-image",
+            _schema(
                 DRAFT7,
                 ["prompt"],
                 {
                     "prompt": _PROMPT,
                     "aspect_ratio": {"type": "string", "enum": _IMAGE_RATIOS, "default": "1:1"},
                     "num_images": _NUM_IMAGES,
-                    "seed": {"type": "integer"},
+                    "seed": {"type": "integer", "description": "Fix it to repeat a result."},
                     "guidance_scale": {"type": "number", "minimum": 1, "maximum": 20, "default": 3.5},
-                    "output_format": {"type": "string", "enum": ["png", "jpeg"], "default": "png"},
+                    "output_format": _OUTPUT_FORMAT,
                 },
             ),
-            credits_per_output=lambda p: 4,
-            outputs=lambda p: int(p.get("num_images", 1)),
+            credits=0.5,
+            seconds=6.0,
         ),
-        ModelSpec(
-            model_name="nano-banana",
-            generation_type="text_to_image",
-            asset_type="image",
-            schema=_schema(
+        # Reference price 0.5; time invented (~8 s).
+        _image(
+            "nano-banana",
+            _schema(DRAFT202012, ["prompt"], _image_properties(prompt=_PROMPT)),
+            credits=0.5,
+            seconds=8.0,
+        ),
+        # Price (as nano-banana) and time invented.
+        _image(
+            "nano-banana/edit",
+            _schema(
                 DRAFT202012,
-                ["prompt"],
-                {
-                    "prompt": _PROMPT,
-                    "image_urls": {
+                ["prompt", "image_urls"],
+                _image_properties(
+                    prompt={**_PROMPT, "description": "How to edit the images."},
+                    image_urls={
                         "type": "array",
                         "items": _URI,
                         "minItems": 1,
                         "maxItems": 10,
-                        "description": "Images to edit (image-to-image); omit for text-to-image.",
+                        "description": "URLs of the images to edit.",
                     },
-                    "num_images": _NUM_IMAGES,
-                    "aspect_ratio": {"type": "string", "enum": _IMAGE_RATIOS, "default": "1:1"},
-                    "output_format": {"type": "string", "enum": ["png", "jpeg"], "default": "png"},
-                },
+                ),
             ),
-            credits_per_output=lambda p: 4,
-            outputs=lambda p: int(p.get("num_images", 1)),
+            credits=0.5,
+            seconds=10.0,
+            kind="image_to_image",
         ),
-        ModelSpec(
-            model_name="veo3.1/fast",
-            generation_type="text_to_video",
-            asset_type="video",
-            schema=_schema(
-                DRAFT202012,
-                ["prompt"],
-                {
-                    "prompt": _PROMPT,
-                    "duration": {"type": "string", "enum": ["4s", "6s", "8s"], "default": "8s"},
-                    "aspect_ratio": {"type": "string", "enum": ["16:9", "9:16"], "default": "16:9"},
-                    "resolution": {"type": "string", "enum": ["720p", "1080p"], "default": "720p"},
-                    "generate_audio": {"type": "boolean", "default": True},
-                    "negative_prompt": {"type": "string"},
-                    "seed": {"type": "integer"},
-                },
-            ),
-            credits_per_output=lambda p: _VEO_FAST_CREDITS.get(p.get("duration", "8s"), 32),
-            duration=lambda p: float(str(p.get("duration", "8s")).rstrip("s")),
-            resolution="720p",
-        ),
+        # Reference prices 4s / 6s / 8s = 6 / 9 / 12; time invented (~1.5 min).
+        _veo("veo3.1/fast", {"4s": 6, "6s": 9, "8s": 12}, 90.0),
+        # Reference: "from 16" (the 4 s price); 6 s / 8 s = 24 / 32 and the time (~2.5 min) invented.
+        _veo("veo3.1", {"4s": 16, "6s": 24, "8s": 32}, 150.0),
+        # Price and time (~15 s) invented.
         ModelSpec(
             model_name="elevenlabs/sound-effects",
             generation_type="text_to_audio",
@@ -149,12 +263,18 @@ MODELS: dict[str, ModelSpec] = {
                 ["text"],
                 {
                     "text": {"type": "string", "minLength": 1, "description": "Describe the sound."},
-                    "duration_seconds": {"type": "number", "minimum": 0.5, "maximum": 22},
+                    "duration_seconds": {
+                        "type": "number",
+                        "minimum": 0.5,
+                        "maximum": 22,
+                        "description": "Length in seconds; omit to let the model choose.",
+                    },
                     "prompt_influence": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.3},
                 },
             ),
             credits_per_output=lambda p: 1,
-            duration=lambda p: float(p.get("duration_seconds", 5.0)),
+            typical_seconds=15.0,
+            duration=lambda p: math.ceil(float(p.get("duration_seconds", 5))),
         ),
     )
 }

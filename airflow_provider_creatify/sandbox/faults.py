@@ -49,6 +49,8 @@ class FaultRule:
     wins and later ones are skipped (they keep their ``count``), so ``count=1`` rules queue up in order.
     ``delay`` of every firing rule adds up. ``count`` (next N matching requests) overrides ``rate``.
     ``path`` is a template (``{name}`` = one segment) or an exact path; ``None`` = every ``/api/`` path.
+    ``/api/asset_generator/`` is both the create (POST) and the list (GET): tell them apart by ``method``;
+    the template ``/api/asset_generator/{id}/`` (one generation) never matches it, nor the schema list.
     A status rule without a body answers JSON ``{"detail": ...}`` below 500, an HTML page from 500.
     ``drop``: the status line and a Content-Length are sent, then about half of the body, then the
     connection is closed: requests raises ``ChunkedEncodingError``, aiohttp ``ClientPayloadError``,

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_creatify.sandbox import catalogue, media
+from airflow_provider_creatify.sandbox.credits import format_credits
 
 
 def _iso(ts: float) -> str:
@@ -17,7 +18,7 @@ def _iso(ts: float) -> str:
 @dataclass
 class SandboxGeneration:
     """One generation in the sandbox (not the provider's ``models.Generation``); its status is derived
-    from elapsed time unless forced."""
+    from elapsed time unless forced. ``charge`` is what it cost (credits), taken when it was created."""
 
     id: str
     model: catalogue.ModelSpec
@@ -29,6 +30,7 @@ class SandboxGeneration:
     init_seconds: float
     fails: bool
     failed_reason: str
+    charge: float = 0.0
     forced_status: str | None = None
     forced_reason: str = ""
     forced_wall: float = 0.0
@@ -44,9 +46,15 @@ class SandboxGeneration:
             return "generating", self.created_wall + self.init_seconds
         return ("failed" if self.fails else "done"), self.created_wall + self.seconds
 
-    def remaining(self, now_mono: float) -> float:
-        """Seconds until the natural end."""
-        return self.seconds - (now_mono - self.created_mono)
+    def next_change(self, now_mono: float) -> float | None:
+        """Seconds until the status changes by itself; ``None`` if it never will (final or forced)."""
+        if self.forced_status is not None:
+            return None
+        elapsed = now_mono - self.created_mono
+        for edge in (self.init_seconds, self.seconds):
+            if elapsed < edge:
+                return edge - elapsed
+        return None
 
     def assets(self, base_url: str) -> list[dict[str, Any]]:
         """The output assets (one per output)."""
@@ -67,32 +75,28 @@ class SandboxGeneration:
         return out
 
     def to_dict(self, base_url: str, now_mono: float) -> dict[str, Any]:
-        """The generation object as the API returns it."""
+        """The generation object as the API returns it.
+
+        ``credits_used`` is a string (the reference's type): ``"0"`` until done, then the charge.
+        ``output_nums`` is -1 until done. ``duration`` is seconds of output (0 for images);
+        ``resolution`` and ``aspect_ratio`` are ``""`` for audio.
+        """
         status, updated = self.status(now_mono)
-        params = self.input_params
-        outputs = self.model.outputs(params)
-        if status == "done":
-            credits = self.model.credits_per_output(params) * outputs
-        else:
-            credits = 0 if status == "failed" else -1
-        reason = (self.forced_reason or self.failed_reason) if status == "failed" else ""
-        ratio = params.get(
-            "aspect_ratio", self.model.schema["properties"].get("aspect_ratio", {}).get("default")
-        )
+        params, model, done = self.input_params, self.model, status == "done"
         return {
             "id": self.id,
-            "model_name": self.model.model_name,
-            "gen_type": self.model.generation_type,
+            "model_name": model.model_name,
+            "gen_type": model.asset_type,
             "status": status,
-            "failed_reason": reason,
-            "assets": self.assets(base_url) if status == "done" else [],
+            "failed_reason": (self.forced_reason or self.failed_reason) if status == "failed" else "",
+            "assets": self.assets(base_url) if done else [],
             "input_params": params,
             "webhook_url": self.webhook_url,
-            "credits_used": credits,
-            "output_nums": outputs,
-            "duration": self.model.duration(params),
-            "resolution": params.get("resolution", self.model.resolution),
-            "aspect_ratio": ratio,
+            "credits_used": format_credits(self.charge) if done else "0",
+            "output_nums": model.outputs(params) if done else -1,
+            "duration": model.duration(params),
+            "resolution": model.resolution(params),
+            "aspect_ratio": model.aspect_ratio(params),
             "created_at": _iso(self.created_wall),
             "updated_at": _iso(updated),
         }

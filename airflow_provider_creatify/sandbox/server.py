@@ -189,18 +189,24 @@ class CreatifySandbox:
         return self._app.snapshot() if self._app is not None else {}
 
     @property
+    def remaining_credits(self) -> float:
+        """The balance ``GET /api/remaining_credits/`` answers now (the starting balance before start)."""
+        return self._app.remaining_credits() if self._app is not None else float(self._settings.credits)
+
+    @property
     def webhook_deliveries(self) -> list[tuple[str, int | None, dict[str, Any]]]:
         """(url, HTTP status or None if delivery failed, payload) per delivery attempt."""
         return self._app.deliveries() if self._app is not None else []
 
     def force_status(self, gen_id: str, status: str, failed_reason: str | None = None) -> None:
-        """Pin a generation to ``status`` forever (``done``/``failed`` also fire its webhook)."""
+        """Pin a generation to ``status`` forever (``done``/``failed`` also fire its webhook; ``failed``
+        refunds it)."""
         if self._app is None:
             raise KeyError(gen_id)
         self._app.force_status(gen_id, status, failed_reason)
 
     def reset(self) -> None:
-        """Clear generations, webhook deliveries, the request log and faults; re-seed the RNG."""
+        """Clear generations, credits spent, webhook deliveries, request log and faults; re-seed the RNG."""
         self._faults.clear()
         self._log.clear()
         self._rng.seed(self._settings.seed)

@@ -11,13 +11,24 @@ DEFAULT_FAILED_REASON = "Content moderation: the sandbox was asked to fail this 
 class SandboxSettings:
     """Behaviour knobs; the running sandbox reads them on every request, so tests may change them mid-run.
 
-    ``generation_seconds`` is captured per generation when it is created (changing it later only
-    affects new generations). ``webhook_repeat=0`` simulates a lost webhook.
+    How long a generation takes, captured when it is created (changing a setting later only affects new
+    generations): ``generation_seconds`` when set (the same for every model, the override tests use),
+    else the model's typical time at the real service times ``time_scale``. The default scale, 0.05, keeps
+    a demo quick (an image in under half a second, a Kling video in 18 s instead of 6 minutes) while the
+    models keep their real order; ``time_scale=1`` is real pacing.
+
+    ``credits`` is the starting balance: ``GET /api/remaining_credits/`` answers it minus what the
+    generations cost (a failed one is refunded), and a create the balance cannot pay is refused. Changing
+    it mid-run moves the balance by the same amount. The ``initializing`` phase lasts
+    ``initializing_fraction`` of a generation. ``webhook_repeat`` is how many times the final notice is
+    sent (0 simulates a lost webhook; the notice for ``generating`` is sent once regardless).
     """
 
     api_id: str = "sandbox-api-id"
     api_key: str = "sandbox-api-key"
-    generation_seconds: float = 2.0
+    generation_seconds: float | None = None
+    time_scale: float = 0.05
+    credits: float = 10_000.0
     fail_marker: str = "[sandbox:fail]"
     fail_rate: float = 0.0
     failed_reason: str = DEFAULT_FAILED_REASON
@@ -25,3 +36,12 @@ class SandboxSettings:
     seed: int | None = None
     initializing_fraction: float = 0.2
     webhook_timeout: float = 5.0
+
+    def seconds_for(self, typical_seconds: float) -> float:
+        """How long a new generation takes: ``generation_seconds`` if set, else ``typical * time_scale``.
+
+        :param typical_seconds: the model's typical time at the real service.
+        """
+        if self.generation_seconds is not None:
+            return max(0.0, self.generation_seconds)
+        return max(0.0, typical_seconds * self.time_scale)

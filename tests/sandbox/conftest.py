@@ -41,7 +41,9 @@ class Api:
     """A tiny authenticated client for the sandbox."""
 
     CREATE = POST_PATH
+    LIST = POST_PATH  # GET on the create path lists generations
     SCHEMAS = SCHEMAS_PATH
+    CREDITS = "/api/remaining_credits/"
     FLUX = FLUX
     KLING = KLING
     detail_path = staticmethod(detail_path)
@@ -68,8 +70,13 @@ class Api:
         if webhook_url:
             body["webhook_url"] = webhook_url
         response = self.post(POST_PATH, json=body)
-        assert response.status_code == 200, response.text
+        assert response.status_code == 201, response.text
         return response.json()
+
+    def credits(self) -> float:
+        response = self.get(self.CREDITS)
+        assert response.status_code == 200, response.text
+        return response.json()["remaining_credits"]
 
     def status(self, gen_id: str) -> dict[str, Any]:
         response = self.get(detail_path(gen_id))

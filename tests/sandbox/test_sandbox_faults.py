@@ -105,7 +105,7 @@ def test_post_fault_creates_no_generation(sandbox, api):
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         api.post(api.CREATE, json=body)
     assert sandbox.generations == {}
-    assert api.post(api.CREATE, json=body).status_code == 200
+    assert api.post(api.CREATE, json=body).status_code == 201
     assert len(sandbox.generations) == 1
 
 
@@ -154,7 +154,7 @@ def test_request_log_and_count(sandbox, api):
     api.post(api.CREATE, json={})
     records = sandbox.requests
     assert [(r.method, r.path, r.status) for r in records] == [
-        ("POST", api.CREATE, 200),
+        ("POST", api.CREATE, 201),
         ("GET", api.detail_path(gen["id"]), 200),
         ("GET", api.SCHEMAS, 200),
         ("POST", api.CREATE, 400),
@@ -162,7 +162,7 @@ def test_request_log_and_count(sandbox, api):
     assert all(isinstance(r, RequestRecord) and r.time >= before for r in records)
     assert records == sorted(records, key=lambda r: r.time)
     assert sandbox.count("POST", api.CREATE) == 2
-    assert sandbox.count("post", api.CREATE, status=200) == 1
+    assert sandbox.count("post", api.CREATE, status=201) == 1
     assert sandbox.count("GET", STATUS_PATH) == 1
     assert sandbox.count(path=api.detail_path(gen["id"])) == 1
     assert sandbox.count(status=400) == 1

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
+from airflow_provider_creatify.sandbox.catalogue import MODELS
 
 CLI = [sys.executable, "-m", "airflow_provider_creatify.sandbox"]
 
@@ -67,7 +68,7 @@ def run_cli(argv: list[str]) -> None:
         conn = printed_connection(lines)
         assert conn["host"] == f"http://127.0.0.1:{port}" and conn["password"] == "k"
         r = client(conn).get(conn["host"] + "/api/asset_generator/schemas/", timeout=5)
-        assert r.status_code == 200 and len(r.json()) == 5
+        assert r.status_code == 200 and len(r.json()) == len(MODELS)
 
 
 def test_cli_module():
@@ -88,7 +89,7 @@ def test_cli_counts_file_after_sigterm(tmp_path):
         session, create = client(conn), conn["host"] + "/api/asset_generator/"
         body = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
         gen_id = session.post(create, json=body, timeout=5).json()["id"]
-        assert session.post(create, json=body, timeout=5).status_code == 200
+        assert session.post(create, json=body, timeout=5).status_code == 201
         assert session.post(create, json={"model_name": "nano-banana"}, timeout=5).status_code == 400
         assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
         assert session.get(create + "schemas/", timeout=5).status_code == 200
@@ -97,6 +98,32 @@ def test_cli_counts_file_after_sigterm(tmp_path):
         assert proc.wait(timeout=10) == 0
     assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 5, "generations": 2}
     assert list(tmp_path.iterdir()) == [counts]  # no temporary file left
+
+
+def test_cli_credits_and_time_scale():
+    # --time-scale 0.001: a 6-minute Kling video in 0.36 s; --credits: the starting balance
+    argv = [*CLI, "--port", "0", "--credits", "12.5", "--time-scale", "0.001"]
+    with serving(argv) as (_, lines):
+        conn = printed_connection(lines)
+        session, create = client(conn), conn["host"] + "/api/asset_generator/"
+        body = {
+            "model_name": "kling-video/v1.6/pro/image-to-video",
+            "input_params": {"prompt": "a fox", "image_url": "https://example.com/a.jpg"},
+        }
+        gen_id = session.post(create, json=body, timeout=5).json()["id"]
+        r = session.get(conn["host"] + "/api/remaining_credits/", timeout=5)
+        assert r.json() == {"remaining_credits": 0.5}
+        deadline = time.monotonic() + 5
+        while session.get(f"{create}{gen_id}/", timeout=5).json()["status"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_cli_defaults():
+    from airflow_provider_creatify.sandbox.__main__ import build_parser
+
+    args = build_parser().parse_args([])
+    assert (args.generation_seconds, args.time_scale, args.credits) == (None, 0.05, 10_000.0)
 
 
 def test_cli_self_signed_tls():

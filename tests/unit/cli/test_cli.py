@@ -39,13 +39,7 @@ def test_describe_models_lists_the_sandbox_catalogue(creatify_conn):
         "default": None,
         "description": "Text prompt describing the output.",
     }
-    assert [f["name"] for f in nano["fields"]] == [
-        "prompt",
-        "image_urls",
-        "num_images",
-        "aspect_ratio",
-        "output_format",
-    ]
+    assert [f["name"] for f in nano["fields"]] == ["prompt", "num_images", "aspect_ratio", "output_format"]
     fields = fields_of(nano)
     assert fields["aspect_ratio"] == {
         "name": "aspect_ratio",
@@ -56,7 +50,8 @@ def test_describe_models_lists_the_sandbox_catalogue(creatify_conn):
         "description": None,
     }
     assert fields["num_images"]["type"] == "integer" and fields["num_images"]["default"] == 1
-    assert fields["image_urls"]["type"] == "array" and fields["image_urls"]["default"] is None
+    edit = fields_of(by_name(models)["nano-banana/edit"])  # editing an image is a model of its own
+    assert edit["image_urls"]["required"] and edit["image_urls"]["type"] == "array"
 
 
 def test_describe_models_puts_required_fields_first(creatify_conn):
@@ -101,7 +96,7 @@ def test_main_prints_an_aligned_table(creatify_conn, capsys):
     assert nano[0] == "nano-banana (text_to_image)"
     header, rows = nano[1], {line.split()[0]: line for line in nano[2:]}
     assert header.split() == ["FIELD", "REQUIRED", "TYPE", "DEFAULT", "ENUM"]
-    assert list(rows) == ["prompt", "image_urls", "num_images", "aspect_ratio", "output_format"]
+    assert list(rows) == ["prompt", "num_images", "aspect_ratio", "output_format"]
     assert rows["prompt"].split() == ["prompt", "yes", "string", "-", "-"]
     ratios = ", ".join(IMAGE_RATIOS)
     assert rows["aspect_ratio"].split(None, 4) == ["aspect_ratio", "no", "string", "1:1", ratios]
@@ -179,3 +174,4 @@ def test_console_script_sandbox_json():
     nano = by_name(models)["nano-banana"]
     assert nano["fields"][0]["name"] == "prompt" and nano["fields"][0]["required"] is True
     assert fields_of(nano)["output_format"]["enum"] == ["png", "jpeg"]
+
