@@ -1,4 +1,4 @@
-"""``creatify-models``: list Creatify models and the ``input_params`` each one takes.
+"""``creatify-models``: list Creatify models and the ``input_params`` each one takes; the credit balance.
 
 Usage::
 
@@ -6,6 +6,7 @@ Usage::
     creatify-models nano-banana veo3.1/fast  # only these
     creatify-models --json                   # CreatifyHook.describe_models() as JSON
     creatify-models --sandbox                # the embedded sandbox's catalogue: no credentials, no network
+    creatify-models --credits                # the connection's remaining credits (with --sandbox too)
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--conn-id", default=DEFAULT_CONN_ID, help=f"Airflow connection id (default: {DEFAULT_CONN_ID})"
     )
-    p.add_argument("--json", action="store_true", help="print the models as JSON")
+    p.add_argument("--json", action="store_true", help="print the models (or the balance) as JSON")
+    p.add_argument(
+        "--credits", action="store_true", help="print the account's remaining credits instead of the models"
+    )
     p.add_argument(
         "--sandbox", action="store_true", help="ask the embedded Creatify sandbox instead of the real API"
     )
@@ -92,6 +96,14 @@ def sandbox_connection(conn_id: str) -> Iterator[None]:
                 os.environ[var] = previous
 
 
+def print_credits(remaining: float, *, as_json: bool) -> int:
+    """Print the balance (``{"remaining_credits": ...}`` with ``as_json``); 0."""
+    from airflow_provider_creatify.generation import format_credits
+
+    print(json.dumps({"remaining_credits": remaining}) if as_json else f"{format_credits(remaining)} credits")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the models; 1 on a provider error (message on stderr) or when a named model does not exist."""
     args = build_parser().parse_args(argv)
@@ -100,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with sandbox_connection(args.conn_id) if args.sandbox else nullcontext():
-            models = CreatifyHook(args.conn_id).describe_models(args.models or None)
+            hook = CreatifyHook(args.conn_id)
+            if args.credits:
+                return print_credits(hook.remaining_credits(), as_json=args.json)
+            models = hook.describe_models(args.models or None)
     except CreatifyError as err:
         print(f"creatify-models: {err}", file=sys.stderr)
         return 1

@@ -6,6 +6,8 @@ No message ever contains the API key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
@@ -67,6 +69,20 @@ class CreatifyCreateUncertainError(CreatifyAPIError, AirflowFailException):
     Not retried automatically, by the hook or by Airflow (it is an ``AirflowFailException``):
     a second POST would be a second, billed generation.
     """
+
+
+class CreatifyInsufficientCreditsError(CreatifyAPIError, AirflowFailException):
+    """The account cannot pay: Creatify refused the create for lack of credits, or the balance is below
+    the operator's ``min_remaining_credits``. Nothing was created. Not retried (by the hook or by Airflow):
+    a retry would be refused again.
+
+    :param remaining_credits: the balance, when known.
+    """
+
+    def __init__(self, message: str, *, remaining_credits: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("transient", False)
+        super().__init__(message, **kwargs)
+        self.remaining_credits = remaining_credits
 
 
 class CreatifyAuthError(CreatifyAPIError):

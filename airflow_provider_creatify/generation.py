@@ -60,6 +60,28 @@ class Generation:
             raw=data,
         )
 
+    @classmethod
+    def from_api_list(cls, ids: list[str], data: Any, what: str) -> dict[str, Generation | None]:
+        """Each id asked for, in order, with its generation from a list answer, or ``None`` if absent.
+
+        :param what: what was being read, for the message when ``data`` is not a list of generations.
+        """
+        if not isinstance(data, list):
+            raise CreatifyAPIError(
+                f"{what} failed: expected a JSON array of generations, got {str(data)[:200]!r}.",
+                http_status=200,
+            )
+        found = {g.id: g for g in (cls.from_api(item, context=what.lower()) for item in data)}
+        return {generation_id: found.get(generation_id) for generation_id in ids}
+
+    @property
+    def credits_used(self) -> float | None:
+        """What the generation cost, as a number (the reference types it a string, live calls a number).
+
+        ``0`` while it runs; ``None`` when Creatify did not say or said something that is not a number.
+        """
+        return parse_credits(self.raw.get("credits_used"))
+
     @property
     def is_done(self) -> bool:
         return self.status == DONE
@@ -90,6 +112,11 @@ class Generation:
         if created.tzinfo is None:
             return None
         return max(0.0, time.time() - created.timestamp())
+
+    def describe_credits(self) -> str:
+        """``", 12 credits used"`` for log lines, or ``""`` when the cost is not known."""
+        credits = self.credits_used
+        return "" if credits is None else f", {format_credits(credits)} credits used"
 
     def describe(self) -> str:
         """``generation <id> (model <name>)`` for messages."""
@@ -124,3 +151,24 @@ class Generation:
                 generation_id=self.id,
                 model_name=self.model_name,
             )
+
+
+def parse_credits(value: Any) -> float | None:
+    """A credit amount from a number or a numeric string (``12``, ``"0.5"``); ``None`` otherwise.
+
+    Whole amounts come back as ``int`` (``"12"`` → ``12``), so XComs and messages read naturally.
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def format_credits(value: float) -> str:
+    """``12``, ``0.5``, ``1,250``: a credit amount for messages."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")

@@ -77,24 +77,31 @@ class WaitAndFinishMixin(_Operator):
         return self.finish(context, generation)
 
     def finish(self, context: Context, generation: Generation) -> list[str]:
-        """Raise unless done; push ``asset_urls`` and ``assets``; return the asset URLs.
+        """Raise unless done; push ``asset_urls``, ``assets`` and ``credits_used``; return the asset URLs.
 
         Each Airflow Asset in ``outlets`` gets an event whose extra carries ``generation_id``,
-        ``model_name`` and ``asset_urls``, for the DAGs scheduled on it.
+        ``model_name``, ``asset_urls`` and ``credits_used``, for the DAGs scheduled on it.
         """
         generation.raise_for_status()
         urls = generation.asset_urls
         context["ti"].xcom_push(key="asset_urls", value=urls)
         context["ti"].xcom_push(key="assets", value=generation.assets)
+        context["ti"].xcom_push(key="credits_used", value=generation.credits_used)
         extra: dict[str, Any] = {
             "generation_id": generation.id,
             "model_name": generation.model_name,
             "asset_urls": urls,
+            "credits_used": generation.credits_used,
         }
         for outlet in self.outlets or ():
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra.update(extra)
-        self.log.info("Creatify %s is done with %d asset(s).", generation.describe(), len(urls))
+        self.log.info(
+            "Creatify %s is done with %d asset(s)%s.",
+            generation.describe(),
+            len(urls),
+            generation.describe_credits(),
+        )
         return urls
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:

@@ -13,27 +13,27 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_creatify import schemas, storage
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
-    CreatifyConfigError,
-    CreatifyCreateUncertainError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.generation import Generation, parse_credits
 from airflow_provider_creatify.hooks._transport import (
     TRANSPORT,
     AsyncTransport,
     Credentials,
+    SyncClient,
     credentials_from_connection,
     decode,
-    never_sent,
-    no_answer,
+    missing_connection,
+    uncertain_create,
 )
-from airflow_provider_creatify.polling import GenerationWait, backoff_delay
+from airflow_provider_creatify.polling import GenerationWait
 
 if TYPE_CHECKING:
     import aiohttp
@@ -42,12 +42,27 @@ if TYPE_CHECKING:
 
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
 GENERATIONS_PATH = "/api/asset_generator/"
-# Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
-CREATE_RETRYABLE_STATUSES = (429, 503)
+CREDITS_PATH = "/api/remaining_credits/"
+#: The most ids one ``GET /api/asset_generator/?ids=`` may carry.
+MAX_IDS_PER_READ = 100
 
 
 def generation_path(generation_id: str) -> str:
     return f"{GENERATIONS_PATH}{generation_id}/"
+
+
+def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
+    """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each."""
+    ids = list(dict.fromkeys(generation_ids))
+    chunks = [ids[i : i + MAX_IDS_PER_READ] for i in range(0, len(ids), MAX_IDS_PER_READ)]
+    return [
+        (
+            chunk,
+            f"{GENERATIONS_PATH}?{urlencode({'ids': ','.join(chunk)})}",
+            f"Reading {len(chunk)} Creatify generations",
+        )
+        for chunk in chunks
+    ]
 
 
 class CreatifyHook(BaseHook):
@@ -127,13 +142,6 @@ class CreatifyHook(BaseHook):
             **{k: behaviour[k] for k in ("relabeling", "placeholders")},
         }
 
-    def _missing_connection(self, exc: Exception) -> CreatifyConfigError:
-        return CreatifyConfigError(
-            f"Airflow connection {self.creatify_conn_id!r} is not defined ({type(exc).__name__}). Create it "
-            f"with conn type 'creatify', login = API ID, password = API key, or set AIRFLOW_CONN_"
-            f"{self.creatify_conn_id.upper()}."
-        )
-
     @property
     def credentials(self) -> Credentials:
         """Base URL and auth, read once from the Airflow connection (synchronously)."""
@@ -141,10 +149,9 @@ class CreatifyHook(BaseHook):
             try:
                 conn = self.get_connection(self.creatify_conn_id)
             except Exception as exc:  # AirflowNotFoundException and the SDK's runtime errors
-                raise self._missing_connection(exc) from None
-            self._credentials = credentials_from_connection(
-                conn
-            )  # Airflow registered the key with its masker
+                raise missing_connection(self.creatify_conn_id, exc) from None
+            # Airflow registered the key with its secret masker when it read the connection.
+            self._credentials = credentials_from_connection(conn)
         return self._credentials
 
     async def acredentials(self) -> Credentials:
@@ -163,7 +170,7 @@ class CreatifyHook(BaseHook):
         try:
             conn = await get_async_connection(self.creatify_conn_id, hook=type(self))
         except Exception as exc:
-            raise self._missing_connection(exc) from None
+            raise missing_connection(self.creatify_conn_id, exc) from None
         return credentials_from_connection(conn)
 
     def _decode(self, status: int, body: bytes, what: str, retry_after: str | None = None) -> Any:
@@ -172,56 +179,24 @@ class CreatifyHook(BaseHook):
     # -- sync HTTP (requests) ---------------------------------------------------------------------------
 
     @cached_property
+    def _client(self) -> SyncClient:
+        return SyncClient(
+            self.credentials,
+            conn_id=self.creatify_conn_id,
+            request_timeout=self.request_timeout,
+            max_retries=self.max_retries,
+            retry_backoff=self.retry_backoff,
+            retry_max_delay=self.retry_max_delay,
+            log=self.log,
+        )
+
+    @property
     def session(self) -> requests.Session:
         """One ``requests.Session`` per hook, carrying the auth headers."""
-        import requests
-
-        session = requests.Session()
-        session.headers.update(self.credentials.headers)
-        return session
-
-    def _request_once(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        import requests
-
-        base_url = self.credentials.base_url
-        try:
-            response = self.session.request(method, base_url + path, timeout=self.request_timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise no_answer(what, base_url, exc, request_sent=not never_sent(exc)) from None
-        return self._decode(response.status_code, response.content, what, response.headers.get("Retry-After"))
+        return self._client.session
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
-        """One request, retried as the class docstring says."""
-        attempt = 0
-        while True:
-            try:
-                return self._request_once(method, path, what, **kwargs)
-            except CreatifyAPIError as err:
-                never_processed = not err.request_sent or err.http_status in CREATE_RETRYABLE_STATUSES
-                if not idempotent and err.is_transient and not never_processed:
-                    raise self._uncertain_create(what, err) from None
-                if not err.is_transient or attempt >= self.max_retries:
-                    raise
-                delay = backoff_delay(
-                    attempt, base=self.retry_backoff, cap=self.retry_max_delay, retry_after=err.retry_after
-                )
-                attempt += 1
-                self.log.warning(
-                    "%s Retrying in %.1f s (retry %d of %d).", err, delay, attempt, self.max_retries
-                )
-                time.sleep(delay)
-
-    @staticmethod
-    def _uncertain_create(what: str, err: CreatifyAPIError) -> CreatifyCreateUncertainError:
-        answer = f"HTTP {err.http_status}" if err.http_status else "the connection broke before an answer"
-        return CreatifyCreateUncertainError(
-            f"{what}: the request reached Creatify but no usable answer came back ({answer}), so a "
-            "generation may have been created and billed. It is not retried automatically, to never bill "
-            "twice. Check your Creatify dashboard (or your webhook_url) before running the task again; if "
-            "the generation exists, wait on it with CreatifyGenerationSensor(generation_id=...).",
-            http_status=err.http_status,
-            body=err.body,
-        )
+        return self._client.request(method, path, what, idempotent=idempotent, **kwargs)
 
     # -- async HTTP (aiohttp), for triggers -------------------------------------------------------------
 
@@ -252,6 +227,22 @@ class CreatifyHook(BaseHook):
         )
         data = self._decode(status, body, what, retry_after)
         return Generation.from_api(data, context=f"generation {generation_id}")
+
+    async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
+        """:meth:`get_generations` without blocking the event loop (one try per read of 100).
+
+        Use inside ``async with hook:``.
+        """
+        if self._asession is None:
+            raise RuntimeError("CreatifyHook.aget_generations must be called inside 'async with hook:'.")
+        creds = await self.acredentials()
+        result: dict[str, Generation | None] = {}
+        for ids, path, what in batches(generation_ids):
+            status, body, retry_after = await self.transport.get(
+                self._asession, creds, path, timeout=self.request_timeout, what=what
+            )
+            result.update(Generation.from_api_list(ids, self._decode(status, body, what, retry_after), what))
+        return result
 
     # -- the API ------------------------------------------------------------------------------------------
 
@@ -323,7 +314,7 @@ class CreatifyHook(BaseHook):
         try:
             return Generation.from_api(data, context=f"the new generation of model {model_name!r}")
         except CreatifyAPIError as err:  # answered 2xx, so something was probably created
-            raise self._uncertain_create(what, err) from None
+            raise uncertain_create(what, err) from None
 
     def get_generation(self, generation_id: str) -> Generation:
         """``GET /api/asset_generator/{id}/``."""
@@ -331,6 +322,33 @@ class CreatifyHook(BaseHook):
             "GET", generation_path(generation_id), f"Reading Creatify generation {generation_id}"
         )
         return Generation.from_api(data, context=f"generation {generation_id}")
+
+    def get_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
+        """``GET /api/asset_generator/?ids=...``: many generations, 100 per request (each read retried).
+
+        :returns: every id asked for, in order (duplicates once), with its generation, or ``None`` when
+            Creatify did not return it (unknown, or another account's).
+        """
+        result: dict[str, Generation | None] = {}
+        for ids, path, what in batches(generation_ids):
+            result.update(Generation.from_api_list(ids, self._request("GET", path, what), what))
+        if missing := [generation_id for generation_id, found in result.items() if found is None]:
+            self.log.warning(
+                "Creatify returned no generation for %d id(s): %s", len(missing), ", ".join(missing)
+            )
+        return result
+
+    def remaining_credits(self) -> float:
+        """``GET /api/remaining_credits/``: the account's credit balance."""
+        what = "Reading the Creatify credit balance"
+        data = self._request("GET", CREDITS_PATH, what)
+        credits = parse_credits(data.get("remaining_credits")) if isinstance(data, dict) else None
+        if credits is None:
+            raise CreatifyAPIError(
+                f'{what} failed: expected {{"remaining_credits": <number>}}, got {str(data)[:200]!r}.',
+                http_status=200,
+            )
+        return credits
 
     def wait_for_generation(self, generation_id: str, *, poll_interval: float, deadline: float) -> Generation:
         """Poll until the generation is done or failed (blocking); returns it either way.

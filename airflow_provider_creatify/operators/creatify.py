@@ -11,7 +11,8 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_creatify import schemas, storage
-from airflow_provider_creatify.exceptions import CreatifyNotFoundError
+from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError, CreatifyNotFoundError
+from airflow_provider_creatify.generation import format_credits
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import CreatifyAssetLink, WaitAndFinishMixin
 
@@ -37,7 +38,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         )
 
     XCom: ``generation_id`` (pushed right after the POST); when done, ``return_value`` and ``asset_urls``
-    (the asset URLs, in the API's order) and ``assets`` (the asset objects).
+    (the asset URLs, in the API's order), ``assets`` (the asset objects) and ``credits_used``.
     With ``wait_for_completion=False`` the return value is the generation id.
 
     :param model_name: the Creatify model, e.g. ``kling-video/v1.6/pro/image-to-video``.
@@ -54,6 +55,9 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
     :param resume_on_retry: on a retry, resume the generation an earlier try created (or return its
         result) instead of creating (and paying for) a new one; a new one only when it failed.
         Needs Airflow 3.3+ (``task_state_store``); on older versions every try creates anew.
+    :param min_remaining_credits: read the account's balance before creating, and fail (creating nothing,
+        without retries) when it is below this; ``None`` (default) skips the check. How a mapped batch
+        stops before it spends the month's credits; tasks running at the same moment may each pass it.
     """
 
     template_fields: Sequence[str] = ("model_name", "input_params", "webhook_url", "creatify_conn_id")
@@ -73,6 +77,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         timeout: float | timedelta = 3600.0,
         validate_input: bool = True,
         resume_on_retry: bool = True,
+        min_remaining_credits: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,6 +91,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input
         self.resume_on_retry = resume_on_retry
+        self.min_remaining_credits = min_remaining_credits
 
     def execute(self, context: Context) -> list[str] | str:
         store = self._state_store(context)
@@ -108,16 +114,33 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             self.log.info("input_params are valid for Creatify model %s.", self.model_name)
         else:
             schemas.require_object(self.model_name, self.input_params)
+        if self.min_remaining_credits is not None:
+            self._check_credits(self.min_remaining_credits)
         generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
-        credits = generation.raw.get("credits_used")
         self.log.info(
             "Created Creatify generation %s (model %s, status %s%s).",
             generation.id,
             self.model_name,
             generation.status,
-            f", {credits} credits" if isinstance(credits, (int, float)) and credits >= 0 else "",
+            generation.describe_credits(),
         )
         return generation
+
+    def _check_credits(self, minimum: float) -> None:
+        remaining = self.hook.remaining_credits()
+        if remaining < minimum:
+            raise CreatifyInsufficientCreditsError(
+                f"Not creating a Creatify generation of model {self.model_name!r}: the account of Airflow "
+                f"connection {self.creatify_conn_id!r} has {format_credits(remaining)} credits left, below "
+                f"this task's min_remaining_credits={format_credits(minimum)}. Nothing was created. Add "
+                "credits (or lower min_remaining_credits) and clear the task.",
+                remaining_credits=remaining,
+            )
+        self.log.info(
+            "The Creatify account has %s credits left (min_remaining_credits=%s).",
+            format_credits(remaining),
+            format_credits(minimum),
+        )
 
     def _state_store(self, context: Context) -> Any:
         """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from airflow_provider_creatify.cli import main
+from airflow_provider_creatify.generation import format_credits
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.sandbox import SandboxSettings
 from airflow_provider_creatify.sandbox.catalogue import MODELS
 from tests.helpers import FLUX, KLING, SCHEMAS_PATH
 
@@ -175,3 +177,15 @@ def test_console_script_sandbox_json():
     assert nano["fields"][0]["name"] == "prompt" and nano["fields"][0]["required"] is True
     assert fields_of(nano)["output_format"]["enum"] == ["png", "jpeg"]
 
+
+def test_main_credits_prints_the_balance(creatify_conn, capsys):
+    assert main(["--credits"]) == 0
+    assert capsys.readouterr().out == f"{format_credits(CreatifyHook().remaining_credits())} credits\n"
+    assert main(["--credits", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"remaining_credits": CreatifyHook().remaining_credits()}
+
+
+def test_main_credits_of_the_sandbox_needs_no_connection(monkeypatch, capsys):
+    monkeypatch.delenv(CONN_VAR, raising=False)
+    assert main(["--sandbox", "--credits", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"remaining_credits": SandboxSettings().credits}

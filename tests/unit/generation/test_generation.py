@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError
-from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.generation import Generation, format_credits
 
 
 def aged(seconds: float | None, **fields) -> Generation:
@@ -51,3 +51,41 @@ def test_age_from_created_at():
     assert aged(None).age is None
     assert Generation.from_api({"id": "g", "status": "x", "created_at": "2026-01-01T00:00:00Z"}).age > 0
     assert Generation.from_api({"id": "g", "status": "x", "created_at": "yesterday"}).age is None
+
+
+@pytest.mark.parametrize(
+    ("value", "credits"),
+    [
+        (12, 12),
+        ("12", 12),
+        ("0.5", 0.5),
+        (0, 0),
+        ("0", 0),
+        (None, None),
+        ("", None),
+        ("n/a", None),
+        (True, None),
+    ],
+)
+def test_credits_used_from_a_number_or_a_string(value, credits):
+    generation = Generation.from_api({"id": "g", "status": "done", "credits_used": value})
+    assert generation.credits_used == credits and type(generation.credits_used) is type(credits)
+
+
+def test_credits_in_messages():
+    assert Generation.from_api({"id": "g", "status": "done", "credits_used": "12"}).describe_credits() == (
+        ", 12 credits used"
+    )
+    assert Generation.from_api({"id": "g", "status": "done"}).describe_credits() == ""
+    assert [format_credits(v) for v in (12, 0.5, 1250, 3.25)] == ["12", "0.5", "1,250", "3.25"]
+
+
+def test_from_api_list_answers_each_id_in_order():
+    data = [{"id": "b", "status": "done"}, {"id": "a", "status": "generating"}, {"id": "z", "status": "done"}]
+    found = Generation.from_api_list(["a", "missing", "b"], data, "Reading 3 Creatify generations")
+    assert list(found) == ["a", "missing", "b"] and found["missing"] is None
+    assert found["a"].status == "generating"  # type: ignore[union-attr]
+    with pytest.raises(
+        CreatifyAPIError, match="Reading 1 Creatify generations failed: expected a JSON array"
+    ):
+        Generation.from_api_list(["a"], {"id": "a"}, "Reading 1 Creatify generations")
