@@ -54,12 +54,16 @@ async def _one(
     from airflow_provider_creatify.hooks.creatify import generation_path
     from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
+    class PerIdTrigger(CreatifyGenerationTrigger):  # reads its generation alone: its reads are countable
+        async def _read(self, hook: Any) -> Any:
+            return await hook.aget_generation(self.generation_id)
+
     async with lock:  # the sandbox's duration is a setting read at create time: one create at a time
         sandbox.settings.generation_seconds = real_seconds * scale
         generation = await asyncio.to_thread(hook.create_generation, "nano-banana", {"prompt": schedule})
         done_at = time.time() + real_seconds * scale  # the POST answered just after the clock started
     adaptive = schedule == "adaptive"
-    trigger = CreatifyGenerationTrigger(
+    trigger = PerIdTrigger(
         generation_id=generation.id,
         deadline=time.time() + 3 * duration * scale + 60,
         poll_interval=(POLL_INTERVAL if adaptive else FIXED_INTERVAL) * scale,

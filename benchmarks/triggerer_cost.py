@@ -75,7 +75,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.hooks._transport import AsyncTransport, base_url_from_connection
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.hooks._http import base_url_from_connection
+from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook, generation_path
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from benchmarks.common import (
@@ -140,29 +142,26 @@ TARGET_RSS_KB = 100.0  # peak RSS per in-flight generation
 
 
 class PollCounter:
-    """Status reads made in this process (calls, and those that raised)."""
+    """Status reads made in this process: wait-polls (and those that raised), and HTTP requests."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.errors = 0
+        self.requests = 0
 
     def reset(self) -> None:
-        self.calls = self.errors = 0
+        self.calls = self.errors = self.requests = 0
 
 
 POLLS = PollCounter()
 
 
 class CountingTransport(AsyncTransport):
-    """The product's transport, counting every status read (and its failures) in :data:`POLLS`."""
+    """The product's transport, counting every status request in :data:`POLLS` (one may serve 100 waits)."""
 
     async def get(self, *args: Any, **kwargs: Any) -> tuple[int, bytes, str | None]:
-        POLLS.calls += 1
-        try:
-            return await super().get(*args, **kwargs)
-        except Exception:
-            POLLS.errors += 1
-            raise
+        POLLS.requests += 1
+        return await super().get(*args, **kwargs)
 
 
 # -- the variants --------------------------------------------------------------------------------------------
@@ -268,6 +267,14 @@ class ProductTrigger(CreatifyGenerationTrigger):
     @cached_property
     def hook(self) -> CreatifyHook:
         return self.hook_class(self.creatify_conn_id)
+
+    async def _read(self, hook: CreatifyHook) -> Generation:
+        POLLS.calls += 1  # a wait-poll, batched or not
+        try:
+            return await super()._read(hook)
+        except Exception:
+            POLLS.errors += 1
+            raise
 
 
 class NoJitterTrigger(ProductTrigger):
@@ -488,6 +495,8 @@ async def _measure(
         "polls": polls,
         "poll_errors": errors,
         "polls_per_trigger": polls / n,
+        "status_requests": POLLS.requests if variant != "baseline" else polls,
+        "requests_per_poll": (POLLS.requests if variant != "baseline" else polls) / polls if polls else None,
         "cpu_seconds": cpu,
         "cpu_ms_per_poll": 1000 * cpu / polls if polls else None,
         "cpu_system_ms_per_poll": 1000 * system_cpu / polls if polls else None,

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlencode
 
 from airflow.sdk import BaseHook
 
@@ -23,9 +22,8 @@ from airflow_provider_creatify.exceptions import (
     CreatifyValidationError,
 )
 from airflow_provider_creatify.generation import Generation, parse_credits
-from airflow_provider_creatify.hooks._transport import (
-    TRANSPORT,
-    AsyncTransport,
+from airflow_provider_creatify.hooks._batch import batches
+from airflow_provider_creatify.hooks._http import (
     Credentials,
     SyncClient,
     credentials_from_connection,
@@ -33,6 +31,7 @@ from airflow_provider_creatify.hooks._transport import (
     missing_connection,
     uncertain_create,
 )
+from airflow_provider_creatify.hooks._transport import TRANSPORT, AsyncTransport
 from airflow_provider_creatify.polling import GenerationWait
 
 if TYPE_CHECKING:
@@ -43,26 +42,10 @@ if TYPE_CHECKING:
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
 GENERATIONS_PATH = "/api/asset_generator/"
 CREDITS_PATH = "/api/remaining_credits/"
-#: The most ids one ``GET /api/asset_generator/?ids=`` may carry.
-MAX_IDS_PER_READ = 100
 
 
 def generation_path(generation_id: str) -> str:
     return f"{GENERATIONS_PATH}{generation_id}/"
-
-
-def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
-    """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each."""
-    ids = list(dict.fromkeys(generation_ids))
-    chunks = [ids[i : i + MAX_IDS_PER_READ] for i in range(0, len(ids), MAX_IDS_PER_READ)]
-    return [
-        (
-            chunk,
-            f"{GENERATIONS_PATH}?{urlencode({'ids': ','.join(chunk)})}",
-            f"Reading {len(chunk)} Creatify generations",
-        )
-        for chunk in chunks
-    ]
 
 
 class CreatifyHook(BaseHook):
@@ -227,6 +210,19 @@ class CreatifyHook(BaseHook):
         )
         data = self._decode(status, body, what, retry_after)
         return Generation.from_api(data, context=f"generation {generation_id}")
+
+    async def aget_generation_in_batch(self, generation_id: str) -> Generation:
+        """:meth:`aget_generation` through the event loop's batched reader: the waits on this connection
+        due within a fraction of a second share one request for up to 100 ids (:mod:`._batch`); read
+        alone when the batch did not return it. Use inside ``async with hook:``.
+        """
+        found = await self.transport.read_status(
+            await self.acredentials(),
+            self.creatify_conn_id,
+            generation_id,
+            request_timeout=self.request_timeout,
+        )
+        return found if found is not None else await self.aget_generation(generation_id)
 
     async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
         """:meth:`get_generations` without blocking the event loop (one try per read of 100).

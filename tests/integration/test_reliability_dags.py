@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
-from tests.helpers import POST_PATH, STATUS_PATH, airflow_has_task_state_store
+from tests.helpers import LIST_PATH, POST_PATH, STATUS_PATH, airflow_has_task_state_store
 
 DAG_FILE_NAME = "creatify_reliability.py"  # from tests/integration/dags/, in the dags folder
 
@@ -15,13 +15,12 @@ DAG_FILE_NAME = "creatify_reliability.py"  # from tests/integration/dags/, in th
 def test_mapped_generations_survive_30_percent_failing_status_reads(
     airflow_db, dags_folder, creatify_conn, deferrable
 ):
-    for rule in (
-        FaultRule(path=STATUS_PATH, status=429, retry_after=0.05, rate=0.1),
-        FaultRule(path=STATUS_PATH, status=502, rate=0.1),
-        FaultRule(path=STATUS_PATH, status=503, rate=0.1),
-        FaultRule(path=STATUS_PATH, drop=True, rate=0.1),
-    ):
-        creatify_conn.add_fault(rule)
+    # Batched reads make few requests (8 waits share them): generations of 4 s make enough for the
+    # faults to fire on some (at 1 s, 1 run in 4 saw fewer than 5 faulted reads).
+    creatify_conn.settings.generation_seconds = 4
+    for path in (STATUS_PATH, LIST_PATH):  # reads of one (blocking wait), reads in batches (trigger)
+        for fault in ({"status": 429, "retry_after": 0.05}, {"status": 502}, {"status": 503}, {"drop": True}):
+            creatify_conn.add_fault(FaultRule(path=path, method="GET", rate=0.1, **fault))
     dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_mapped")
     set_deferrable(dag, deferrable)
     dagrun = dag.test()
@@ -30,7 +29,11 @@ def test_mapped_generations_survive_30_percent_failing_status_reads(
     urls = [values[("generate", i, "return_value")] for i in range(8)]
     assert all(urls) and len({u for batch in urls for u in batch}) == 8
     assert creatify_conn.count("POST", POST_PATH) == 8 and len(creatify_conn.generations) == 8
-    faulted = sum(creatify_conn.count("GET", STATUS_PATH, status=s) for s in (429, 502, 503, 0))
+    faulted = sum(
+        creatify_conn.count("GET", path, status=s)
+        for s in (429, 502, 503, 0)
+        for path in (STATUS_PATH, LIST_PATH)
+    )
     assert faulted >= 5, "the faults did fire"
 
 

@@ -9,8 +9,9 @@ from airflow_provider_creatify.exceptions import (
     CreatifyInsufficientCreditsError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.hooks._transport import readable
-from airflow_provider_creatify.hooks.creatify import MAX_IDS_PER_READ, CreatifyHook, batches
+from airflow_provider_creatify.hooks._batch import MAX_IDS_PER_READ, batches
+from airflow_provider_creatify.hooks._http import readable
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from tests.helpers import FLUX, POST_PATH
 

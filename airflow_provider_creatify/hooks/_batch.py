@@ -1,0 +1,183 @@
+"""Batched status reads (private): the waits of one event loop read their generations together.
+
+A wait asks :meth:`StatusBatcher.read` for its generation when it is due; the batcher gathers the reads
+asked for within :attr:`StatusBatcher.window` seconds (or until 100 ids are waiting) and answers them
+with one ``GET /api/asset_generator/?ids=...`` per 100 ids. Each wait gets its own generation back and
+applies its own rules (:mod:`airflow_provider_creatify.polling`). ``None`` means "read it alone": the
+batch did not return it (Creatify then answers 404 for a read of it alone, if it is gone), or the list
+endpoint was refused for this connection, after which its reads are per id.
+
+An optimisation only: nothing here matters across processes, and nothing is held once no wait reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from airflow_provider_creatify.exceptions import CreatifyAPIError
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.hooks._http import decode
+
+if TYPE_CHECKING:
+    from airflow_provider_creatify.hooks._http import Credentials
+    from airflow_provider_creatify.hooks._transport import AsyncTransport
+
+GENERATIONS_PATH = "/api/asset_generator/"
+#: The most ids one ``GET /api/asset_generator/?ids=`` may carry.
+MAX_IDS_PER_READ = 100
+
+
+def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
+    """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each."""
+    ids = list(dict.fromkeys(generation_ids))
+    chunks = [ids[i : i + MAX_IDS_PER_READ] for i in range(0, len(ids), MAX_IDS_PER_READ)]
+    return [
+        (
+            chunk,
+            f"{GENERATIONS_PATH}?{urlencode({'ids': ','.join(chunk)})}",
+            f"Reading {len(chunk)} Creatify generations",
+        )
+        for chunk in chunks
+    ]
+
+
+def list_refused(err: CreatifyAPIError) -> bool:
+    """Whether an error says the list endpoint (or its ``ids``) is not there for us: read per id instead."""
+    return err.http_status in (404, 405) or (err.http_status == 400 and "ids" in err.body.lower())
+
+
+def for_one(err: CreatifyAPIError, what: str, generation_id: str, batch_size: int) -> CreatifyAPIError:
+    """``err`` of a batch as the error of one of its waits: its message names that generation."""
+    one = f"Reading Creatify generation {generation_id}" + (
+        f" (in a read of {batch_size})" if batch_size > 1 else ""
+    )
+    return type(err)(
+        str(err).replace(what, one, 1),
+        http_status=err.http_status,
+        body=err.body,
+        retry_after=err.retry_after,
+        request_sent=err.request_sent,
+        transient=err.is_transient,
+    )
+
+
+class StatusBatcher:
+    """The batched reads of one connection in one event loop (made and dropped by the transport).
+
+    :param transport: what sends the requests (and holds the loop's shared session).
+    :param creds: the connection's credentials.
+    :param conn_id: the Airflow connection, for messages.
+    :param key: the transport's key for this batcher.
+    :param request_timeout: seconds allowed for each request.
+    """
+
+    #: Seconds a read waits for others to join its request: at most this much detection delay.
+    window = 0.2
+
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        creds: Credentials,
+        conn_id: str,
+        *,
+        key: tuple[asyncio.AbstractEventLoop, str, Credentials],
+        request_timeout: float,
+    ) -> None:
+        self.transport = transport
+        self.creds = creds
+        self.conn_id = conn_id
+        self.key = key
+        self.request_timeout = request_timeout
+        self._due: dict[str, list[asyncio.Future[Generation | None]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    @property
+    def idle(self) -> bool:
+        """No read waiting and no request under way."""
+        return not self._due and not self._in_flight
+
+    async def read(self, generation_id: str) -> Generation | None:
+        """The generation, from the next batch; ``None``: read it alone.
+
+        :raises CreatifyAPIError: the batch's request failed (each wait in it counts a failed read).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Generation | None] = loop.create_future()
+        self._due.setdefault(generation_id, []).append(future)
+        if len(self._due) >= MAX_IDS_PER_READ:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window, self._flush)
+        try:
+            return await future
+        finally:
+            if not future.done():  # cancelled: the others in its batch go on without it
+                waiting = self._due.get(generation_id, [])
+                if future in waiting:
+                    waiting.remove(future)
+                    if not waiting:
+                        del self._due[generation_id]
+                if not self._due and self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+            self.transport.forget_batcher_if_idle(self)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        due, self._due = self._due, {}
+        for ids, path, what in batches(list(due)):
+            task = asyncio.ensure_future(self._answer({i: due[i] for i in ids}, path, what))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self.transport.forget_batcher_if_idle(self)
+
+    async def _answer(
+        self, due: dict[str, list[asyncio.Future[Generation | None]]], path: str, what: str
+    ) -> None:
+        try:
+            found = await self._get(list(due), path, what)
+        except CreatifyAPIError as err:
+            if list_refused(err):
+                self.transport.refuse_lists(self.creds, self.conn_id, err)
+                found = dict.fromkeys(due)
+            else:
+                for generation_id, futures in due.items():
+                    own = for_one(err, what, generation_id, len(due))
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(own)
+                return
+        except BaseException as exc:  # cancelled (the loop is closing), or a bug: never leave a wait hanging
+            for futures in due.values():
+                for future in futures:
+                    if future.done():
+                        continue
+                    if isinstance(exc, Exception):
+                        future.set_exception(exc)
+                    else:
+                        future.cancel()
+            raise
+        for generation_id, futures in due.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(generation_id))
+
+    async def _get(self, ids: list[str], path: str, what: str) -> dict[str, Generation | None]:
+        session = await self.transport.acquire()
+        try:
+            status, body, retry_after = await self.transport.get(
+                session, self.creds, path, timeout=self.request_timeout, what=what
+            )
+        finally:
+            await self.transport.release(session)
+        data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
+        return Generation.from_api_list(ids, data, what)

@@ -1,0 +1,288 @@
+"""HTTP under :class:`~airflow_provider_creatify.hooks.creatify.CreatifyHook` (private).
+
+- :class:`Credentials` from an Airflow connection: base URL and auth headers, never shown in a repr.
+- :func:`decode`: the one place that maps an HTTP answer to JSON or an exception, for the sync
+  (``requests``) and async (``aiohttp``) clients alike, a refusal's body in words (:func:`readable`);
+  :func:`no_answer` for no answer at all.
+- :class:`SyncClient`: the worker's ``requests`` session, reads retried, a create never sent twice.
+
+requests is imported where used: DAG files import the hook, and this module, on every parse.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_creatify.exceptions import (
+    CreatifyAPIError,
+    CreatifyAuthError,
+    CreatifyConfigError,
+    CreatifyCreateUncertainError,
+    CreatifyInsufficientCreditsError,
+    CreatifyNotFoundError,
+)
+from airflow_provider_creatify.polling import backoff_delay, parse_retry_after
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+DEFAULT_BASE_URL = "https://api.creatify.ai"
+# Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
+CREATE_RETRYABLE_STATUSES = (429, 503)
+#: Keys of an error object whose value is the message itself, not a field's.
+MESSAGE_KEYS = frozenset({"detail", "error", "message", "non_field_errors"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where and as whom to call Creatify, read from an Airflow connection."""
+
+    base_url: str
+    api_id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Creatify's auth headers, and JSON accepted."""
+        return {"X-API-ID": self.api_id, "X-API-KEY": self.api_key, "Accept": "application/json"}
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"Credentials(base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***')"
+
+
+def base_url_from_connection(conn: Connection) -> str:
+    """``https://api.creatify.ai`` unless the connection's host says otherwise.
+
+    The host may be a full URL (``http://127.0.0.1:8765``) or a bare host name, whose scheme then comes
+    from the connection's schema field (``http`` or ``https``, default ``https``) and port from its port.
+    """
+    host = (conn.host or "").strip().rstrip("/")
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:
+        scheme = conn.schema if conn.schema in ("http", "https") else "https"
+        host = f"{scheme}://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CreatifyConfigError(
+            f"The host of Airflow connection {conn.conn_id!r} is not a valid base URL: {host!r}. "
+            f"Use a URL like {DEFAULT_BASE_URL} (or leave it empty for that default)."
+        )
+    if conn.port and parts.port is None:
+        host = f"{host}:{conn.port}"
+    return host
+
+
+def credentials_from_connection(conn: Connection) -> Credentials:
+    """Base URL, API ID (login) and API key (password) of a Creatify connection."""
+    missing = [
+        name
+        for name, value in (("API ID (login)", conn.login), ("API key (password)", conn.password))
+        if not value
+    ]
+    if missing:
+        raise CreatifyConfigError(
+            f"Airflow connection {conn.conn_id!r} has no {' and no '.join(missing)}. "
+            "Set them in the connection (Admin > Connections, or AIRFLOW_CONN_"
+            f"{conn.conn_id.upper()}) with your Creatify API ID and API key."
+        )
+    return Credentials(base_url_from_connection(conn), conn.login, conn.password)  # type: ignore[arg-type]
+
+
+def missing_connection(conn_id: str, exc: Exception) -> CreatifyConfigError:
+    """The error for a connection id Airflow does not know."""
+    return CreatifyConfigError(
+        f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}). Create it with conn type "
+        f"'creatify', login = API ID, password = API key, or set AIRFLOW_CONN_{conn_id.upper()}."
+    )
+
+
+def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: str | None = None) -> object:
+    """Turn an HTTP answer into JSON, or raise the matching :class:`CreatifyAPIError`.
+
+    :param what: what was being done, for the message (e.g. "Reading Creatify generation <id>").
+    :param conn_id: the Airflow connection, named where the credentials or the account matter.
+    :param retry_after: the ``Retry-After`` header, if any.
+    """
+    text = body[:500].decode("utf-8", "replace")
+    if 200 <= status < 300:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise CreatifyAPIError(
+                f"{what} failed: Creatify answered HTTP {status} with a body that is not valid JSON "
+                f"({len(body)} bytes, starting {text[:80]!r}). Retry later.",
+                http_status=status,
+                body=text,
+                transient=True,
+            ) from None
+    if status in (401, 403):
+        raise CreatifyAuthError(
+            f"{what} failed: Creatify rejected the credentials of Airflow connection {conn_id!r} "
+            f"(HTTP {status}). Check the connection's API ID (login) and API key (password).",
+            http_status=status,
+            body=text,
+        )
+    if status == 404:
+        raise CreatifyNotFoundError(
+            f"{what} failed: Creatify has no such resource (HTTP 404). Check the id, and that it belongs "
+            f"to the account of Airflow connection {conn_id!r}.",
+            http_status=status,
+            body=text,
+        )
+    if status == 429 or status >= 500:
+        raise CreatifyAPIError(
+            f"{what} failed: Creatify is {'rate limiting' if status == 429 else 'failing'} "
+            f"(HTTP {status}). Retry later.",
+            http_status=status,
+            body=text,
+            retry_after=parse_retry_after(retry_after),
+        )
+    reason = readable(body)
+    if status == 402 or (status < 500 and "credit" in reason.lower()):
+        raise CreatifyInsufficientCreditsError(
+            f"{what} failed: the Creatify account of Airflow connection {conn_id!r} is out of credits "
+            f"(HTTP {status}: {reason}). A refused request costs nothing. Add credits, or make this run "
+            "create less; min_remaining_credits on CreatifyCreateGenerationOperator stops a batch before "
+            "the balance runs out.",
+            http_status=status,
+            body=text,
+        )
+    raise CreatifyAPIError(
+        f"{what} failed: Creatify refused the request (HTTP {status}): {reason}",
+        http_status=status,
+        body=text,
+    )
+
+
+def readable(body: bytes) -> str:
+    """A refusal's body in words, whatever its shape: a bare JSON list (``["AI model not found"]``),
+    an object keyed by field (``{"input_params": ["prompt is required"]}``), ``{"detail": ...}``, or text.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = body.decode("utf-8", "replace").strip()
+    words = _words(data)
+    return (words[:297] + "...") if len(words) > 300 else words or "no reason given"
+
+
+def _words(data: object) -> str:
+    if isinstance(data, list):
+        return "; ".join(filter(None, map(_words, data)))
+    if isinstance(data, dict):
+        return "; ".join(
+            _words(value) if key in MESSAGE_KEYS else f"{key}: {_words(value)}" for key, value in data.items()
+        )
+    return "" if data is None else str(data)
+
+
+def no_answer(what: str, base_url: str, exc: Exception, *, request_sent: bool = True) -> CreatifyAPIError:
+    """The error for a request that got no HTTP answer (sync and async clients alike)."""
+    return CreatifyAPIError(
+        f"{what} failed: no answer from Creatify at {base_url} ({type(exc).__name__}). "
+        "Check the connection's base URL and the network.",
+        request_sent=request_sent,
+    )
+
+
+def never_sent(exc: Exception) -> bool:
+    """Whether a requests exception proves the request never reached the server (refused, connect timeout)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", reason), NewConnectionError)
+
+
+def uncertain_create(what: str, err: CreatifyAPIError) -> CreatifyCreateUncertainError:
+    """The error for a create that reached Creatify without a usable answer: it may have been billed."""
+    answer = f"HTTP {err.http_status}" if err.http_status else "the connection broke before an answer"
+    return CreatifyCreateUncertainError(
+        f"{what}: the request reached Creatify but no usable answer came back ({answer}), so a "
+        "generation may have been created and billed. It is not retried automatically, to never bill "
+        "twice. Check your Creatify dashboard (or your webhook_url) before running the task again; if "
+        "the generation exists, wait on it with CreatifyGenerationSensor(generation_id=...).",
+        http_status=err.http_status,
+        body=err.body,
+    )
+
+
+class SyncClient:
+    """``requests`` under the hook (workers): one session carrying the auth headers, retries as
+    :class:`~airflow_provider_creatify.hooks.creatify.CreatifyHook` documents them.
+
+    :param creds: where and as whom.
+    :param conn_id: the Airflow connection, for messages.
+    :param request_timeout: seconds allowed for each request.
+    :param max_retries: retries of one request after its first try.
+    :param retry_backoff: seconds before the first retry; doubles each time, up to ``retry_max_delay``.
+    :param retry_max_delay: the longest wait between two tries.
+    :param log: where retries are logged.
+    """
+
+    def __init__(
+        self,
+        creds: Credentials,
+        *,
+        conn_id: str,
+        request_timeout: float,
+        max_retries: int,
+        retry_backoff: float,
+        retry_max_delay: float,
+        log: Any,
+    ) -> None:
+        import requests
+
+        self.creds = creds
+        self.conn_id = conn_id
+        self.request_timeout = request_timeout
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.retry_max_delay = retry_max_delay
+        self.log = log
+        self.session = requests.Session()
+        self.session.headers.update(creds.headers)
+
+    def request_once(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        """One try: the decoded JSON, or the error :func:`decode` maps the answer (or its absence) to."""
+        import requests
+
+        base_url = self.creds.base_url
+        try:
+            response = self.session.request(method, base_url + path, timeout=self.request_timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise no_answer(what, base_url, exc, request_sent=not never_sent(exc)) from None
+        retry_after = response.headers.get("Retry-After")
+        return decode(
+            response.status_code, response.content, what, conn_id=self.conn_id, retry_after=retry_after
+        )
+
+    def request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        """A request retried on transient errors; one that is not ``idempotent`` (a create) only while it
+        certainly never reached Creatify (refused connection, 429, 503), else :func:`uncertain_create`.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self.request_once(method, path, what, **kwargs)
+            except CreatifyAPIError as err:
+                never_processed = not err.request_sent or err.http_status in CREATE_RETRYABLE_STATUSES
+                if not idempotent and err.is_transient and not never_processed:
+                    raise uncertain_create(what, err) from None
+                if not err.is_transient or attempt >= self.max_retries:
+                    raise
+                delay = backoff_delay(
+                    attempt, base=self.retry_backoff, cap=self.retry_max_delay, retry_after=err.retry_after
+                )
+                attempt += 1
+                self.log.warning(
+                    "%s Retrying in %.1f s (retry %d of %d).", err, delay, attempt, self.max_retries
+                )
+                time.sleep(delay)
