@@ -29,6 +29,7 @@ POST_PATH = "/api/asset_generator/"
 #: Reads of many generations (``?ids=...``; the request log names the path without its query).
 LIST_PATH = "/api/asset_generator/"
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
+CREDITS_PATH = "/api/remaining_credits/"
 #: A generation's status path as the sandbox's request log and fault rules name it.
 STATUS_PATH = "/api/asset_generator/{id}/"
 

@@ -1,8 +1,9 @@
 """Creatify's Asset Generator API as the methods of an Airflow hook.
 
-Connection → credentials, the models and their schemas, validate, create, read one generation, and wait
-for it. The HTTP underneath (the one decode path for the sync and async clients, the triggerer's shared
-session) is in :mod:`._transport`; the wait rules in :mod:`airflow_provider_creatify.polling`.
+Connection → credentials, the models and their schemas, validate, create, read one or many generations,
+the credit balance, and wait. The HTTP underneath is private: :mod:`._http` (credentials, the one decode
+path, the requests client), :mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched
+status reads); the wait rules are in :mod:`airflow_provider_creatify.polling`.
 HTTP clients and jsonschema are imported where they are used: DAG files import this module on every parse.
 """
 
@@ -22,7 +23,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyValidationError,
 )
 from airflow_provider_creatify.generation import Generation, parse_credits
-from airflow_provider_creatify.hooks._batch import batches
+from airflow_provider_creatify.hooks._batch import GENERATIONS_PATH, batches
 from airflow_provider_creatify.hooks._http import (
     Credentials,
     SyncClient,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 SCHEMAS_PATH = "/api/asset_generator/schemas/"
-GENERATIONS_PATH = "/api/asset_generator/"
 CREDITS_PATH = "/api/remaining_credits/"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from airflow_provider_creatify.sandbox import SandboxSettings
 from airflow_provider_creatify.testing import load_dag_file, set_deferrable
-from tests.helpers import POST_PATH
+from tests.helpers import CREDITS_PATH, POST_PATH
 
 DAG_FILE_NAME = "creatify_credits.py"  # from tests/integration/dags/, in the dags folder
 BALANCE = 2.0  # four nano-banana images at 0.5 credits; the batch has six
@@ -36,7 +36,7 @@ def test_the_guard_stops_the_batch_before_any_refused_post(
     assert tries == [("failed", 1)] * 2 + [("success", 1)] * 4  # stopped, and not retried
     assert creatify_conn.count("POST", POST_PATH) == 4
     assert creatify_conn.count("POST", POST_PATH, status=400) == 0
-    assert creatify_conn.count("GET", "/api/remaining_credits/") == 6
+    assert creatify_conn.count("GET", CREDITS_PATH) == 6
 
 
 def test_without_the_guard_each_refusal_fails_its_task_once(airflow_db, dags_folder, creatify_conn):

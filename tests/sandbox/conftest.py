@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
-from tests.helpers import FLUX, KLING, POST_PATH, SCHEMAS_PATH
+from tests.helpers import CREDITS_PATH, FLUX, KLING, POST_PATH, SCHEMAS_PATH
 
 
 def detail_path(gen_id: str) -> str:
@@ -43,7 +43,7 @@ class Api:
     CREATE = POST_PATH
     LIST = POST_PATH  # GET on the create path lists generations
     SCHEMAS = SCHEMAS_PATH
-    CREDITS = "/api/remaining_credits/"
+    CREDITS = CREDITS_PATH
     FLUX = FLUX
     KLING = KLING
     detail_path = staticmethod(detail_path)

@@ -13,7 +13,7 @@ from airflow_provider_creatify.hooks._batch import MAX_IDS_PER_READ, batches
 from airflow_provider_creatify.hooks._http import readable
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from tests.helpers import FLUX, POST_PATH
+from tests.helpers import CREDITS_PATH, FLUX, POST_PATH
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -80,7 +80,7 @@ def test_remaining_credits_goes_down_by_each_create(creatify_conn):
 
 
 def test_a_balance_that_is_no_number_is_an_api_error(creatify_conn):
-    creatify_conn.add_fault(FaultRule(path="/api/remaining_credits/", body=b'{"remaining": 1}'))
+    creatify_conn.add_fault(FaultRule(path=CREDITS_PATH, body=b'{"remaining": 1}'))
     with pytest.raises(CreatifyAPIError, match="remaining_credits"):
         CreatifyHook().remaining_credits()
 

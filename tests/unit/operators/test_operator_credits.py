@@ -7,9 +7,7 @@ import pytest
 from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.sandbox import SandboxSettings
-from tests.helpers import POST_PATH, make_context
-
-CREDITS_PATH = "/api/remaining_credits/"
+from tests.helpers import CREDITS_PATH, POST_PATH, make_context
 
 
 @pytest.fixture
