@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--counts-file",
         type=Path,
-        help='on exit, write {"post_create": N, "requests": N, "generations": N} as JSON to this file',
+        help='on exit (and on SIGUSR1), write {"post_create": N, "requests": N, "generations": N} as '
+        "JSON to this file",
     )
     return p
 
@@ -96,13 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         webhook_repeat=args.webhook_repeat,
         seed=args.seed,
     )
-    stop = threading.Event()
+    stop, dump = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        (dump if signum == signal.SIGUSR1 else stop).set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if args.counts_file:
+        signal.signal(signal.SIGUSR1, on_signal)
     with contextlib.ExitStack() as stack:
         certfile, keyfile = args.ssl_certfile, args.ssl_keyfile
         if args.self_signed_tls:
@@ -121,8 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ca = shlex.quote(certfile)
             print(f"CA file: {certfile}\nexport SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.2):
+            if dump.is_set():
+                dump.clear()
+                write_counts(args.counts_file, sandbox)
         if args.counts_file:
             write_counts(args.counts_file, sandbox)
     print("Creatify sandbox stopped.", file=sys.stderr, flush=True)

@@ -82,7 +82,7 @@ def test_cli_console_script():
     run_cli([str(script)])
 
 
-def test_cli_counts_file_after_sigterm(tmp_path):
+def test_cli_counts_file_on_sigusr1_and_after_sigterm(tmp_path):
     counts = tmp_path / "counts.json"
     with serving([*CLI, "--port", "0", "--counts-file", str(counts)]) as (proc, lines):
         conn = printed_connection(lines)
@@ -93,10 +93,16 @@ def test_cli_counts_file_after_sigterm(tmp_path):
         assert session.post(create, json={"model_name": "nano-banana"}, timeout=5).status_code == 400
         assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
         assert session.get(create + "schemas/", timeout=5).status_code == 200
-        assert not counts.exists()  # written on exit only
+        assert not counts.exists()  # written on exit, or when asked
+        proc.send_signal(signal.SIGUSR1)  # asked: the counts so far, and the sandbox goes on
+        deadline = time.monotonic() + 10
+        while not counts.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 5, "generations": 2}
+        assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-    assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 5, "generations": 2}
+    assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 6, "generations": 2}
     assert list(tmp_path.iterdir()) == [counts]  # no temporary file left
 
 
