@@ -30,26 +30,54 @@ class CreatifyAssetLink(BaseOperatorLink):
 
     name = "Creatify asset"
 
+    @staticmethod
+    def url(asset_urls: list[str] | None) -> str:
+        """The link for these asset URLs: the first one."""
+        return asset_urls[0] if asset_urls else ""
+
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        urls = XCom.get_value(key="asset_urls", ti_key=ti_key)
-        return urls[0] if urls else ""
+        return self.url(XCom.get_value(key="asset_urls", ti_key=ti_key))
+
+
+def result_xcoms(generation: Generation) -> dict[str, Any]:
+    """The XComs a finished generation leaves besides ``return_value``, wherever the task ends."""
+    return {
+        "asset_urls": generation.asset_urls,
+        "assets": generation.assets,
+        "credits_used": generation.credits_used,
+    }
 
 
 class WaitAndFinishMixin(_Operator):
     """The wait and the finish shared by the operator and the sensor.
 
-    Done: returns the asset URLs (XCom ``return_value``) and pushes ``asset_urls`` and ``assets``.
-    Failed, timed out or unreadable: raises a :class:`~airflow_provider_creatify.exceptions.CreatifyError`
-    naming the generation.
+    Done: returns the asset URLs (XCom ``return_value``) and pushes ``asset_urls``, ``assets`` and
+    ``credits_used``. Failed, timed out or unreadable: raises a
+    :class:`~airflow_provider_creatify.exceptions.CreatifyError` naming the generation.
+
+    A deferred wait that ends in success ends the task in the triggerer, XComs and extra link included
+    (``end_from_trigger``), unless the worker still has work to do: see :meth:`ends_in_triggerer`.
     """
 
     creatify_conn_id: str
     deferrable: bool
+    end_from_trigger: bool
     operator_extra_links = (CreatifyAssetLink(),)
 
     @cached_property
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)
+
+    def ends_in_triggerer(self) -> bool:
+        """Whether a success ends the task in the triggerer (no worker resume).
+
+        Only with ``end_from_trigger``, and not when the worker has something left to do on success:
+        outlets (Airflow emits Asset events from the worker), an ``on_success_callback`` (Airflow 3.1 to
+        3.3 run none for a task ended by its trigger), or ``do_xcom_push=False``.
+        """
+        return (
+            self.end_from_trigger and self.do_xcom_push and not self.outlets and not self.on_success_callback
+        )
 
     def wait_and_finish(
         self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
@@ -60,7 +88,12 @@ class WaitAndFinishMixin(_Operator):
         if self.deferrable:
             from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
-            self.log.info("Deferring the wait on Creatify %s to the triggerer.", generation.describe())
+            end_from_trigger = self.ends_in_triggerer()
+            self.log.info(
+                "Deferring the wait on Creatify %s to the triggerer; %s.",
+                generation.describe(),
+                "a success ends the task there" if end_from_trigger else "a worker resumes the task",
+            )
             self.defer(
                 trigger=CreatifyGenerationTrigger(
                     generation_id=generation.id,
@@ -68,6 +101,7 @@ class WaitAndFinishMixin(_Operator):
                     creatify_conn_id=self.creatify_conn_id,
                     poll_interval=poll_interval,
                     model_name=generation.model_name,
+                    end_from_trigger=end_from_trigger,
                 ),
                 method_name="execute_complete",
             )
@@ -84,9 +118,8 @@ class WaitAndFinishMixin(_Operator):
         """
         generation.raise_for_status()
         urls = generation.asset_urls
-        context["ti"].xcom_push(key="asset_urls", value=urls)
-        context["ti"].xcom_push(key="assets", value=generation.assets)
-        context["ti"].xcom_push(key="credits_used", value=generation.credits_used)
+        for key, value in result_xcoms(generation).items():
+            context["ti"].xcom_push(key=key, value=value)
         extra: dict[str, Any] = {
             "generation_id": generation.id,
             "model_name": generation.model_name,

@@ -47,6 +47,9 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
     :param creatify_conn_id: the Airflow connection id.
     :param wait_for_completion: wait until the generation is done or failed.
     :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param end_from_trigger: when a deferred wait succeeds, end the task in the triggerer with its XComs
+        instead of resuming it in a worker (one worker process per generation instead of two). Tasks with
+        outlets, an ``on_success_callback`` or ``do_xcom_push=False`` resume in a worker regardless.
     :param poll_interval: the longest wait between two status reads; young generations are read more
         often (a fifth of their age, at least 5 s), so short jobs are seen done quickly and long ones
         cost few requests.
@@ -73,6 +76,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         creatify_conn_id: str = CreatifyHook.default_conn_name,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        end_from_trigger: bool = True,
         poll_interval: float = 10.0,
         timeout: float | timedelta = 3600.0,
         validate_input: bool = True,
@@ -87,6 +91,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.creatify_conn_id = creatify_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
+        self.end_from_trigger = end_from_trigger
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input

@@ -29,6 +29,8 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
     :param generation_id: the generation to wait on (templated; an XComArg works).
     :param creatify_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param end_from_trigger: when a deferred wait succeeds, end the task in the triggerer with its XComs
+        instead of resuming it in a worker (as the create operator's).
     """
 
     template_fields: Sequence[str] = ("generation_id", "creatify_conn_id")
@@ -39,12 +41,14 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         generation_id: str,
         creatify_conn_id: str = CreatifyHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        end_from_trigger: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.generation_id = generation_id
         self.creatify_conn_id = creatify_conn_id
         self.deferrable = deferrable
+        self.end_from_trigger = end_from_trigger
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

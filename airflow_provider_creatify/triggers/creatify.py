@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyTimeoutError
 from airflow_provider_creatify.generation import Generation
@@ -33,6 +33,13 @@ class CreatifyGenerationTrigger(BaseTrigger):
     on the same connection: those due within 0.2 s share one ``GET /api/asset_generator/?ids=`` per 100
     ids (:meth:`CreatifyHook.aget_generation_in_batch`); an id the batch does not return is read alone.
 
+    With ``end_from_trigger``, a generation done with assets ends the task right here: the trigger pushes
+    the XComs the worker would push (``return_value``, ``asset_urls``, ``assets``, ``credits_used``, and
+    the "Creatify asset" link's), then yields a ``TaskSuccessEvent``: no worker process resumes the task.
+    Everything else (failed, timeout, error) resumes the task in a worker, where the error is raised and
+    retries route as usual; so does a success where the trigger runs outside a triggerer (``dag.test()``
+    runs it inline, with no task instance to end).
+
     The wait follows :class:`~airflow_provider_creatify.polling.GenerationWait`, as the blocking wait does:
     transient errors (no answer, 429, 5xx, a broken body) do not end it: polling backs off (honouring
     ``Retry-After``) and goes on; only ``GenerationWait.max_consecutive_errors`` of them in a row end it
@@ -45,6 +52,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         (see :func:`~airflow_provider_creatify.polling.poll_delay`).
     :param model_name: the model, for messages only.
     :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
+    :param end_from_trigger: end the task here when the generation is done (see above).
     """
 
     #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
@@ -59,6 +67,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         poll_interval: float = 10.0,
         model_name: str | None = None,
         min_poll_interval: float = MIN_POLL_INTERVAL,
+        end_from_trigger: bool = False,
     ) -> None:
         super().__init__()
         self.generation_id = generation_id
@@ -67,6 +76,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.model_name = model_name
         self.min_poll_interval = float(min_poll_interval)
+        self.end_from_trigger = end_from_trigger
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -78,6 +88,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "model_name": self.model_name,
                 "min_poll_interval": self.min_poll_interval,
+                "end_from_trigger": self.end_from_trigger,
             },
         )
 
@@ -90,7 +101,45 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return await hook.aget_generation_in_batch(self.generation_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        yield TriggerEvent(await self._wait())
+        payload = await self._wait()
+        if self.end_from_trigger and payload["status"] == "done" and self.task_instance is not None:
+            generation = Generation.from_api(payload["generation"])
+            # No asset URL: the worker raises "done but no asset URL". XComs not pushed: it finishes.
+            started = time.monotonic()
+            if generation.asset_urls and await self._push_xcoms(generation):
+                self.log.info(
+                    "Creatify %s is done with %d asset(s)%s; the task ends here, in the triggerer "
+                    "(XComs pushed in %.2f s).",
+                    generation.describe(),
+                    len(generation.asset_urls),
+                    generation.describe_credits(),
+                    time.monotonic() - started,
+                )
+                yield TaskSuccessEvent()
+                return
+        yield TriggerEvent(payload)
+
+    async def _push_xcoms(self, generation: Generation) -> bool:
+        """Push the XComs the worker would push on success; ``False`` if that failed.
+
+        Through the triggerer's Task SDK comms, as a worker's XComs go: ``TaskSuccessEvent(xcoms=...)`` is
+        no use on Airflow 3.1 to 3.3 (the triggerer stores those XComs JSON-encoded twice: downstream tasks
+        would pull a string, not the list of asset URLs).
+        """
+        from airflow_provider_creatify.mixins import CreatifyAssetLink, result_xcoms
+
+        urls, link = generation.asset_urls, CreatifyAssetLink()
+        xcoms = {"return_value": urls, **result_xcoms(generation), link.xcom_key: link.url(urls)}
+        try:  # at once: the comms take them together (Airflow 3.3; 3.1 sends one at a time anyway)
+            await asyncio.gather(*(_aset_xcom(self.task_instance, k, v) for k, v in xcoms.items()))
+        except Exception:
+            self.log.warning(
+                "Could not push the XComs of Creatify %s from the triggerer; a worker finishes the task.",
+                generation.describe(),
+                exc_info=True,
+            )
+            return False
+        return True
 
     def _event(self, wait: GenerationWait, status: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "generation_id": self.generation_id, "model_name": wait.model_name, **extra}
@@ -129,3 +178,20 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 message = f"{wait.errors} reads in a row failed; the last: {exc}"
                 return self._event(wait, "error", message=message)
             return self._event(wait, "error", message=str(exc))
+
+
+async def _aset_xcom(ti: Any, key: str, value: Any) -> None:
+    """``XCom.aset`` (Airflow 3.3+) for task instance ``ti``, or what it does on older Airflow: one
+    ``SetXCom`` through the triggerer's comms (its sync ``XCom.set`` would block the event loop)."""
+    from airflow.providers.common.compat.sdk import XCom
+
+    where = {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
+    if hasattr(XCom, "aset"):
+        await XCom.aset(key, value, **where)
+        return
+    from airflow.sdk.execution_time.comms import SetXCom
+    from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS
+
+    await SUPERVISOR_COMMS.asend(
+        SetXCom(key=key, value=XCom.serialize_value(value, key=key, **where), **where)
+    )

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import (
     CreatifyError,
@@ -110,6 +111,25 @@ def test_deferrable_defers_then_completes(creatify_conn):
     urls = operator.execute_complete(context, asyncio.run(first_event()))
     assert urls == context["ti"].xcom["asset_urls"] and urls
     assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "ends_in_triggerer"),
+    [
+        ({}, True),
+        ({"end_from_trigger": False}, False),
+        ({"outlets": [Asset("s3://bucket/creatify/images")]}, False),  # Asset events come from a worker
+        ({"on_success_callback": lambda context: None}, False),  # not run for a task ended by a trigger
+        ({"do_xcom_push": False}, False),
+    ],
+    ids=["default", "switched off", "outlets", "on_success_callback", "no XCom push"],
+)
+def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
+    creatify_conn, kwargs, ends_in_triggerer
+):
+    with pytest.raises(TaskDeferred) as deferred:
+        make_operator(deferrable=True, **kwargs).execute(make_context())
+    assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
 
 
 def test_terminal_at_first_read_finishes_without_deferring(creatify_conn):

@@ -58,4 +58,16 @@ def test_deferrable_running_defers_with_sensor_timeout_and_interval(creatify_con
         sensor.execute(make_context())
     trigger = deferred.value.trigger
     assert trigger.generation_id == generation.id and trigger.poll_interval == 3
+    assert trigger.end_from_trigger is True  # a success ends the task in the triggerer
     assert time.time() + 45 < trigger.deadline <= time.time() + 50
+
+
+def test_deferrable_end_from_trigger_off_resumes_in_a_worker(creatify_conn):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    sensor = CreatifyGenerationSensor(
+        task_id="wait", generation_id=generation.id, deferrable=True, end_from_trigger=False
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(make_context())
+    assert deferred.value.trigger.end_from_trigger is False
