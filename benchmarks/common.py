@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -103,6 +103,19 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of another process, from ``/proc/<pid>/stat``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
+
+
+def group_cpu_seconds(pgids: Collection[int]) -> float:
+    """CPU seconds of every process in these process groups, their reaped children's included."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[2]) in pgids:  # pgrp
+            ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / _CLOCK_TICKS
 
 
 def system_busy_seconds() -> float:
@@ -285,6 +298,20 @@ class SandboxProcess:
     def cpu_seconds(self) -> float:
         """CPU the sandbox process has used so far."""
         return process_cpu_seconds(self.pid)
+
+    def counts_now(self, counts_file: Path, timeout: float = 10.0) -> dict[str, int]:
+        """The sandbox's request counts now; it must have been started with ``--counts-file counts_file``.
+
+        SIGUSR1 makes it (re)write the file (atomically); this waits for the new one.
+        """
+        counts_file.unlink(missing_ok=True)
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while not counts_file.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"The sandbox wrote no {counts_file} within {timeout} s of SIGUSR1")
+            time.sleep(0.05)
+        return dict(json.loads(counts_file.read_text()))
 
     def start(self) -> SandboxProcess:
         """Start the process, read its connection (and CA file) from its output, wait until it answers."""

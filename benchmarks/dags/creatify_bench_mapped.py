@@ -1,4 +1,11 @@
-"""Benchmark DAG: M mapped Creatify generations (M from ``CREATIFY_BENCH_MAPPED``), deferrable by config.
+"""Benchmark DAGs: M mapped Creatify generations (M from ``CREATIFY_BENCH_MAPPED``), deferrable by config.
+
+Two DAGs, the same but for ``end_from_trigger``: ``creatify_bench_end_in_triggerer`` (a success ends the
+task in the triggerer) and ``creatify_bench_resume_in_worker`` (a worker resumes the task to finish it);
+``creatify_bench_warm_up`` (one generation) runs first, so that neither pays for what Airflow builds on
+first use (the triggerer's in-process API server takes seconds to build at its first XCom push).
+Every worker task process appends one line to ``CREATIFY_BENCH_STARTS`` (``on_execute_callback`` runs at
+the start of each, the resumed ones included): how the benchmark counts worker processes.
 
 ``retries=3``: Airflow (3.1.1 and 3.3.2) can fail a deferred task whose resumed attempt is already running
 when the scheduler drains the stale executor event of the deferral (apache/airflow#72716, #71580), and it
@@ -8,8 +15,10 @@ the stored generation (``task_state_store``) without a second POST; the benchmar
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import dag
@@ -17,23 +26,42 @@ from airflow.sdk import dag
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 
 MAPPED = int(os.environ.get("CREATIFY_BENCH_MAPPED", "3"))
+STARTS_FILE = os.environ.get("CREATIFY_BENCH_STARTS")
 
 
-@dag(
-    schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_tasks=max(MAPPED, 1),
-    tags=["creatify", "benchmark"],
-)
-def creatify_bench_mapped():
-    CreatifyCreateGenerationOperator.partial(
-        task_id="generate",
-        model_name="nano-banana",
-        poll_interval=2,
-        retries=3,
-        retry_delay=timedelta(seconds=1),
-    ).expand(input_params=[{"prompt": f"p{i}"} for i in range(MAPPED)])
+def record_start(context: Any) -> None:
+    """One JSON line per worker task process: DAG, map index, try, whether it resumes from a trigger."""
+    if not STARTS_FILE:
+        return
+    ti = context["ti"]
+    line = {"dag_id": ti.dag_id, "map_index": ti.map_index, "try_number": ti.try_number, "pid": os.getpid()}
+    with open(STARTS_FILE, "a") as out:  # one short write per line: appends from processes do not mix
+        out.write(json.dumps(line) + "\n")
 
 
-creatify_bench_mapped()
+def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED) -> None:
+    @dag(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_tasks=max(mapped, 1),
+        tags=["creatify", "benchmark"],
+    )
+    def bench() -> None:
+        CreatifyCreateGenerationOperator.partial(
+            task_id="generate",
+            model_name="nano-banana",
+            poll_interval=2,
+            end_from_trigger=end_from_trigger,
+            retries=3,
+            retry_delay=timedelta(seconds=1),
+            on_execute_callback=record_start,
+        ).expand(input_params=[{"prompt": f"{dag_id} {i}"} for i in range(mapped)])
+
+    bench()
+
+
+bench_dag("creatify_bench_warm_up", end_from_trigger=True, mapped=1)
+bench_dag("creatify_bench_end_in_triggerer", end_from_trigger=True)
+bench_dag("creatify_bench_resume_in_worker", end_from_trigger=False)

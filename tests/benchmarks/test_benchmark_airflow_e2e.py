@@ -1,8 +1,9 @@
-"""Smoke run of ``benchmarks.airflow_e2e``: a real Airflow 3 deployment runs 3 mapped generations.
+"""Smoke run of ``benchmarks.airflow_e2e``: a real Airflow 3 deployment runs 3 mapped generations two ways.
 
 Starts scheduler, triggerer, dag-processor and api-server in a throw-away AIRFLOW_HOME with a clean
-environment (not this test process's, which conftest.py points at its own AIRFLOW_HOME). No timing
-assertions: only that the run succeeds with exactly one generation per mapped task.
+environment (not this test process's, which conftest.py points at its own AIRFLOW_HOME). Once with each task
+ended in the triggerer (the default) and once resumed in a worker. No timing assertions: what Airflow did
+with each task (states, worker processes, XComs, the extra link as the api-server serves it, POSTs).
 """
 
 from __future__ import annotations
@@ -13,14 +14,24 @@ from tests.helpers import airflow_has_task_state_store
 
 def test_airflow_e2e_smoke() -> None:
     result = run(3, 3.0)
+    modes = result["modes"]
+    assert set(modes) == {"end_in_triggerer", "resume_in_worker"}, result.get("logs_tail")
 
-    assert result["state"] == "success", result.get("logs_tail")
-    assert result["ti_states"] == {"success": 3}
-    assert result["distinct_generation_ids"] == 3
-    assert result["generations_done_in_sandbox"] == 3
-    # retries come only from Airflow's stale-executor-event race (apache/airflow#72716)
-    assert result["retries"] == result["retries_after_stale_event"]
-    if airflow_has_task_state_store():  # 3.3+: a retry resumes its generation, never buys another
-        assert result["sandbox_post_count"] == 3
-    else:  # 3.1/3.2: a retry after the POST buys a new generation (documented in the README)
-        assert result["sandbox_post_count"] == 3 + result["retries"]
+    for found in modes.values():
+        assert found["state"] == "success", result.get("logs_tail")
+        assert found["ti_states"] == {"success": 3}
+        assert found["distinct_generation_ids"] == 3 and found["generations_done_in_sandbox"] == 3
+        # return_value, asset_urls, assets, credits_used and the link's XCom, JSON as a worker stores them
+        assert found["xcom_contract_ok"] == 3
+        assert found["extra_links_ok"] == 3  # the "Creatify asset" button opens the first asset
+        # retries come only from Airflow's stale-executor-event race (apache/airflow#72716)
+        assert found["retries"] == found["retries_after_stale_event"]
+        if airflow_has_task_state_store():  # 3.3+: a retry resumes its generation, never buys another
+            assert found["posts"] == 3
+        else:  # 3.1/3.2: a retry after the POST buys a new generation (documented in the README)
+            assert found["posts"] == 3 + found["retries"]
+
+    ended = modes["end_in_triggerer"]
+    assert ended["worker_starts"] == 3  # one worker process per task: nothing resumed
+    assert ended["retries"] == 0  # no resume, so nothing for the stale-event race to hit
+    assert modes["resume_in_worker"]["worker_starts"] >= 6  # a second process per task, to finish it
