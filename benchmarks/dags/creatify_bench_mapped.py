@@ -2,8 +2,9 @@
 
 Two DAGs, the same but for ``end_from_trigger``: ``creatify_bench_end_in_triggerer`` (a success ends the
 task in the triggerer) and ``creatify_bench_resume_in_worker`` (a worker resumes the task to finish it);
-``creatify_bench_warm_up`` (one generation) runs first, so that neither pays for what Airflow builds on
-first use (the triggerer's in-process API server takes seconds to build at its first XCom push).
+``creatify_bench_warm_up`` runs first, so that neither pays for what Airflow builds on first use (the
+triggerer's in-process API server takes seconds to build at its first XCom push); besides one such
+generation it has one with an Asset outlet, which a worker finishes (Asset events come from the worker).
 Every worker task process appends one line to ``CREATIFY_BENCH_STARTS`` (``on_execute_callback`` runs at
 the start of each, the resumed ones included): how the benchmark counts worker processes.
 
@@ -21,11 +22,12 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag
+from airflow.sdk import Asset, dag
 
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 
 MAPPED = int(os.environ.get("CREATIFY_BENCH_MAPPED", "3"))
+WARM_UP_ASSET = Asset("creatify://benchmark/warm-up")
 STARTS_FILE = os.environ.get("CREATIFY_BENCH_STARTS")
 
 
@@ -34,12 +36,12 @@ def record_start(context: Any) -> None:
     if not STARTS_FILE:
         return
     ti = context["ti"]
-    line = {"dag_id": ti.dag_id, "map_index": ti.map_index, "try_number": ti.try_number, "pid": os.getpid()}
+    line = {"dag_id": ti.dag_id, "task_id": ti.task_id, "map_index": ti.map_index, "pid": os.getpid()}
     with open(STARTS_FILE, "a") as out:  # one short write per line: appends from processes do not mix
         out.write(json.dumps(line) + "\n")
 
 
-def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED) -> None:
+def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED, outlet: Asset | None = None) -> None:
     @dag(
         dag_id=dag_id,
         schedule=None,
@@ -58,10 +60,19 @@ def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED) -> None
             retry_delay=timedelta(seconds=1),
             on_execute_callback=record_start,
         ).expand(input_params=[{"prompt": f"{dag_id} {i}"} for i in range(mapped)])
+        if outlet:  # a worker resumes it despite end_from_trigger: Asset events come from the worker
+            CreatifyCreateGenerationOperator(
+                task_id="generate_asset",
+                model_name="nano-banana",
+                input_params={"prompt": f"{dag_id} asset"},
+                poll_interval=2,
+                outlets=[outlet],
+                on_execute_callback=record_start,
+            )
 
     bench()
 
 
-bench_dag("creatify_bench_warm_up", end_from_trigger=True, mapped=1)
+bench_dag("creatify_bench_warm_up", end_from_trigger=True, mapped=1, outlet=WARM_UP_ASSET)
 bench_dag("creatify_bench_end_in_triggerer", end_from_trigger=True)
 bench_dag("creatify_bench_resume_in_worker", end_from_trigger=False)

@@ -31,6 +31,12 @@ def test_airflow_e2e_smoke() -> None:
         else:  # 3.1/3.2: a retry after the POST buys a new generation (documented in the README)
             assert found["posts"] == 3 + found["retries"]
 
+    # a task with an Asset outlet is resumed in a worker, which emits its Asset event
+    assert result["warm_up"]["state"] == "success"
+    assert result["warm_up"]["worker_starts"] == 1
+    assert result["warm_up"]["outlet_task_worker_starts"] >= 2
+    assert result["warm_up"]["asset_events"] == 1
+
     ended = modes["end_in_triggerer"]
     assert ended["worker_starts"] == 3  # one worker process per task: nothing resumed
     assert ended["retries"] == 0  # no resume, so nothing for the stale-event race to hit
