@@ -13,7 +13,7 @@ An optimisation only: nothing here matters across processes, and nothing is held
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -146,30 +146,15 @@ class StatusBatcher:
         try:
             found = await self._get(list(due), path, what)
         except CreatifyAPIError as err:
-            if list_refused(err):
-                self.transport.refuse_lists(self.creds, self.conn_id, err)
-                found = dict.fromkeys(due)
-            else:
-                for generation_id, futures in due.items():
-                    own = for_one(err, what, generation_id, len(due))
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(own)
+            if not list_refused(err):
+                _settle(due, {i: for_one(err, what, i, len(due)) for i in due})
                 return
+            self.transport.refuse_lists(self.creds, self.conn_id, err)
+            found = dict.fromkeys(due)
         except BaseException as exc:  # cancelled (the loop is closing), or a bug: never leave a wait hanging
-            for futures in due.values():
-                for future in futures:
-                    if future.done():
-                        continue
-                    if isinstance(exc, Exception):
-                        future.set_exception(exc)
-                    else:
-                        future.cancel()
+            _settle(due, dict.fromkeys(due, exc))
             raise
-        for generation_id, futures in due.items():
-            for future in futures:
-                if not future.done():
-                    future.set_result(found.get(generation_id))
+        _settle(due, found)
 
     async def _get(self, ids: list[str], path: str, what: str) -> dict[str, Generation | None]:
         session = await self.transport.acquire()
@@ -181,3 +166,21 @@ class StatusBatcher:
             await self.transport.release(session)
         data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
         return Generation.from_api_list(ids, data, what)
+
+
+def _settle(
+    due: dict[str, list[asyncio.Future[Generation | None]]],
+    outcomes: Mapping[str, Generation | BaseException | None],
+) -> None:
+    """Settle each wait still waiting with its id's outcome: a result, an error, or (cancelled) a cancel."""
+    for generation_id, futures in due.items():
+        answer = outcomes.get(generation_id)
+        for future in futures:
+            if future.done():
+                continue
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            elif isinstance(answer, BaseException):
+                future.cancel()
+            else:
+                future.set_result(answer)
