@@ -6,10 +6,12 @@ from the trigger's event) are written once here; the operator adds the create, t
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout, BaseOperatorLink, XCom
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import CreatifyError
@@ -89,6 +91,9 @@ class WaitAndFinishMixin(_Operator):
             from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
             end_from_trigger = self.ends_in_triggerer()
+            execution_deadline = self._execution_deadline(context)
+            # Airflow's own limit on the deferral, for a real scheduler: what the try has left
+            limit = None if execution_deadline is None else max(0.0, execution_deadline - time.time())
             self.log.info(
                 "Deferring the wait on Creatify %s to the triggerer; %s.",
                 generation.describe(),
@@ -102,13 +107,22 @@ class WaitAndFinishMixin(_Operator):
                     poll_interval=poll_interval,
                     model_name=generation.model_name,
                     end_from_trigger=end_from_trigger,
+                    execution_deadline=execution_deadline,
                 ),
                 method_name="execute_complete",
+                timeout=None if limit is None else timedelta(seconds=limit),
             )
         generation = self.hook.wait_for_generation(
             generation.id, poll_interval=poll_interval, deadline=deadline
         )
         return self.finish(context, generation)
+
+    def _execution_deadline(self, context: Context) -> float | None:
+        """When this try runs out of ``execution_timeout`` (epoch seconds); ``None`` without one."""
+        if not self.execution_timeout:
+            return None
+        started = getattr(context["ti"], "start_date", None)  # this try's start
+        return (started.timestamp() if started else time.time()) + self.execution_timeout.total_seconds()
 
     def finish(self, context: Context, generation: Generation) -> list[str]:
         """Raise unless done; push ``asset_urls``, ``assets`` and ``credits_used``; return the asset URLs.
@@ -146,6 +160,14 @@ class WaitAndFinishMixin(_Operator):
             return self.finish(context, Generation.from_api(event.get("generation")))
         if status == "timeout":
             raise timeout_error(generation_id, event.get("model_name"), event.get("last_status"))
+        if status == "execution_timeout":
+            raise AirflowTaskTimeout(
+                f"This try's execution_timeout ({self.execution_timeout}) passed while waiting for Creatify "
+                f"generation {generation_id} (model {event.get('model_name') or 'unknown'}, last status "
+                f"{event.get('last_status') or 'unknown'}); it goes on at Creatify and may still bill. "
+                "Airflow retries the task as for any execution_timeout; on Airflow 3.3+ the retry resumes "
+                "this generation instead of creating a new one."
+            )
         raise CreatifyError(
             event.get("message") or f"Waiting for Creatify generation {generation_id} failed."
         )

@@ -20,8 +20,9 @@ from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait
 class CreatifyGenerationTrigger(BaseTrigger):
     """Poll a generation until it is done or failed, or until an absolute deadline; yield one event.
 
-    The event payload is ``{"status": "done" | "failed" | "timeout" | "error", "generation_id": ...,
-    "model_name": ..., "generation": <the API object, for done/failed>, "message": ...}``.
+    The event payload is ``{"status": "done" | "failed" | "timeout" | "execution_timeout" | "error",
+    "generation_id": ..., "model_name": ..., "generation": <the API object, for done/failed>,
+    "message": ...}``.
     Its kwargs are stored in Airflow's metadata DB: primitives only, no secrets (the connection is
     resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
     and running the same trigger twice (failover) is harmless: it only reads.
@@ -53,6 +54,10 @@ class CreatifyGenerationTrigger(BaseTrigger):
     :param model_name: the model, for messages only.
     :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
     :param end_from_trigger: end the task here when the generation is done (see above).
+    :param execution_deadline: when the task's try runs out of ``execution_timeout`` (epoch seconds):
+        the wait ends then with an ``execution_timeout`` event (the worker raises Airflow's task timeout,
+        which retries as any ``execution_timeout``). Airflow 3 does not enforce ``execution_timeout``
+        while a task is deferred (apache/airflow#69678), and ``dag.test()`` no trigger timeout at all.
     """
 
     #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
@@ -68,6 +73,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         model_name: str | None = None,
         min_poll_interval: float = MIN_POLL_INTERVAL,
         end_from_trigger: bool = False,
+        execution_deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.generation_id = generation_id
@@ -77,6 +83,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         self.model_name = model_name
         self.min_poll_interval = float(min_poll_interval)
         self.end_from_trigger = end_from_trigger
+        self.execution_deadline = None if execution_deadline is None else float(execution_deadline)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -89,6 +96,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 "model_name": self.model_name,
                 "min_poll_interval": self.min_poll_interval,
                 "end_from_trigger": self.end_from_trigger,
+                "execution_deadline": self.execution_deadline,
             },
         )
 
@@ -150,16 +158,17 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return random.randrange(self.start_slots) * bound / self.start_slots
 
     async def _wait(self) -> dict[str, Any]:
+        deadline = min(self.deadline, self.execution_deadline or self.deadline)
         wait = GenerationWait(
             generation_id=self.generation_id,
-            deadline=self.deadline,
+            deadline=deadline,
             poll_interval=self.poll_interval,
             log=self.log,
             min_poll_interval=self.min_poll_interval,
             model_name=self.model_name,
         )
         try:
-            await asyncio.sleep(min(self._first_poll_delay(), max(0.0, self.deadline - time.time())))
+            await asyncio.sleep(min(self._first_poll_delay(), max(0.0, deadline - time.time())))
             async with self.hook as hook:
                 while True:
                     try:
@@ -172,7 +181,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
                         delay = wait.next_delay(generation)
                     await asyncio.sleep(wait.sleep_for(delay))
         except CreatifyTimeoutError:
-            return self._event(wait, "timeout", last_status=wait.last_status)
+            status = "timeout" if deadline == self.deadline else "execution_timeout"
+            return self._event(wait, status, last_status=wait.last_status)
         except CreatifyError as exc:
             if wait.gave_up:
                 message = f"{wait.errors} reads in a row failed; the last: {exc}"

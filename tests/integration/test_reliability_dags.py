@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from airflow_provider_creatify.sandbox import FaultRule
@@ -38,12 +40,36 @@ def test_mapped_generations_survive_30_percent_failing_status_reads(
 
 
 @pytest.mark.skipif(not airflow_has_task_state_store(), reason="task_state_store came with Airflow 3.3")
-def test_retry_after_execution_timeout_resumes_the_same_generation(airflow_db, dags_folder, creatify_conn):
-    creatify_conn.settings.generation_seconds = 5  # each try is killed after 2 s
-    dagrun = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry").test()
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_retry_after_execution_timeout_resumes_the_same_generation(
+    airflow_db, dags_folder, creatify_conn, deferrable
+):
+    creatify_conn.settings.generation_seconds = 5  # each try ends after 2 s, deferred or not
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry")
+    set_deferrable(dag, deferrable)
+    dagrun = dag.test()
     assert dagrun.state == "success"
     (ti,) = dagrun.get_task_instances()
     assert ti.try_number >= 3
     values = dagrun_xcoms(dagrun)
     assert values[("generate", -1, "return_value")]
     assert creatify_conn.count("POST", POST_PATH) == 1 and len(creatify_conn.generations) == 1
+
+
+def test_a_deferred_wait_ends_when_the_tries_execution_timeout_passes(
+    airflow_db, dags_folder, creatify_conn, capfd
+):
+    # Airflow does not enforce execution_timeout while a task is deferred (apache/airflow#69678), and
+    # dag.test() enforces no trigger timeout: the trigger's own execution deadline ends the wait.
+    creatify_conn.settings.generation_seconds = 60
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry")
+    set_deferrable(dag, True)
+    dag.get_task("generate").retries = 0
+    started = time.monotonic()
+    dagrun = dag.test()
+    assert dagrun.state == "failed"
+    assert time.monotonic() - started < 30  # the generation alone takes 60 s: the 2 s limit ended it
+    (generation_id,) = creatify_conn.generations
+    out = capfd.readouterr().out
+    assert "execution_timeout (0:00:02) passed while waiting for Creatify generation" in out
+    assert generation_id in out

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
-from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout, TaskDeferred
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import (
@@ -130,6 +131,31 @@ def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
     with pytest.raises(TaskDeferred) as deferred:
         make_operator(deferrable=True, **kwargs).execute(make_context())
     assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
+
+
+def test_execution_timeout_bounds_the_deferral(creatify_conn):
+    context = make_context()
+    operator = make_operator(deferrable=True, execution_timeout=timedelta(seconds=40), timeout=3600)
+    before = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    trigger = deferred.value.trigger
+    # the try began just now (make_context has no start_date): 40 s from now, for Airflow and the trigger
+    assert before + 40 <= trigger.execution_deadline <= time.time() + 40
+    assert timedelta(seconds=35) < deferred.value.timeout <= timedelta(seconds=40)
+    assert trigger.deadline >= before + 3600  # the generation's own deadline is unchanged
+
+
+def test_execution_timeout_event_is_airflows_task_timeout_naming_the_generation():
+    event = {
+        "status": "execution_timeout",
+        "generation_id": "g1",
+        "model_name": KLING,
+        "last_status": "generating",
+    }
+    with pytest.raises(AirflowTaskTimeout, match="g1") as err:
+        make_operator(execution_timeout=timedelta(seconds=4)).execute_complete(make_context(), event)
+    assert "execution_timeout" in str(err.value) and "resumes this generation" in str(err.value)
 
 
 def test_terminal_at_first_read_finishes_without_deferring(creatify_conn):

@@ -7,6 +7,7 @@ import json
 import time
 
 import aiohttp
+import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyConfigError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
@@ -59,6 +60,23 @@ async def test_deadline_yields_timeout(creatify_conn):
     (event,) = await events_of(make_trigger(generation.id, seconds=0.5))
     assert event["status"] == "timeout" and event["last_status"] in ("initializing", "generating")
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("execution_in", "status"), [(0.5, "execution_timeout"), (60, "timeout")], ids=["first", "later"]
+)
+async def test_the_tries_execution_deadline_ends_the_wait_when_it_comes_first(
+    creatify_conn, execution_in, status
+):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "slow"})
+    trigger = make_trigger(generation.id, seconds=1)
+    trigger.execution_deadline = time.time() + execution_in
+    started = time.monotonic()
+    (event,) = await events_of(trigger)
+    assert event["status"] == status and event["last_status"] in ("initializing", "generating")
+    assert time.monotonic() - started < 5
+    assert trigger.serialize()[1]["execution_deadline"] == trigger.execution_deadline
 
 
 async def test_deadline_already_passed_still_reads_once(creatify_conn):
