@@ -15,16 +15,15 @@ from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsErro
 from airflow_provider_creatify.generation import format_credits
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import CreatifyAssetLink, WaitAndFinishMixin
+from airflow_provider_creatify.resume import STATE_KEY, fingerprint
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_creatify.generation import Generation
 
-__all__ = ["CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
+__all__ = ["STATE_KEY", "CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
 
-#: The task_state_store key under which a try records its generation for the next try.
-STATE_KEY = "creatify_generation"
 _warned_no_state_store = False
 
 
@@ -56,7 +55,8 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
     :param timeout: seconds to wait for the generation before failing (it may still finish on Creatify).
     :param validate_input: check ``input_params`` against the model's schema before creating anything.
     :param resume_on_retry: on a retry, resume the generation an earlier try created (or return its
-        result) instead of creating (and paying for) a new one; a new one only when it failed.
+        result) instead of creating (and paying for) a new one; a new one only when it failed, or was
+        made from another model or ``input_params``.
         Needs Airflow 3.3+ (``task_state_store``); on older versions every try creates anew.
     :param min_remaining_credits: read the account's balance before creating, and fail (creating nothing,
         without retries) when it is below this; ``None`` (default) skips the check. How a mapped batch
@@ -105,7 +105,8 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             deadline = time.time() + self.timeout  # set once, on the try that creates
             generation = self._create()
             if store is not None:
-                store.set(STATE_KEY, {"generation_id": generation.id, "deadline": deadline})
+                saved = {"generation_id": generation.id, "deadline": deadline}
+                store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
         else:
             generation, deadline = resumed
         context["ti"].xcom_push(key="generation_id", value=generation.id)
@@ -147,6 +148,10 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             format_credits(minimum),
         )
 
+    @property
+    def _fingerprint(self) -> str:
+        return fingerprint(self.model_name, self.input_params)
+
     def _state_store(self, context: Context) -> Any:
         """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""
         global _warned_no_state_store
@@ -165,6 +170,15 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         """The generation an earlier try created, with its deadline, unless there is none or it failed."""
         saved = store.get(STATE_KEY)
         if not isinstance(saved, dict) or not saved.get("generation_id"):
+            return None
+        if saved.get("fingerprint") != self._fingerprint:
+            self.log.warning(
+                "Creatify generation %s of an earlier try was made from another model or input_params "
+                "than this try's (the task changed, e.g. a fixed prompt); creating a new one. %s is "
+                "abandoned: it may still finish, and bill, at Creatify.",
+                saved["generation_id"],
+                saved["generation_id"],
+            )
             return None
         try:
             generation = self.hook.get_generation(saved_id := saved["generation_id"])

@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 
 import airflow_provider_creatify.operators.creatify as operator_module
 from airflow_provider_creatify.operators.creatify import STATE_KEY, CreatifyCreateGenerationOperator
+from airflow_provider_creatify.resume import fingerprint
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import KLING, KLING_PARAMS, POST_PATH, make_context, only_event
 
@@ -75,6 +76,36 @@ def test_retry_creates_anew_only_when_the_stored_generation_failed(creatify_conn
     second_id = operator(wait_for_completion=False).execute(try_context(store))
     assert second_id != first_id and store.values[STATE_KEY]["generation_id"] == second_id
     assert creatify_conn.count("POST", POST_PATH) == 2
+
+
+def test_retry_with_other_inputs_creates_anew_and_names_the_abandoned_one(creatify_conn, capfd):
+    store = FakeStateStore()
+    first_id = operator(wait_for_completion=False).execute(try_context(store))
+    fixed = {**KLING_PARAMS, "prompt": "a fixed prompt"}  # the user fixed the prompt and cleared the task
+    second_id = operator(wait_for_completion=False, input_params=fixed).execute(try_context(store))
+    assert second_id != first_id and creatify_conn.count("POST", POST_PATH) == 2
+    assert store.values[STATE_KEY]["fingerprint"] == fingerprint(KLING, fixed)
+    out = capfd.readouterr().out
+    assert f"{first_id} of an earlier try was made from another model or input_params" in out
+    assert "may still finish, and bill" in out
+    # the same inputs, keys in another order: the same generation
+    reordered = dict(reversed(list(fixed.items())))
+    third_id = operator(wait_for_completion=False, input_params=reordered).execute(try_context(store))
+    assert third_id == second_id
+    assert creatify_conn.count("POST", POST_PATH) == 2
+
+
+def test_a_record_without_fingerprint_is_not_trusted(creatify_conn):
+    store = FakeStateStore()
+    first_id = operator(wait_for_completion=False).execute(try_context(store))
+    del store.values[STATE_KEY]["fingerprint"]
+    assert operator(wait_for_completion=False).execute(try_context(store)) != first_id
+
+
+def test_fingerprint_is_the_model_and_the_input():
+    assert fingerprint(KLING, {"a": 1, "b": [1, 2]}) == fingerprint(KLING, {"b": [1, 2], "a": 1})
+    assert fingerprint(KLING, {"a": 1}) != fingerprint(KLING, {"a": 2})
+    assert fingerprint(KLING, {"a": 1}) != fingerprint("nano-banana", {"a": 1})
 
 
 def test_resume_can_be_turned_off(creatify_conn):
