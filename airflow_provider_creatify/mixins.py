@@ -17,7 +17,7 @@ from airflow.sdk import Asset
 from airflow_provider_creatify.exceptions import CreatifyError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.polling import timeout_error
+from airflow_provider_creatify.polling import stopped_message, timeout_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -65,6 +65,8 @@ class WaitAndFinishMixin(_Operator):
     deferrable: bool
     end_from_trigger: bool
     operator_extra_links = (CreatifyAssetLink(),)
+    #: The generation this task created or waits on, once known (for :meth:`on_kill`).
+    generation_in_flight: Generation | None = None
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -85,6 +87,7 @@ class WaitAndFinishMixin(_Operator):
         self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
     ) -> list[str]:
         """Finish now if ``generation`` is terminal; else defer (deferrable) or poll in the worker."""
+        self.generation_in_flight = generation
         if generation.is_terminal:
             return self.finish(context, generation)
         if self.deferrable:
@@ -116,6 +119,13 @@ class WaitAndFinishMixin(_Operator):
             generation.id, poll_interval=poll_interval, deadline=deadline
         )
         return self.finish(context, generation)
+
+    def on_kill(self) -> None:
+        """Killed (or out of ``execution_timeout``) mid-wait: say which generation goes on, and how to pick
+        it up; Creatify has no cancel, so nothing else is done."""
+        generation = self.generation_in_flight
+        if generation is not None and not generation.is_terminal:
+            self.log.warning(stopped_message(generation.id, generation.model_name, "the task was stopped"))
 
     def _execution_deadline(self, context: Context) -> float | None:
         """When this try runs out of ``execution_timeout`` (epoch seconds); ``None`` without one."""

@@ -90,6 +90,18 @@ def timeout_error(
     )
 
 
+def stopped_message(generation_id: str, model_name: str | None, why: str) -> str:
+    """What to log when a wait stops early (task killed, trigger cancelled): the generation goes on."""
+    model = f" (model {model_name})" if model_name else ""
+    return (
+        f"Stopped waiting on Creatify generation {generation_id}{model}: {why}. Creatify has no cancel: "
+        "the generation goes on and may still finish, and bill. To pick it up, wait on it with "
+        f"CreatifyGenerationSensor(generation_id={generation_id!r}) or read it with "
+        f"CreatifyHook().get_generation({generation_id!r}); a retry of this task resumes it (Airflow 3.3+, "
+        "same inputs)."
+    )
+
+
 @dataclass(kw_only=True)
 class GenerationWait:
     """The rules of one wait on a generation, shared by the blocking loop and the trigger.

@@ -109,6 +109,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
                 store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
         else:
             generation, deadline = resumed
+        self.generation_in_flight = generation
         context["ti"].xcom_push(key="generation_id", value=generation.id)
         if not self.wait_for_completion:
             return generation.id

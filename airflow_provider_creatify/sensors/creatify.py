@@ -60,7 +60,7 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        generation = self.hook.get_generation(self.generation_id)
+        generation = self.generation_in_flight = self.hook.get_generation(self.generation_id)
         self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
         if not generation.is_terminal:
             return False

@@ -14,7 +14,7 @@ from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyTimeoutError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait
+from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait, stopped_message
 
 
 class CreatifyGenerationTrigger(BaseTrigger):
@@ -148,6 +148,12 @@ class CreatifyGenerationTrigger(BaseTrigger):
             )
             return False
         return True
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+: the task was killed or cleared (or, apache/airflow#73454, the trigger moved to
+        another triggerer). Only say so: Creatify has no cancel, and a moved trigger goes on elsewhere."""
+        why = "the trigger was cancelled (task killed or cleared, or moved to another triggerer)"
+        self.log.warning(stopped_message(self.generation_id, self.model_name, why))
 
     def _event(self, wait: GenerationWait, status: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "generation_id": self.generation_id, "model_name": wait.model_name, **extra}

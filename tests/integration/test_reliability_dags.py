@@ -42,7 +42,7 @@ def test_mapped_generations_survive_30_percent_failing_status_reads(
 @pytest.mark.skipif(not airflow_has_task_state_store(), reason="task_state_store came with Airflow 3.3")
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
 def test_retry_after_execution_timeout_resumes_the_same_generation(
-    airflow_db, dags_folder, creatify_conn, deferrable
+    airflow_db, dags_folder, creatify_conn, deferrable, capfd
 ):
     creatify_conn.settings.generation_seconds = 5  # each try ends after 2 s, deferred or not
     dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry")
@@ -54,6 +54,8 @@ def test_retry_after_execution_timeout_resumes_the_same_generation(
     values = dagrun_xcoms(dagrun)
     assert values[("generate", -1, "return_value")]
     assert creatify_conn.count("POST", POST_PATH) == 1 and len(creatify_conn.generations) == 1
+    if not deferrable:  # Airflow's timeout called on_kill in the worker: it says what goes on
+        assert "Creatify has no cancel" in capfd.readouterr().out
 
 
 def test_a_deferred_wait_ends_when_the_tries_execution_timeout_passes(

@@ -208,3 +208,20 @@ def test_execute_complete_turns_events_into_errors(event, error, fragment):
         make_operator().execute_complete(make_context(), event)
     if event and "generation_id" in event:
         assert "g1" in str(err.value)
+
+
+def test_on_kill_says_which_generation_goes_on_and_how_to_pick_it_up(creatify_conn, capfd):
+    operator = make_operator(deferrable=True)
+    operator.on_kill()  # killed before any generation: nothing to say
+    assert "Stopped waiting" not in capfd.readouterr().out
+    with pytest.raises(TaskDeferred):
+        operator.execute(make_context())
+    operator.on_kill()
+    out = capfd.readouterr().out
+    (generation_id,) = creatify_conn.generations
+    assert f"Stopped waiting on Creatify generation {generation_id} (model {KLING})" in out
+    assert (
+        "Creatify has no cancel" in out
+        and f"CreatifyGenerationSensor(generation_id='{generation_id}')" in out
+    )
+    assert creatify_conn.count("POST", POST_PATH) == 1  # and nothing else was sent

@@ -71,3 +71,12 @@ def test_deferrable_end_from_trigger_off_resumes_in_a_worker(creatify_conn):
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(make_context())
     assert deferred.value.trigger.end_from_trigger is False
+
+
+def test_on_kill_names_the_generation_it_polled(creatify_conn, capfd):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id)
+    assert sensor.poke(make_context()) is False
+    sensor.on_kill()
+    assert f"Stopped waiting on Creatify generation {generation.id}" in capfd.readouterr().out

@@ -193,3 +193,10 @@ async def test_status_changes_are_logged_once_each(creatify_conn, capsys):
     assert sum("is done" in line for line in lines) == 1
     assert sum("is generating" in line for line in lines) == 1
     assert creatify_conn.api_key not in logged
+
+
+async def test_on_kill_only_says_the_generation_goes_on(creatify_conn, capfd):
+    await make_trigger("g-1").on_kill()  # Airflow 3.3+: task killed or cleared, or the trigger moved
+    out = capfd.readouterr().out
+    assert "Stopped waiting on Creatify generation g-1" in out and "Creatify has no cancel" in out
+    assert creatify_conn.count() == 0  # no request: there is nothing to cancel
