@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_creatify.exceptions import CreatifyTimeoutError
+from airflow_provider_creatify.exceptions import CreatifyError, CreatifyTimeoutError
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.exceptions import CreatifyAPIError
@@ -147,11 +147,21 @@ class GenerationWait:
         """Seconds until the next read of a generation still running."""
         return poll_delay(generation.age, self.poll_interval, self.min_poll_interval)
 
-    def after_error(self, err: CreatifyAPIError) -> float:
-        """Seconds until the next read after a failed one; re-raises ``err`` unless the wait goes on."""
+    def count_error(self, err: CreatifyAPIError) -> None:
+        """Count a failed read; raise if it ends the wait.
+
+        :raises CreatifyAPIError: ``err`` itself, when it is not transient (401, 404, ...).
+        :raises CreatifyError: it was the :attr:`max_consecutive_errors`-th failed read in a row.
+        """
         self.errors += 1
-        if not err.is_transient or self.gave_up:
+        if not err.is_transient:
             raise err
+        if self.gave_up:
+            raise CreatifyError(f"{self.errors} reads in a row failed; the last: {err}") from err
+
+    def after_error(self, err: CreatifyAPIError) -> float:
+        """Seconds until the next read after a failed one (see :meth:`count_error` for when it raises)."""
+        self.count_error(err)
         delay = backoff_delay(
             self.errors - 1, base=self.poll_interval, cap=READ_ERROR_MAX_DELAY, retry_after=err.retry_after
         )

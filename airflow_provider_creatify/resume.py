@@ -14,6 +14,8 @@ from typing import Any
 
 #: The task_state_store key under which a try records its generation for the next try.
 STATE_KEY = "creatify_generation"
+#: The key under which the sensor's first deferred try records its deadline (``timeout`` from then).
+SENSOR_STATE_KEY = "creatify_sensor_deadline"
 
 
 def fingerprint(model_name: str, input_params: Any) -> str:

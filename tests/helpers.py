@@ -44,6 +44,19 @@ class RecordingTI:
         self.xcom[key] = value
 
 
+class FakeStateStore:
+    """Stands in for context["task_state_store"] (Airflow 3.3+): get and set by key."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
 def make_context() -> dict[str, Any]:
     return {"ti": RecordingTI()}
 

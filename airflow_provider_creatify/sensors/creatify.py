@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
+from airflow_provider_creatify.polling import GenerationWait
+from airflow_provider_creatify.resume import SENSOR_STATE_KEY
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,7 +29,12 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         CreatifyGenerationSensor(task_id="wait", generation_id=create.output["generation_id"])
 
     Poke, reschedule and deferrable waits; ``timeout`` and ``poke_interval`` (the poll interval) as
-    for any sensor. A failed generation fails the task with Creatify's reason.
+    for any sensor. A failed generation fails the task with Creatify's reason. A read that fails after
+    the hook's retries with a transient error (no answer, 429, 5xx) is a "not yet", until
+    ``GenerationWait.max_consecutive_errors`` in a row (counted within one worker process: in reschedule
+    mode each poke is a new one, and the sensor's ``timeout`` bounds the wait). Deferred, the
+    ``timeout`` counts from the first try's start (Airflow 3.3+, through ``task_state_store``), as
+    Airflow counts a rescheduled sensor's.
 
     :param generation_id: the generation to wait on (templated; an XComArg works).
     :param creatify_conn_id: the Airflow connection id.
@@ -56,12 +66,47 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         generation = self.hook.get_generation(self.generation_id)
         self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
         return self.wait_and_finish(
-            context, generation, deadline=time.time() + self.timeout, poll_interval=self.poke_interval
+            context, generation, deadline=self._deadline(context), poll_interval=self.poke_interval
+        )
+
+    def _deadline(self, context: Context) -> float:
+        """``timeout`` after the first try's start, as Airflow measures a sensor's timeout across retries.
+
+        The first try records it in ``task_state_store`` (Airflow 3.3+); without one, it is this try's.
+        """
+        store = context.get("task_state_store")
+        saved = store.get(SENSOR_STATE_KEY) if store is not None else None
+        if isinstance(saved, dict) and saved.get("generation_id") == self.generation_id:
+            first = saved.get("deadline")
+            if isinstance(first, (int, float)):
+                return float(first)
+        deadline = time.time() + self.timeout
+        if store is not None:
+            store.set(SENSOR_STATE_KEY, {"generation_id": self.generation_id, "deadline": deadline})
+        return deadline
+
+    @cached_property
+    def _reads(self) -> GenerationWait:
+        """The wait rules across the pokes of this process: status changes logged once, the error streak."""
+        return GenerationWait(
+            generation_id=self.generation_id,
+            deadline=math.inf,
+            poll_interval=self.poke_interval,
+            log=self.log,
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        generation = self.generation_in_flight = self.hook.get_generation(self.generation_id)
-        self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
-        if not generation.is_terminal:
+        try:
+            generation = self.generation_in_flight = self.hook.get_generation(self.generation_id)
+        except CreatifyAPIError as err:
+            self._reads.count_error(err)  # raises unless transient and the streak is not full
+            self.log.warning(
+                "%s Trying again at the next poke (%d failed in a row; %d end the wait).",
+                err,
+                self._reads.errors,
+                GenerationWait.max_consecutive_errors,
+            )
+            return False
+        if not self._reads.finished(generation):
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.finish(context, generation))

@@ -189,10 +189,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         except CreatifyTimeoutError:
             status = "timeout" if deadline == self.deadline else "execution_timeout"
             return self._event(wait, status, last_status=wait.last_status)
-        except CreatifyError as exc:
-            if wait.gave_up:
-                message = f"{wait.errors} reads in a row failed; the last: {exc}"
-                return self._event(wait, "error", message=message)
+        except CreatifyError as exc:  # not transient, or the error streak is full (the message says)
             return self._event(wait, "error", message=str(exc))
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyNotFoundError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.polling import GenerationWait
 from airflow_provider_creatify.sandbox import FaultRule
@@ -26,8 +26,9 @@ def test_blocking_wait_ends_after_a_bounded_run_of_failed_reads(creatify_conn, m
     monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 3)
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
     creatify_conn.add_fault(FaultRule(path=STATUS_PATH, status=503))
-    with pytest.raises(CreatifyAPIError, match="HTTP 503") as err:
+    with pytest.raises(CreatifyError, match=r"3 reads in a row failed; the last: .*HTTP 503") as err:
         CreatifyHook(max_retries=1).wait_for_generation(generation.id, poll_interval=0.05, deadline=10**10)
+    assert isinstance(err.value.__cause__, CreatifyAPIError)  # the same words as the trigger's
     assert generation.id in str(err.value) and creatify_conn.count("GET", STATUS_PATH) == 3 * 2
 
 

@@ -12,20 +12,7 @@ import airflow_provider_creatify.operators.creatify as operator_module
 from airflow_provider_creatify.operators.creatify import STATE_KEY, CreatifyCreateGenerationOperator
 from airflow_provider_creatify.resume import fingerprint
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import KLING, KLING_PARAMS, POST_PATH, make_context, only_event
-
-
-class FakeStateStore:
-    """Stands in for context["task_state_store"] (Airflow 3.3+): get and set by key."""
-
-    def __init__(self) -> None:
-        self.values: dict = {}
-
-    def get(self, key):
-        return self.values.get(key)
-
-    def set(self, key, value) -> None:
-        self.values[key] = value
+from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, make_context, only_event
 
 
 def try_context(store: FakeStateStore) -> dict:

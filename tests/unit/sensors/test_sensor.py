@@ -8,10 +8,16 @@ import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.sdk import PokeReturnValue
 
-from airflow_provider_creatify.exceptions import CreatifyGenerationFailed
+from airflow_provider_creatify.exceptions import (
+    CreatifyError,
+    CreatifyGenerationFailed,
+    CreatifyNotFoundError,
+)
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.polling import GenerationWait
+from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
-from tests.helpers import FLUX, make_context
+from tests.helpers import FLUX, STATUS_PATH, FakeStateStore, make_context
 
 
 def wait_until_done(generation_id: str) -> None:
@@ -80,3 +86,47 @@ def test_on_kill_names_the_generation_it_polled(creatify_conn, capfd):
     assert sensor.poke(make_context()) is False
     sensor.on_kill()
     assert f"Stopped waiting on Creatify generation {generation.id}" in capfd.readouterr().out
+
+
+def test_poke_reads_a_transient_failure_as_not_yet_until_the_streak_limit(creatify_conn, monkeypatch, capfd):
+    monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 3)
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    wait_until_done(generation.id)
+    sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id)
+    sensor.hook.max_retries = 0  # each poke is one read here
+    creatify_conn.add_fault(FaultRule(path=STATUS_PATH, status=503))
+    context = make_context()
+    assert sensor.poke(context) is False and sensor.poke(context) is False  # 2 in a row: not yet
+    assert "Trying again at the next poke (2 failed in a row; 3 end the wait)" in capfd.readouterr().out
+    creatify_conn.clear_faults()
+    assert sensor.poke(context).is_done  # a good read resets the streak
+    creatify_conn.add_fault(FaultRule(path=STATUS_PATH, status=503))
+    assert sensor.poke(context) is False and sensor.poke(context) is False
+    with pytest.raises(CreatifyError, match=r"3 reads in a row failed; the last: .*503"):
+        sensor.poke(context)
+
+
+def test_poke_fails_at_once_on_a_permanent_error(creatify_conn):
+    sensor = CreatifyGenerationSensor(task_id="wait", generation_id="no-such-id")
+    with pytest.raises(CreatifyNotFoundError):
+        sensor.poke(make_context())
+
+
+def test_deferred_timeout_counts_from_the_first_try(creatify_conn):
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    store = FakeStateStore()
+
+    def deferred_deadline() -> float:
+        sensor = CreatifyGenerationSensor(
+            task_id="wait", generation_id=generation.id, deferrable=True, timeout=50
+        )
+        context = make_context()
+        context["task_state_store"] = store
+        with pytest.raises(TaskDeferred) as deferred:
+            sensor.execute(context)
+        return deferred.value.trigger.deadline
+
+    first = deferred_deadline()
+    time.sleep(0.05)
+    assert deferred_deadline() == first  # a retry keeps the first try's deadline
