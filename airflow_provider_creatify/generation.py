@@ -100,8 +100,8 @@ class Generation:
         return [a["url"] for a in self.assets if a.get("url")]
 
     @property
-    def age(self) -> float | None:
-        """Seconds since ``created_at`` (``None`` if the API did not say)."""
+    def created_at(self) -> float | None:
+        """When Creatify created it (seconds since the epoch); ``None`` if the API did not say."""
         created_at = self.raw.get("created_at")
         if not isinstance(created_at, str):
             return None
@@ -109,9 +109,13 @@ class Generation:
             created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
         except ValueError:
             return None
-        if created.tzinfo is None:
-            return None
-        return max(0.0, time.time() - created.timestamp())
+        return created.timestamp() if created.tzinfo is not None else None
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since ``created_at`` (``None`` if the API did not say)."""
+        created = self.created_at
+        return None if created is None else max(0.0, time.time() - created)
 
     def describe_credits(self) -> str:
         """``", 12 credits used"`` for log lines, or ``""`` when the cost is not known."""

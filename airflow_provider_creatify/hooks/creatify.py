@@ -334,6 +334,13 @@ class CreatifyHook(BaseHook):
             )
         return result
 
+    def list_generations(self, limit: int = 100) -> list[Generation]:
+        """The account's newest generations, at most ``limit`` (1 to 100; Creatify's pagination of this
+        list is undocumented, so one page is all it reads)."""
+        what = "Listing the account's Creatify generations"
+        data = self._request("GET", f"{GENERATIONS_PATH}?limit={int(limit)}", what)
+        return [Generation.from_api(item, context=what.lower()) for item in (data or [])]
+
     def remaining_credits(self) -> float:
         """``GET /api/remaining_credits/``: the account's credit balance."""
         what = "Reading the Creatify credit balance"

@@ -11,11 +11,15 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_creatify import schemas, storage
-from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError, CreatifyNotFoundError
+from airflow_provider_creatify.exceptions import (
+    CreatifyCreateUncertainError,
+    CreatifyInsufficientCreditsError,
+    CreatifyNotFoundError,
+)
 from airflow_provider_creatify.generation import format_credits
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import CreatifyAssetLink, WaitAndFinishMixin
-from airflow_provider_creatify.resume import STATE_KEY, fingerprint
+from airflow_provider_creatify.resume import STATE_KEY, find_lost, fingerprint
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["STATE_KEY", "CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
 
 _warned_no_state_store = False
+#: After a create's answer was lost: how many times the account's list is searched, and how far apart,
+#: before concluding that the POST never reached Creatify (a slow create may be listed late).
+LOST_SEARCHES = 3
+LOST_SEARCH_INTERVAL = 5.0
 
 
 class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
@@ -58,6 +66,11 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         result) instead of creating (and paying for) a new one; a new one only when it failed, or was
         made from another model or ``input_params``.
         Needs Airflow 3.3+ (``task_state_store``); on older versions every try creates anew.
+    :param adopt_on_retry: Airflow 3.1 and 3.2 (no ``task_state_store``): on a retry, before creating,
+        look for a generation of the same model and ``input_params`` created since the DAG run started,
+        and wait on it if there is exactly one (more than one: fail, listing them). Off by default: it
+        cannot tell this task's generation from another task's with identical inputs. On 3.3+ a try
+        records its intent before the POST and a retry searches from that moment, always.
     :param min_remaining_credits: read the account's balance before creating, and fail (creating nothing,
         without retries) when it is below this; ``None`` (default) skips the check. How a mapped batch
         stops before it spends the month's credits; tasks running at the same moment may each pass it.
@@ -81,6 +94,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         timeout: float | timedelta = 3600.0,
         validate_input: bool = True,
         resume_on_retry: bool = True,
+        adopt_on_retry: bool = False,
         min_remaining_credits: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -96,24 +110,68 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input
         self.resume_on_retry = resume_on_retry
+        self.adopt_on_retry = adopt_on_retry
         self.min_remaining_credits = min_remaining_credits
 
     def execute(self, context: Context) -> list[str] | str:
         store = self._state_store(context)
-        resumed = self._resume(store) if store is not None else None
-        if resumed is None:
-            deadline = time.time() + self.timeout  # set once, on the try that creates
-            generation = self._create()
-            if store is not None:
-                saved = {"generation_id": generation.id, "deadline": deadline}
-                store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
-        else:
-            generation, deadline = resumed
+        saved = store.get(STATE_KEY) if store is not None else None
+        found = self._resume(saved) if isinstance(saved, dict) else None
+        generation, deadline = found or self._create_or_adopt(context, store, saved)
         self.generation_in_flight = generation
         context["ti"].xcom_push(key="generation_id", value=generation.id)
         if not self.wait_for_completion:
             return generation.id
         return self.wait_and_finish(context, generation, deadline=deadline, poll_interval=self.poll_interval)
+
+    def _create_or_adopt(self, context: Context, store: Any, saved: Any) -> tuple[Generation, float]:
+        """Create the generation, unless a create whose answer was lost can be found: then adopt it."""
+        since = self._lost_create_since(context, saved)
+        generation = None if since is None else self._adopt(since, "an earlier try's create left no id")
+        deadline = time.time() + self.timeout  # set once, on the try that creates
+        if generation is None:
+            intent_at = time.time()
+            if store is not None:  # before the POST: a try killed right after it leaves this trace
+                store.set(STATE_KEY, {"intent_at": intent_at, "fingerprint": self._fingerprint})
+            try:
+                generation = self._create()
+            except CreatifyCreateUncertainError as err:
+                generation = self._adopt(intent_at, f"its answer was lost ({err})", attempts=LOST_SEARCHES)
+                if generation is None:  # not listed after LOST_SEARCHES looks: it never reached Creatify
+                    generation = self._create()
+        if store is not None:
+            saved = {"generation_id": generation.id, "deadline": deadline}
+            store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
+        return generation, deadline
+
+    def _lost_create_since(self, context: Context, saved: Any) -> float | None:
+        """Since when a create of an earlier try may have reached Creatify without its id being kept."""
+        if isinstance(saved, dict) and not saved.get("generation_id"):  # an intent, no id (3.3+)
+            intent_at = saved.get("intent_at")
+            same = saved.get("fingerprint") == self._fingerprint
+            return float(intent_at) if same and isinstance(intent_at, (int, float)) else None
+        if saved is None and self.adopt_on_retry and context["ti"].try_number > 1:  # 3.1/3.2
+            run_started = context["dag_run"].start_date
+            return run_started.timestamp() if run_started else None
+        return None
+
+    def _adopt(self, since: float, why: str, *, attempts: int = 1) -> Generation | None:
+        """The one generation of this model and input created since ``since``, if Creatify lists it."""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(LOST_SEARCH_INTERVAL)
+            generation = find_lost(self.hook, self.model_name, self.input_params, since)
+            if generation is not None:
+                self.log.warning(
+                    "Adopting Creatify %s (status %s, the one generation of this model and input_params "
+                    "created since this task set out to create it) instead of creating a new one: %s.",
+                    generation.describe(),
+                    generation.status,
+                    why,
+                )
+                return generation
+        self.log.info("No Creatify generation of this model and input_params since the create: creating.")
+        return None
 
     def _create(self) -> Generation:
         if self.validate_input:
@@ -167,10 +225,9 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             )
         return store
 
-    def _resume(self, store: Any) -> tuple[Generation, float] | None:
-        """The generation an earlier try created, with its deadline, unless there is none or it failed."""
-        saved = store.get(STATE_KEY)
-        if not isinstance(saved, dict) or not saved.get("generation_id"):
+    def _resume(self, saved: dict[str, Any]) -> tuple[Generation, float] | None:
+        """The generation an earlier try recorded, with its deadline, unless there is none or it failed."""
+        if not saved.get("generation_id"):
             return None
         if saved.get("fingerprint") != self._fingerprint:
             self.log.warning(
