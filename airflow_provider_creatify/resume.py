@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +48,15 @@ CLOCK_SKEW_SECONDS = 120.0
 SEARCH_LIMIT = 100
 
 
-def find_lost(hook: CreatifyHook, model_name: str, input_params: Any, since: float) -> Generation | None:
+def find_lost(
+    hook: CreatifyHook, model_name: str, input_params: Any, since: float, known: Collection[str] = ()
+) -> Generation | None:
     """The one generation made from this model and input since ``since``: a create whose id was lost.
 
     ``None`` if there is none (the POST never reached Creatify).
 
     :param since: when the try set out to create it (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
+    :param known: ids other tasks already hold (e.g. the other map indexes of a mapped task): not ours.
     :raises CreatifyCreateUncertainError: more than one candidate (which to pay for is not guessed), or
         more generations since then than one page shows.
     """
@@ -60,7 +64,7 @@ def find_lost(hook: CreatifyHook, model_name: str, input_params: Any, since: flo
     start = since - CLOCK_SKEW_SECONDS
     wanted = fingerprint(model_name, input_params)
     same = [g for g in listed if fingerprint(g.model_name or "", g.raw.get("input_params")) == wanted]
-    found = [g for g in same if (g.created_at or 0) >= start]
+    found = [g for g in same if (g.created_at or 0) >= start and g.id not in known]
     created = [g.created_at or 0 for g in listed]
     newest_first = created == sorted(created, reverse=True)
     complete = len(listed) < SEARCH_LIMIT or (newest_first and created[-1] < start)

@@ -43,6 +43,10 @@ class RecordingTI:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcom[key] = value
 
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **kwargs: Any) -> Any:
+        """What other task instances pushed: set ``others`` (key -> values) to say; none by default."""
+        return list(getattr(self, "others", {}).get(key, []))
+
 
 class FakeStateStore:
     """Stands in for context["task_state_store"] (Airflow 3.3+): get and set by key."""

@@ -127,7 +127,10 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
     def _create_or_adopt(self, context: Context, store: Any, saved: Any) -> tuple[Generation, float]:
         """Create the generation, unless a create whose answer was lost can be found: then adopt it."""
         since = self._lost_create_since(context, saved)
-        generation = None if since is None else self._adopt(since, "an earlier try's create left no id")
+        generation = None
+        if since is not None:
+            known = self._known_elsewhere(context)
+            generation = self._adopt(since, known, "an earlier try's create left no id")
         deadline = time.time() + self.timeout  # set once, on the try that creates
         if generation is None:
             intent_at = time.time()
@@ -136,7 +139,9 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             try:
                 generation = self._create()
             except CreatifyCreateUncertainError as err:
-                generation = self._adopt(intent_at, f"its answer was lost ({err})", attempts=LOST_SEARCHES)
+                known = self._known_elsewhere(context)
+                why = f"its answer was lost ({err})"
+                generation = self._adopt(intent_at, known, why, attempts=LOST_SEARCHES)
                 if generation is None:  # not listed after LOST_SEARCHES looks: it never reached Creatify
                     generation = self._create()
         if store is not None:
@@ -155,12 +160,17 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             return run_started.timestamp() if run_started else None
         return None
 
-    def _adopt(self, since: float, why: str, *, attempts: int = 1) -> Generation | None:
+    def _known_elsewhere(self, context: Context) -> set[str]:
+        """The generation ids the other map indexes of this task hold (their ``generation_id`` XComs)."""
+        pulled = context["ti"].xcom_pull(task_ids=[self.task_id], key="generation_id")  # all map indexes
+        return {value for value in pulled or () if isinstance(value, str)}
+
+    def _adopt(self, since: float, known: set[str], why: str, *, attempts: int = 1) -> Generation | None:
         """The one generation of this model and input created since ``since``, if Creatify lists it."""
         for attempt in range(attempts):
             if attempt:
                 time.sleep(LOST_SEARCH_INTERVAL)
-            generation = find_lost(self.hook, self.model_name, self.input_params, since)
+            generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
             if generation is not None:
                 self.log.warning(
                     "Adopting Creatify %s (status %s, the one generation of this model and input_params "

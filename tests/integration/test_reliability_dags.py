@@ -20,6 +20,9 @@ def test_mapped_generations_survive_30_percent_failing_status_reads(
     # Batched reads make few requests (8 waits share them): generations of 4 s make enough for the
     # faults to fire on some (at 1 s, 1 run in 4 saw fewer than 5 faulted reads).
     creatify_conn.settings.generation_seconds = 4
+    # the first two creates reach Creatify but their answers are lost: each task finds and adopts its own
+    lost = FaultRule(path=POST_PATH, method="POST", drop=True, after_processing=True, count=2)
+    creatify_conn.add_fault(lost)
     for path in (STATUS_PATH, LIST_PATH):  # reads of one (blocking wait), reads in batches (trigger)
         for fault in ({"status": 429, "retry_after": 0.05}, {"status": 502}, {"status": 503}, {"drop": True}):
             creatify_conn.add_fault(FaultRule(path=path, method="GET", rate=0.1, **fault))

@@ -86,6 +86,15 @@ def test_two_candidates_fail_listing_both_and_create_nothing(creatify_conn):
     assert all(i in str(err.value) for i in ids) and creatify_conn.count("POST", POST_PATH) == 2
 
 
+def test_generations_held_by_other_map_indexes_are_not_candidates(creatify_conn):
+    store = FakeStateStore()
+    an_intent(store)
+    sibling, ours = (CreatifyHook().create_generation(KLING, KLING_PARAMS).id for _ in range(2))
+    context = context_with(store, try_number=2)
+    context["ti"].others = {"generation_id": [sibling]}  # a mapped batch of one prompt, five variants
+    assert operator().execute(context) == ours
+
+
 def test_a_search_that_cannot_see_everything_fails(creatify_conn, monkeypatch):
     monkeypatch.setattr(resume_module, "SEARCH_LIMIT", 3)
     store = FakeStateStore()
