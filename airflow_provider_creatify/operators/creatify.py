@@ -125,25 +125,19 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         return self.wait_and_finish(context, generation, deadline=deadline, poll_interval=self.poll_interval)
 
     def _create_or_adopt(self, context: Context, store: Any, saved: Any) -> tuple[Generation, float]:
-        """Create the generation, unless a create whose answer was lost can be found: then adopt it."""
+        """Create the generation, unless an earlier try's create left no id and can be found: adopt it."""
         since = self._lost_create_since(context, saved)
-        generation = None
         if since is not None:
-            known = self._known_elsewhere(context)
-            generation = self._adopt(since, known, "an earlier try's create left no id")
+            why = "an earlier try's create left no id"
+            adopted = self._adopt(since, self._known_elsewhere(context), why)
+            if adopted is not None:
+                first = saved.get("deadline") if isinstance(saved, dict) else None  # the intent's (3.3+)
+                return self._record(store, adopted, float(first) if first else time.time() + self.timeout)
         deadline = time.time() + self.timeout  # set once, on the try that creates
-        if generation is None:
-            intent_at = time.time()
-            if store is not None:  # before the POST: a try killed right after it leaves this trace
-                store.set(STATE_KEY, {"intent_at": intent_at, "fingerprint": self._fingerprint})
-            try:
-                generation = self._create()
-            except CreatifyCreateUncertainError as err:
-                known = self._known_elsewhere(context)
-                why = f"its answer was lost ({err})"
-                generation = self._adopt(intent_at, known, why, attempts=LOST_SEARCHES)
-                if generation is None:  # not listed after LOST_SEARCHES looks: it never reached Creatify
-                    generation = self._create()
+        return self._record(store, self._create(context, store, deadline), deadline)
+
+    def _record(self, store: Any, generation: Generation, deadline: float) -> tuple[Generation, float]:
+        """Keep the generation for the next try (3.3+); return it with its deadline."""
         if store is not None:
             saved = {"generation_id": generation.id, "deadline": deadline}
             store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
@@ -183,7 +177,8 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.log.info("No Creatify generation of this model and input_params since the create: creating.")
         return None
 
-    def _create(self) -> Generation:
+    def _create(self, context: Context, store: Any, deadline: float) -> Generation:
+        """Validate, check the credits, record the intent (3.3+), POST; a lost answer is searched for."""
         if self.validate_input:
             self.hook.validate_input(self.model_name, self.input_params)
             self.log.info("input_params are valid for Creatify model %s.", self.model_name)
@@ -191,7 +186,19 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
             schemas.require_object(self.model_name, self.input_params)
         if self.min_remaining_credits is not None:
             self._check_credits(self.min_remaining_credits)
-        generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
+        intent_at = time.time()
+        if store is not None:  # before the POST: a try killed right after it leaves this trace
+            intent = {"intent_at": intent_at, "deadline": deadline}
+            store.set(STATE_KEY, {**intent, "fingerprint": self._fingerprint})
+        try:
+            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
+        except CreatifyCreateUncertainError as err:
+            why = f"its answer was lost ({err})"
+            found = self._adopt(intent_at, self._known_elsewhere(context), why, attempts=LOST_SEARCHES)
+            if found is not None:
+                return found
+            # not listed after LOST_SEARCHES looks: the POST never reached Creatify
+            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
         self.log.info(
             "Created Creatify generation %s (model %s, status %s%s).",
             generation.id,

@@ -32,9 +32,10 @@ def context_with(store: FakeStateStore | None = None, *, try_number: int = 1) ->
     return context
 
 
-def an_intent(store: FakeStateStore, params: dict = KLING_PARAMS) -> None:
+def an_intent(store: FakeStateStore, params: dict = KLING_PARAMS, deadline: float = 0.0) -> None:
     """What a try killed between its POST and the record of the id leaves behind (3.3+)."""
-    store.set(STATE_KEY, {"intent_at": time.time(), "fingerprint": fingerprint(KLING, params)})
+    intent = {"intent_at": time.time(), "deadline": deadline or time.time() + 3600}
+    store.set(STATE_KEY, {**intent, "fingerprint": fingerprint(KLING, params)})
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +64,16 @@ def test_a_create_that_never_reached_creatify_is_sent_again(creatify_conn):
 
 def test_an_intent_without_id_adopts_the_generation_it_made(creatify_conn):
     store = FakeStateStore()
-    an_intent(store)
+    first_deadline = time.time() + 1234
+    an_intent(store, deadline=first_deadline)
     made = CreatifyHook().create_generation(KLING, KLING_PARAMS)  # the POST of the killed try
     assert operator().execute(context_with(store, try_number=2)) == made.id
     assert creatify_conn.count("POST", POST_PATH) == 1
+    assert store.values[STATE_KEY] == {  # recorded, with the first try's deadline kept
+        "generation_id": made.id,
+        "deadline": first_deadline,
+        "fingerprint": fingerprint(KLING, KLING_PARAMS),
+    }
 
 
 def test_an_intent_without_a_generation_creates(creatify_conn):
@@ -111,6 +118,13 @@ def test_without_a_store_a_retry_adopts_only_when_asked(creatify_conn, adopt):
     generation_id = operator(adopt_on_retry=adopt).execute(context_with(try_number=2))
     assert (generation_id == made.id) is adopt
     assert creatify_conn.count("POST", POST_PATH) == (1 if adopt else 2)
+
+
+def test_invalid_input_leaves_no_intent(creatify_conn):
+    store = FakeStateStore()
+    with pytest.raises(Exception, match="duration"):
+        operator(input_params={**KLING_PARAMS, "duration": "7"}).execute(context_with(store))
+    assert store.values == {} and creatify_conn.count("POST", POST_PATH) == 0
 
 
 def test_the_intent_is_recorded_before_the_post(creatify_conn):
