@@ -38,6 +38,12 @@ class CreatifyAssetLink(BaseOperatorLink):
         return asset_urls[0] if asset_urls else ""
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        # Airflow 3 calls this in the worker at the end of each run, deferrals included, and stores the
+        # result for the UI: the generation the task holds says it, without asking for an XCom that a
+        # deferring task has not pushed yet (the API client logs an error for each such miss).
+        generation = getattr(operator, "generation_in_flight", None)
+        if generation is not None:
+            return self.url(generation.asset_urls)
         return self.url(XCom.get_value(key="asset_urls", ti_key=ti_key))
 
 
@@ -141,6 +147,7 @@ class WaitAndFinishMixin(_Operator):
         ``model_name``, ``asset_urls`` and ``credits_used``, for the DAGs scheduled on it.
         """
         generation.raise_for_status()
+        self.generation_in_flight = generation
         urls = generation.asset_urls
         for key, value in result_xcoms(generation).items():
             context["ti"].xcom_push(key=key, value=value)

@@ -18,7 +18,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyValidationError,
 )
 from airflow_provider_creatify.generation import Generation
-from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
+from airflow_provider_creatify.operators.creatify import CreatifyAssetLink, CreatifyCreateGenerationOperator
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, make_context
 
@@ -225,3 +225,14 @@ def test_on_kill_says_which_generation_goes_on_and_how_to_pick_it_up(creatify_co
         and f"CreatifyGenerationSensor(generation_id='{generation_id}')" in out
     )
     assert creatify_conn.count("POST", POST_PATH) == 1  # and nothing else was sent
+
+
+def test_the_link_comes_from_the_generation_the_task_holds(creatify_conn):
+    link, operator = CreatifyAssetLink(), make_operator(deferrable=True)
+    with pytest.raises(TaskDeferred):
+        operator.execute(make_context())
+    # what Airflow computes at the end of the deferring run: no XCom asked for (none pushed yet)
+    assert link.get_link(operator, ti_key=None) == ""
+    done = Generation.from_api({"id": "g1", "status": "done", "assets": [{"url": "http://x/a.png"}]})
+    operator.finish(make_context(), done)
+    assert link.get_link(operator, ti_key=None) == "http://x/a.png"
