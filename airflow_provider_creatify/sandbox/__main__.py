@@ -44,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--api-id", default=d.api_id)
     p.add_argument("--api-key", default=d.api_key)
-    p.add_argument("--fail-rate", type=float, default=d.fail_rate)
+    p.add_argument(
+        "--fail-rate",
+        type=float,
+        default=d.fail_rate,
+        help="share of generations that end 'failed' (refunded) instead of done (default: 0)",
+    )
+    p.add_argument(
+        "--read-fail-rate",
+        type=float,
+        default=0.0,
+        help="share of status reads (one generation, or a list) answered 503 instead (default: 0)",
+    )
     p.add_argument("--webhook-repeat", type=int, default=d.webhook_repeat)
     p.add_argument("--seed", type=int, default=None)
     tls = p.add_mutually_exclusive_group()
@@ -62,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON to this file",
     )
     return p
+
+
+def add_read_faults(sandbox: CreatifySandbox, rate: float) -> None:
+    """Answer this share of status reads (``GET`` of one generation, or of a list) with a 503."""
+    from airflow_provider_creatify.sandbox import FaultRule
+    from airflow_provider_creatify.sandbox.app import CREATE_PATH
+
+    for path in (CREATE_PATH + "{id}/", CREATE_PATH):  # one generation; the list (a GET on the create path)
+        sandbox.add_fault(FaultRule(path=path, method="GET", status=503, rate=rate))
 
 
 def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
@@ -118,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings, host=args.host, port=args.port, ssl_certfile=certfile, ssl_keyfile=keyfile
         )
         stack.enter_context(sandbox)
+        if args.read_fail_rate > 0:
+            add_read_faults(sandbox, args.read_fail_rate)
         print(f"Creatify sandbox listening on {sandbox.base_url}", flush=True)
         print(f"export AIRFLOW_CONN_CREATIFY_DEFAULT='{sandbox.connection_json()}'", flush=True)
         if args.self_signed_tls:

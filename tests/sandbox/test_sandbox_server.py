@@ -106,6 +106,19 @@ def test_cli_counts_file_on_sigusr1_and_after_sigterm(tmp_path):
     assert list(tmp_path.iterdir()) == [counts]  # no temporary file left
 
 
+def test_cli_read_fail_rate_fails_status_reads_only():
+    with serving([*CLI, "--port", "0", "--read-fail-rate", "1"]) as (_, lines):
+        conn = printed_connection(lines)
+        session, create = client(conn), conn["host"] + "/api/asset_generator/"
+        body = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
+        created = session.post(create, json=body, timeout=5)
+        assert created.status_code == 201  # creates are untouched
+        gen_id = created.json()["id"]
+        assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 503
+        assert session.get(f"{create}?ids={gen_id}", timeout=5).status_code == 503
+        assert session.get(create + "schemas/", timeout=5).status_code == 200
+
+
 def test_cli_credits_and_time_scale():
     # --time-scale 0.001: a 6-minute Kling video in 0.36 s; --credits: the starting balance
     argv = [*CLI, "--port", "0", "--credits", "12.5", "--time-scale", "0.001"]
