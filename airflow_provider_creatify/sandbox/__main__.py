@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shlex
 import signal
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of generations that end 'failed' (refunded) instead of done (default: 0)",
     )
     p.add_argument(
+        "--lose-create-answers",
+        type=int,
+        default=0,
+        help="the first N creates are made, then their answers are lost (the connection drops)",
+    )
+    p.add_argument(
         "--read-fail-rate",
         type=float,
         default=0.0,
@@ -75,13 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_read_faults(sandbox: CreatifySandbox, rate: float) -> None:
-    """Answer this share of status reads (``GET`` of one generation, or of a list) with a 503."""
+def add_cli_faults(sandbox: CreatifySandbox, read_fail_rate: float, lose_create_answers: int) -> None:
+    """Faults for a sandbox run as a process: status reads answered 503 at ``read_fail_rate`` (``GET`` of
+    one generation, or of a list), and the answers of the first ``lose_create_answers`` creates lost."""
     from airflow_provider_creatify.sandbox import FaultRule
     from airflow_provider_creatify.sandbox.app import CREATE_PATH
 
-    for path in (CREATE_PATH + "{id}/", CREATE_PATH):  # one generation; the list (a GET on the create path)
-        sandbox.add_fault(FaultRule(path=path, method="GET", status=503, rate=rate))
+    if read_fail_rate > 0:
+        for path in (CREATE_PATH + "{id}/", CREATE_PATH):  # one generation; the list (a GET on CREATE_PATH)
+            sandbox.add_fault(FaultRule(path=path, method="GET", status=503, rate=read_fail_rate))
+    if lose_create_answers > 0:
+        lost = FaultRule(path=CREATE_PATH, method="POST", drop=True, after_processing=True)
+        sandbox.add_fault(dataclasses.replace(lost, count=lose_create_answers))
 
 
 def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
@@ -138,8 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings, host=args.host, port=args.port, ssl_certfile=certfile, ssl_keyfile=keyfile
         )
         stack.enter_context(sandbox)
-        if args.read_fail_rate > 0:
-            add_read_faults(sandbox, args.read_fail_rate)
+        add_cli_faults(sandbox, args.read_fail_rate, args.lose_create_answers)
         print(f"Creatify sandbox listening on {sandbox.base_url}", flush=True)
         print(f"export AIRFLOW_CONN_CREATIFY_DEFAULT='{sandbox.connection_json()}'", flush=True)
         if args.self_signed_tls:

@@ -119,6 +119,17 @@ def test_cli_read_fail_rate_fails_status_reads_only():
         assert session.get(create + "schemas/", timeout=5).status_code == 200
 
 
+def test_cli_lose_create_answers_makes_the_generation_and_drops_the_answer():
+    with serving([*CLI, "--port", "0", "--lose-create-answers", "1"]) as (_, lines):
+        conn = printed_connection(lines)
+        session, create = client(conn), conn["host"] + "/api/asset_generator/"
+        body = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            session.post(create, json=body, timeout=5)
+        assert session.post(create, json=body, timeout=5).status_code == 201  # only the first is lost
+        assert len(session.get(create, timeout=5).json()) == 2  # both were made
+
+
 def test_cli_credits_and_time_scale():
     # --time-scale 0.001: a 6-minute Kling video in 0.36 s; --credits: the starting balance
     argv = [*CLI, "--port", "0", "--credits", "12.5", "--time-scale", "0.001"]

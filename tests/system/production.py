@@ -4,7 +4,9 @@ two triggerers, scheduler, dag-processor and api-server, each its own process gr
 :func:`run_scenario` runs ``tests/system/dags/creatify_production.py`` once with real faults: it
 SIGKILLs the triggerer holding the six deferred waits (the other must take them over), SIGKILLs the
 Celery worker while the blocking wait runs (and starts another), while the sandbox answers 20 % of the
-status reads with a 503. Heartbeats and thresholds are lowered so a run takes about a minute.
+status reads with a 503 and loses the answers of the first two creates (made, then the connection drops:
+the tasks must find and adopt their generations, not pay twice). Heartbeats and thresholds are lowered
+so a run takes about a minute.
 """
 
 from __future__ import annotations
@@ -186,7 +188,7 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
     """Deploy, run the DAG once with the faults, stop everything; what happened, as a dict."""
     found: dict[str, Any] = {}
     counts = Path(tempfile.mkdtemp(prefix="creatify-system-counts-")) / "counts.json"
-    args = ["--counts-file", str(counts), "--read-fail-rate", "0.2"]
+    args = ["--counts-file", str(counts), "--read-fail-rate", "0.2", "--lose-create-answers", "2"]
     with SandboxProcess(generation_seconds=GENERATION_SECONDS, extra_args=args) as sandbox:
         deployment = Deployment(sandbox)
         try:
@@ -195,6 +197,8 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
             found["startup_s"] = round(time.monotonic() - started, 1)
             run_id = deployment.trigger_run()
             found.update(_drive(deployment, run_id, timeout))
+            logs = deployment.home.glob("logs/**/*.log")
+            found["adopted"] = sum(p.read_text(errors="replace").count("Adopting Creatify") for p in logs)
             found["tasks"] = deployment.query(
                 "SELECT task_id, map_index, state, try_number FROM task_instance "
                 "WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
