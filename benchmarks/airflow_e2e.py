@@ -143,6 +143,14 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         "AND ti.dag_id = ? AND ti.run_id = ? AND ti.task_id = 'generate'",
         (dag_id, run_id),
     )[0]
+    # failed tasks whose last try met a stale event: Airflow's race ran them out of retries
+    (failed_after_stale_event,) = db.query(
+        "SELECT COUNT(DISTINCT ti.map_index) FROM task_instance ti JOIN log ON log.dag_id = ti.dag_id "
+        "AND log.run_id = ti.run_id AND log.task_id = ti.task_id AND log.map_index = ti.map_index "
+        "WHERE log.event = 'state mismatch' AND log.try_number = ti.try_number AND ti.state = 'failed' "
+        "AND ti.dag_id = ? AND ti.run_id = ? AND ti.task_id = 'generate'",
+        (dag_id, run_id),
+    )[0]
     xcoms = _xcoms(db, dag_id, run_id)
     q, s, e = parse_ts(queued), parse_ts(started), parse_ts(ended)
     starts = [ts for t in tis if (ts := parse_ts(t[3]))]
@@ -154,6 +162,7 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         "retried_tasks": sum(1 for t in tis if int(t[2]) > 1),
         "retries": sum(int(t[2]) - 1 for t in tis),
         "retries_after_stale_event": retries_after_stale_event,
+        "failed_after_stale_event": failed_after_stale_event,
         "generation_ids": [str(x["generation_id"]) for x in xcoms.values() if "generation_id" in x],
         "xcom_contract_ok": sum(1 for x in xcoms.values() if _contract_ok(x)),
         "first_asset_urls": {i: x["asset_urls"][0] for i, x in xcoms.items() if x.get("asset_urls")},
