@@ -71,7 +71,7 @@ class WaitAndFinishMixin(_Operator):
     deferrable: bool
     end_from_trigger: bool
     operator_extra_links = (CreatifyAssetLink(),)
-    #: The generation this task created or waits on, once known (for :meth:`on_kill`).
+    #: The generation this task created or waits on, once known (for :meth:`on_kill` and the extra link).
     generation_in_flight: Generation | None = None
 
     @cached_property
