@@ -62,6 +62,8 @@ from benchmarks.deployment import (
     MetaDB,
     Proc,
     airflow_env,
+    api_token,
+    check_alive,
     free_port,
     get_json,
     health,
@@ -91,9 +93,7 @@ def _wait_ready(procs: list[Proc], db: MetaDB, api_port: int, timeout: float) ->
     deadline = time.monotonic() + timeout
     marks = ",".join("?" * (len(MODES) + 1))
     while time.monotonic() < deadline:
-        for proc in procs:
-            if not proc.alive():
-                raise DeploymentError(f"airflow {proc.name} exited {proc.popen.returncode}:\n{proc.tail()}")
+        check_alive(procs)
         dags = db.query(
             f"SELECT dag_id FROM dag WHERE dag_id IN ({marks}) AND NOT is_paused AND NOT is_stale",
             (*MODES.values(), WARM_UP_DAG),
@@ -111,9 +111,7 @@ def _wait_run(db: MetaDB, dag_id: str, run_id: str, procs: list[Proc], timeout: 
         rows = db.query("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
         if rows and rows[0][0] in ("success", "failed"):
             return str(rows[0][0])
-        for proc in procs:
-            if not proc.alive():
-                raise DeploymentError(f"airflow {proc.name} died mid-run:\n{proc.tail()}")
+        check_alive(procs)
         time.sleep(0.25)
     return "timeout"
 
@@ -202,7 +200,7 @@ def _contract_ok(xcoms: dict[str, Any]) -> bool:
 def _extra_links_ok(api_port: int, dag_id: str, run_id: str, first_urls: dict[int, str]) -> int:
     """How many tasks' "Creatify asset" button, as the api-server serves it, opens their first asset."""
     base = f"http://127.0.0.1:{api_port}"
-    token = get_json(f"{base}/auth/token")["access_token"]  # simple auth manager, all admins
+    token = api_token(api_port)
     ok = 0
     for map_index, url in first_urls.items():
         links = get_json(

@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -120,6 +120,18 @@ def get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 5
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+def api_token(api_port: int) -> str:
+    """A token of the simple auth manager (all admins) for the api-server's public API."""
+    return str(get_json(f"http://127.0.0.1:{api_port}/auth/token", timeout=10)["access_token"])
+
+
+def check_alive(procs: Sequence[Proc], dead: Collection[str] = ()) -> None:
+    """Raise with its log's tail if a component exited (those named in ``dead`` were killed on purpose)."""
+    for proc in procs:
+        if proc.name not in dead and not proc.alive():
+            raise DeploymentError(f"airflow {proc.name} exited {proc.popen.returncode}:\n{proc.tail()}")
 
 
 class MetaDB:

@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SandboxProcess
-from benchmarks.deployment import DeploymentError, Proc, airflow_env, free_port, health, ready, stop_all
+from benchmarks.deployment import (
+    DeploymentError,
+    Proc,
+    airflow_env,
+    api_token,
+    check_alive,
+    free_port,
+    health,
+    ready,
+    run_cli,
+    stop_all,
+)
 from tests.system.services import Postgres, Redis, ensure_packages
 
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_production.py"
@@ -90,7 +101,7 @@ class Deployment:
         self.redis.start()
         self.env = _env(self.home, self.pg, self.redis, self.api_port, self.sandbox.connection_json())
         self.env.update(self.sandbox.client_env())
-        self._cli("db", "migrate")
+        run_cli([sys.executable, "-m", "airflow", "db", "migrate"], self.env, self.home, 600)
         for name, argv in {
             "scheduler": ["scheduler", "--skip-serve-logs"],
             "dag-processor": ["dag-processor"],
@@ -118,22 +129,10 @@ class Deployment:
             cursor.execute(sql, args)
             return list(cursor.fetchall())
 
-    def _cli(self, *argv: str) -> None:
-        import subprocess
-
-        command = [sys.executable, "-m", "airflow", *argv]
-        done = subprocess.run(
-            command, env=self.env, cwd=self.home, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode:
-            raise DeploymentError(
-                f"airflow {' '.join(argv)} exited {done.returncode}:\n{done.stderr[-3000:]}"
-            )
-
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.check_alive()
+            check_alive(self.procs)
             dag = self.query(
                 "SELECT 1 FROM dag WHERE dag_id = %s AND NOT is_paused AND NOT is_stale", (DAG_ID,)
             )
@@ -147,21 +146,15 @@ class Deployment:
             time.sleep(0.5)
         raise DeploymentError(f"not ready after {timeout:.0f} s; health: {health(self.api_port)}")
 
-    def check_alive(self, dead: frozenset[str] | set[str] = frozenset()) -> None:
-        """Raise with its log's tail if a component other than ``dead`` ones exited."""
-        for proc in self.procs:
-            if proc.name not in dead and not proc.alive():
-                raise DeploymentError(f"airflow {proc.name} exited {proc.popen.returncode}:\n{proc.tail()}")
-
     def trigger_run(self) -> str:
         """``POST /api/v2/dags/<id>/dagRuns`` with a token of the simple auth manager; the run id."""
-        base = f"http://127.0.0.1:{self.api_port}"
-        with urllib.request.urlopen(f"{base}/auth/token", timeout=10) as response:
-            token = json.loads(response.read())["access_token"]
         request = urllib.request.Request(
-            f"{base}/api/v2/dags/{DAG_ID}/dagRuns",
+            f"http://127.0.0.1:{self.api_port}/api/v2/dags/{DAG_ID}/dagRuns",
             data=json.dumps({"logical_date": None}).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {api_token(self.api_port)}",
+                "Content-Type": "application/json",
+            },
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -218,7 +211,7 @@ def _drive(deployment: Deployment, run_id: str, timeout: float) -> dict[str, Any
     started = time.monotonic()
     blocking_since = None
     while time.monotonic() - started < timeout:
-        deployment.check_alive(dead)
+        check_alive(deployment.procs, dead)
         (state,) = deployment.query(
             "SELECT state FROM dag_run WHERE dag_id = %s AND run_id = %s", (DAG_ID, run_id)
         )[0]
