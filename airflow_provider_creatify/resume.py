@@ -1,9 +1,11 @@
 """What a try leaves for the next try of the same task: the generation it created and what from.
 
-The create operator writes it to Airflow's ``task_state_store`` (3.3+) under :data:`STATE_KEY`, right
-after the POST: ``{"generation_id", "deadline", "fingerprint"}``. A retry resumes that generation only
-when it was made from the same model and input (:func:`fingerprint`): a user who fixed a prompt and
-cleared the task gets a new generation, not the old asset.
+The create operator writes it to Airflow's ``task_state_store`` (3.3+) under :data:`STATE_KEY`: right
+before the POST its intent, ``{"intent_at", "deadline", "fingerprint"}``, then, once the id is known,
+``{"generation_id", "deadline", "fingerprint"}``. A retry resumes that generation only when it was made
+from the same model and input (:func:`fingerprint`): a user who fixed a prompt and cleared the task
+gets a new generation, not the old asset. A retry that finds an intent without an id, or a try whose
+create lost its answer, looks for the generation with :func:`find_lost`.
 """
 
 from __future__ import annotations

@@ -249,9 +249,8 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         if saved.get("fingerprint") != self._fingerprint:
             self.log.warning(
                 "Creatify generation %s of an earlier try was made from another model or input_params "
-                "than this try's (the task changed, e.g. a fixed prompt); creating a new one. %s is "
-                "abandoned: it may still finish, and bill, at Creatify.",
-                saved["generation_id"],
+                "than this try's (the task changed, e.g. a fixed prompt); creating a new one. The old one "
+                "is abandoned: it may still finish, and bill, at Creatify.",
                 saved["generation_id"],
             )
             return None
