@@ -16,13 +16,17 @@ from benchmarks.deployment import DeploymentError, free_port
 
 
 def ensure_packages() -> None:
-    """``apt-get install postgresql redis-server`` if either is missing (CI runs as root)."""
+    """``apt-get install postgresql redis-server`` if either is missing (CI runs as root); apt's output is
+    shown only when it fails."""
     if shutil.which("redis-server") and glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=900)
-    install = ["apt-get", "install", "-y", "-qq", "postgresql", "redis-server"]
-    subprocess.run(install, check=True, env=env, timeout=900)
+    started = time.monotonic()
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql", "redis-server"]):
+        done = subprocess.run(argv, env=env, timeout=900, capture_output=True, text=True)
+        if done.returncode:
+            raise DeploymentError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    print(f"installed postgresql and redis-server with apt-get in {time.monotonic() - started:.0f} s")
 
 
 def _pg_bin(name: str) -> str:
