@@ -78,3 +78,28 @@ def test_a_deferred_wait_ends_when_the_tries_execution_timeout_passes(
     out = capfd.readouterr().out
     assert "execution_timeout (0:00:02) passed while waiting for Creatify generation" in out
     assert generation_id in out
+
+
+@pytest.mark.skipif(not airflow_has_task_state_store(), reason="task_state_store came with Airflow 3.3")
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_a_retry_whose_input_changed_creates_anew_and_names_the_abandoned_generation(
+    airflow_db, dags_folder, creatify_conn, deferrable, capfd
+):
+    # Try 1 runs out of execution_timeout; from try 2 on the prompt differs, as after a user's fix. The
+    # store still holds try 1's generation: resuming it would hand back the old prompt's asset.
+    creatify_conn.settings.generation_seconds = 4
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry")
+    set_deferrable(dag, deferrable)
+    dag.get_task("generate").input_params = {
+        "prompt": "{{ 'first draft' if ti.try_number == 1 else 'fixed prompt' }}"
+    }
+    dagrun = dag.test()
+    assert dagrun.state == "success"
+    by_prompt = {g["input_params"]["prompt"]: g for g in creatify_conn.generations.values()}
+    assert set(by_prompt) == {"first draft", "fixed prompt"}
+    assert creatify_conn.count("POST", POST_PATH) == 2  # one per input; tries 3+ resumed the second
+    urls = dagrun_xcoms(dagrun)[("generate", -1, "return_value")]
+    assert urls == [a["url"] for a in by_prompt["fixed prompt"]["assets"]]
+    out = capfd.readouterr().out
+    assert f"Creatify generation {by_prompt['first draft']['id']} of an earlier try was made from" in out
+
