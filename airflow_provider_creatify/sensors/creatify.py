@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import conf
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_creatify.exceptions import CreatifyAPIError
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyTimeoutError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
 from airflow_provider_creatify.polling import GenerationWait
@@ -34,7 +34,8 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
     ``GenerationWait.max_consecutive_errors`` in a row (counted within one worker process: in reschedule
     mode each poke is a new one, and the sensor's ``timeout`` bounds the wait). Deferred, the
     ``timeout`` counts from the first try's start (Airflow 3.3+, through ``task_state_store``), as
-    Airflow counts a rescheduled sensor's.
+    Airflow counts a rescheduled sensor's, and its end fails the task without a retry
+    (``AirflowSensorTimeout``; skipped with ``soft_fail``), as any sensor's timeout.
 
     :param generation_id: the generation to wait on (templated; an XComArg works).
     :param creatify_conn_id: the Airflow connection id.
@@ -84,6 +85,13 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         if store is not None:
             store.set(SENSOR_STATE_KEY, {"generation_id": self.generation_id, "deadline": deadline})
         return deadline
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
+        """As the operator's, except that the sensor's ``timeout`` is Airflow's sensor timeout."""
+        try:
+            return super().execute_complete(context, event)
+        except CreatifyTimeoutError as err:
+            raise AirflowSensorTimeout(str(err)) from err
 
     @cached_property
     def _reads(self) -> GenerationWait:

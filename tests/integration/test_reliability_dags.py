@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
 from tests.helpers import LIST_PATH, POST_PATH, STATUS_PATH, airflow_has_task_state_store
@@ -103,3 +105,22 @@ def test_a_retry_whose_input_changed_creates_anew_and_names_the_abandoned_genera
     out = capfd.readouterr().out
     assert f"Creatify generation {by_prompt['first draft']['id']} of an earlier try was made from" in out
 
+
+@pytest.mark.skipif(not airflow_has_task_state_store(), reason="task_state_store came with Airflow 3.3")
+def test_a_deferred_sensors_timeout_counts_from_its_first_try(airflow_db, dags_folder, creatify_conn, capfd):
+    # Each try runs out of its 2 s execution_timeout and is retried (up to 7 tries); the sensor's 5 s
+    # timeout, counted from the first try, ends the task without a retry: on the third try or so.
+    creatify_conn.settings.generation_seconds = 60
+    generation = CreatifyHook().create_generation("nano-banana", {"prompt": "a slow one"})
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_sensor_timeout")
+    started = time.monotonic()
+    dagrun = dag.test(run_conf={"generation_id": generation.id})
+    assert dagrun.state == "failed"
+    (ti,) = dagrun.get_task_instances()
+    assert 2 <= ti.try_number <= 4, "the timeout did not restart on each try"
+    assert time.monotonic() - started < 20
+    out = capfd.readouterr().out
+    assert (
+        AirflowSensorTimeout.__name__ in out
+        and f"Timed out waiting for Creatify generation {generation.id}" in out
+    )

@@ -8,6 +8,7 @@ import pendulum
 from airflow.sdk import dag
 
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
+from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
 
 
 @dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
@@ -33,5 +34,21 @@ def creatify_reliability_retry():
     )
 
 
+@dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def creatify_reliability_sensor_timeout():
+    """A deferred sensor whose tries each run out of execution_timeout before its own timeout passes."""
+    CreatifyGenerationSensor(
+        task_id="wait",
+        generation_id="{{ dag_run.conf['generation_id'] }}",
+        deferrable=True,
+        poke_interval=0.2,
+        timeout=5,
+        execution_timeout=timedelta(seconds=2),
+        retries=6,
+        retry_delay=timedelta(seconds=0),
+    )
+
+
 creatify_reliability_mapped()
 creatify_reliability_retry()
+creatify_reliability_sensor_timeout()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 from airflow.sdk import PokeReturnValue
 
 from airflow_provider_creatify.exceptions import (
@@ -130,3 +130,19 @@ def test_deferred_timeout_counts_from_the_first_try(creatify_conn):
     first = deferred_deadline()
     time.sleep(0.05)
     assert deferred_deadline() == first  # a retry keeps the first try's deadline
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_deferred_timeout_is_airflows_sensor_timeout(soft_fail):
+    # AirflowSensorTimeout fails the task without a retry; soft_fail makes it a skip, as for any sensor
+    sensor = CreatifyGenerationSensor(
+        task_id="wait", generation_id="gen-1", deferrable=True, soft_fail=soft_fail
+    )
+    event = {"status": "timeout", "generation_id": "gen-1", "model_name": "flux", "last_status": "generating"}
+    expected = AirflowSkipException if soft_fail else AirflowSensorTimeout
+    with pytest.raises(expected):
+        sensor.resume_execution("execute_complete", {"event": event}, make_context())
+    with pytest.raises(
+        AirflowSensorTimeout, match=r"Timed out waiting for Creatify generation gen-1 \(model flux\)"
+    ):
+        sensor.execute_complete(make_context(), event)
