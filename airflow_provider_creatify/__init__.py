@@ -9,12 +9,39 @@ __version__ = "0.1.0"
 
 
 def get_provider_info() -> dict:
-    """Provider metadata read by Airflow's providers manager (``airflow providers list``)."""
+    """Provider metadata read by Airflow's providers manager (``airflow providers get``, the UI's
+    Providers and Connections pages). The provider reads no configuration section of its own (only
+    Airflow's ``[operators] default_deferrable``), so it declares none."""
     return {
         "package-name": "airflow-provider-creatify",
         "name": "Creatify",
         "description": "Create and await Creatify Asset Generator generations (image, video, audio).",
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Creatify",
+                "external-doc-url": "https://docs.creatify.ai",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": "Creatify", "python-modules": ["airflow_provider_creatify.hooks.creatify"]}
+        ],
+        "operators": [
+            {
+                "integration-name": "Creatify",
+                "python-modules": ["airflow_provider_creatify.operators.creatify"],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "Creatify", "python-modules": ["airflow_provider_creatify.sensors.creatify"]}
+        ],
+        "triggers": [
+            {
+                "integration-name": "Creatify",
+                "python-modules": ["airflow_provider_creatify.triggers.creatify"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "creatify",

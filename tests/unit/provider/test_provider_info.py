@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -31,16 +32,60 @@ def test_provider_info_entry_point():
     assert hook.conn_type == "creatify" and hook.default_conn_name == "creatify_default"
 
 
-def test_airflow_providers_list_shows_the_provider(airflow_db):
+def test_provider_info_passes_the_schema_this_airflow_ships():
+    import airflow
+    import jsonschema
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = airflow_provider_creatify.get_provider_info()
+    jsonschema.Draft7Validator(schema).validate(info)
+    (integration,) = info["integrations"]
+    assert integration["integration-name"] == "Creatify"
+    classes = {"hooks": "CreatifyHook", "operators": "CreatifyCreateGenerationOperator"}
+    classes |= {"sensors": "CreatifyGenerationSensor", "triggers": "CreatifyGenerationTrigger"}
+    for kind, class_name in classes.items():  # each kind names its integration and a module that has it
+        (entry,) = info[kind]
+        assert entry["integration-name"] == integration["integration-name"]
+        (module,) = entry["python-modules"]
+        assert hasattr(importlib.import_module(module), class_name)
+
+
+def test_airflow_providers_get_shows_the_provider(airflow_db):
+    import airflow
+    from packaging.version import Version
+
     out = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        [
+            sys.executable,
+            "-m",
+            "airflow",
+            "providers",
+            "get",
+            "airflow-provider-creatify",
+            "-f",
+            "-o",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
         env=os.environ.copy(),
     ).stdout
-    packages = {p["package_name"]: p for p in json.loads(out[out.index("[") :])}
-    assert packages["airflow-provider-creatify"]["version"] == airflow_provider_creatify.__version__
+    (shown,) = json.loads(out[out.index("[") :])
+    info = airflow_provider_creatify.get_provider_info()
+    for key in (
+        "integrations",
+        "hooks",
+        "operators",
+        "sensors",
+        "triggers",
+        "connection-types",
+        "extra-links",
+    ):
+        assert shown[key] == info[key]
+    assert shown["versions"] == [airflow_provider_creatify.__version__]
+    if Version(airflow.__version__) >= Version("3.3"):  # the Providers page's link (3.1 ignores the URL)
+        assert shown["documentation-url"] == "https://pypi.org/project/airflow-provider-creatify/"
 
 
 def test_connection_type_is_registered(airflow_db):
