@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The production-like system test (tests/system/): PostgreSQL and Redis from Debian's packages (installed
-# with apt-get where missing: run as root), Airflow 3.3.2 with the CeleryExecutor, two triggerers, real
-# faults. Its own venv (.venv/system-3.3.2): the Celery provider and the PostgreSQL drivers it needs.
+# with apt-get where missing: run as root), Airflow with the CeleryExecutor, two triggerers, real faults.
+# One venv per Airflow version (.venv/system-<version>): the Celery provider and the PostgreSQL drivers it
+# needs. SYSTEM_AIRFLOW_VERSIONS picks the versions (default: 3.1.1 and 3.3.2, what each guarantees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-venv=".venv/system-3.3.2"
-[ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-"$venv/bin/python" -m pip install -q -U pip
-# celery<5.7: 5.7.0 breaks the CeleryExecutor of apache-airflow-providers-celery 3.26; asyncpg: Airflow 3.3's
-# async metadata connection on PostgreSQL
-"$venv/bin/python" -m pip install -q -e ".[test]" "apache-airflow==3.3.2" apache-airflow-providers-celery \
-  "celery<5.7" redis psycopg2-binary asyncpg
-echo "== system test on Airflow 3.3.2 (CeleryExecutor, PostgreSQL, Redis, two triggerers)"
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -s tests/system "$@"
+source scripts/venv.sh
+SYSTEM_AIRFLOW_VERSIONS=${SYSTEM_AIRFLOW_VERSIONS:-"3.1.1 3.3.2"}
+
+for version in $SYSTEM_AIRFLOW_VERSIONS; do
+  venv=".venv/system-$version"
+  # celery<5.7: 5.7.0 breaks the CeleryExecutor of apache-airflow-providers-celery 3.26 (which also runs
+  # Airflow 3.1); asyncpg: every Airflow 3 component opens an async metadata connection (3.1 as well)
+  venv_with_airflow "$venv" "$version" apache-airflow-providers-celery "celery<5.7" redis psycopg2-binary asyncpg
+  echo "== system test on Airflow $version (CeleryExecutor, PostgreSQL, Redis, two triggerers)"
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider -s tests/system "$@"
+done

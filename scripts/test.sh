@@ -3,16 +3,11 @@
 # Airflow this package admits (one venv each under .venv/). Needs python3 (3.10-3.13) and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
+source scripts/venv.sh
 AIRFLOW_VERSIONS=${AIRFLOW_VERSIONS:-"3.1.1 3.3.2"}
 
 for version in $AIRFLOW_VERSIONS; do
-  venv=".venv/airflow-$version"
-  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q -U pip
-  constraints=()
-  [ -f "constraints/airflow-$version.txt" ] && constraints=(-c "constraints/airflow-$version.txt")
-  "$venv/bin/python" -m pip install -q -e ".[test]" "apache-airflow==$version" "${constraints[@]}"
+  venv_with_airflow ".venv/airflow-$version" "$version"
 done
 
 newest=".venv/airflow-${AIRFLOW_VERSIONS##* }"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -40,6 +41,8 @@ from tests.system.services import Postgres, Redis, ensure_packages
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_production.py"
 DAG_ID = "creatify_production"
 TASKS = 9  # six mapped, one blocking, two over their execution_timeout: one POST each
+MAPPED = 6
+TRIES = 5  # the DAG's retries=4, plus the first try
 GENERATION_SECONDS = 20.0
 TRIGGERERS = ("triggerer-a", "triggerer-b")
 #: Each triggerer names itself by this (its job row's hostname): which process holds which trigger.
@@ -177,9 +180,81 @@ def _trigger_started(home: Path, job_id: int, trigger_id: int) -> bool:
     )
 
 
+#: What a try's log says it did with its generation (the operator's log lines), and how it ended when
+#: its execution_timeout passed while deferred: the trigger's event (the task's timeout, naming the
+#: generation) or, first, Airflow's own trigger timeout.
+LOG_EVENTS = {
+    "created": "Created Creatify generation",
+    "adopted": "Adopting Creatify",
+    "resumed": "Resuming Creatify",
+    "execution_timeout_event": "This try's execution_timeout",
+    "trigger_timeout": "TaskDeferralTimeout",
+}
+
+
+def task_log_events(home: Path, run_id: str) -> dict[str, dict[str, int]]:
+    """Per task (``generate[3]``, ``blocking``): how many tries left a log, and how many of those logs
+    have each line of :data:`LOG_EVENTS`. With ``adopt_on_retry=False`` (the default) a try that POSTed
+    logs ``created``, or ``adopted`` when the POST's answer was lost; a try killed before it either made
+    no POST (the kill waits for it: see :func:`_worker_kill_due`)."""
+    events: dict[str, dict[str, int]] = {}
+    runs = home / "logs" / f"dag_id={DAG_ID}"
+    for path in sorted(runs.glob(f"run_id={run_id}/task_id=*/**/attempt=*.log")):
+        if not re.fullmatch(r"attempt=\d+\.log", path.name):  # a trigger's: attempt=1.log.trigger.4.log
+            continue
+        parts = dict(part.split("=", 1) for part in path.relative_to(runs).parts[1:-1])
+        key = parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else "")
+        counts = events.setdefault(key, {"tries": 0, **dict.fromkeys(LOG_EVENTS, 0)})
+        counts["tries"] += 1
+        text = path.read_text(errors="replace")
+        for name, line in LOG_EVENTS.items():
+            counts[name] += line in text
+    return events
+
+
+def _has_generation(home: Path, run_id: str, task_id: str, map_index: int, try_number: int) -> bool:
+    """Whether this try's log says it has its generation (created or adopted: its POST is behind it)."""
+    mapped = f"map_index={map_index}/" if map_index >= 0 else ""
+    path = home / f"logs/dag_id={DAG_ID}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_number}.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return LOG_EVENTS["created"] in text or LOG_EVENTS["adopted"] in text
+
+
+#: A mapped wait in one of these states is in no worker (deferred to the triggerer, or over).
+WAITING_OR_DONE = ("deferred", "success", "removed")
+
+
+def _worker_kill_due(deployment: Deployment, run_id: str) -> list[str] | None:
+    """The tries a SIGKILL of the worker would end now, or ``None`` while it would blur the figures.
+
+    Due once the blocking wait has its generation, the six mapped waits are all in the triggerer (or
+    done), no task is on its way to a worker (a queued task's Celery message would be lost with the
+    worker), and every try running has its generation: each killed try costs exactly its retry.
+    """
+    rows = deployment.query(
+        "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = %s AND run_id = %s",
+        (DAG_ID, run_id),
+    )
+    running = [(task, index, tries) for task, index, state, tries in rows if state == "running"]
+    if (
+        not any(task == "blocking" for task, _, _ in running)
+        or any(task == "generate" and state not in WAITING_OR_DONE for task, _, state, _ in rows)
+        or any(state in ("scheduled", "queued") for _, _, state, _ in rows)
+        or not all(_has_generation(deployment.home, run_id, *ti) for ti in running)
+    ):
+        return None
+    return [f"{task}{f'[{index}]' if index >= 0 else ''} try {tries}" for task, index, tries in running]
+
+
 def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
-    """Deploy, run the DAG once with the faults, stop everything; what happened, as a dict."""
-    found: dict[str, Any] = {}
+    """Deploy, run the DAG once with the faults, stop everything; what happened, as a dict.
+
+    ``CREATIFY_SYSTEM_KEEP=1`` keeps the deployment's directory (Airflow's logs, the components' output)
+    and prints where it is.
+    """
+    import airflow
+
+    found: dict[str, Any] = {"airflow": airflow.__version__}
     counts = Path(tempfile.mkdtemp(prefix="creatify-system-counts-")) / "counts.json"
     args = ["--counts-file", str(counts), "--read-fail-rate", "0.2", "--lose-create-answers", "2"]
     with SandboxProcess(generation_seconds=GENERATION_SECONDS, extra_args=args) as sandbox:
@@ -192,6 +267,7 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
             found.update(_drive(deployment, run_id, timeout))
             logs = deployment.home.glob("logs/**/*.log")
             found["adopted"] = sum(p.read_text(errors="replace").count("Adopting Creatify") for p in logs)
+            found["log_events"] = task_log_events(deployment.home, run_id)
             found["tasks"] = deployment.query(
                 "SELECT task_id, map_index, state, try_number FROM task_instance "
                 "WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
@@ -200,7 +276,11 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
         finally:
             deployment.stop()
             found["post_create"] = sandbox.counts_now(counts)["post_create"]
-            shutil.rmtree(deployment.root, ignore_errors=True)
+            if os.environ.get("CREATIFY_SYSTEM_KEEP"):
+                print(f"CREATIFY_SYSTEM_KEEP: the deployment is kept in {deployment.root}")
+            else:
+                shutil.rmtree(deployment.root, ignore_errors=True)
+    shutil.rmtree(counts.parent, ignore_errors=True)  # the sandbox writes it a last time when it stops
     return found
 
 
@@ -252,11 +332,12 @@ def _drive(deployment: Deployment, run_id: str, timeout: float) -> dict[str, Any
         )
         if blocking and blocking[0][0] == "running" and "worker_killed" not in found:
             blocking_since = blocking_since or time.monotonic()
-            if time.monotonic() - blocking_since > 4:  # it created its generation and polls it
+            victims = _worker_kill_due(deployment, run_id)
+            if time.monotonic() - blocking_since > 4 and victims:  # it created its generation and polls it
                 deployment.proc("worker-1").kill()
                 dead.add("worker-1")
                 deployment.spawn("worker-2", ["celery", "worker", "--skip-serve-logs", "-H", "worker2@%h"])
-                found["worker_killed"] = True
+                found["worker_killed"] = victims
         time.sleep(0.5)
     found["state"] = "timeout"
     found["logs"] = {p.name: p.tail(2000) for p in deployment.procs}
