@@ -54,7 +54,7 @@ def get_provider_info() -> dict:
                     "placeholders": {
                         "login": "Your Creatify API ID (X-API-ID)",
                         "password": "Your Creatify API key (X-API-KEY)",
-                        "host": "https://api.creatify.ai (the default), or a sandbox such as http://127.0.0.1:8765",
+                        "host": "https://api.creatify.ai (default)",
                     },
                 },
             }

@@ -101,6 +101,21 @@ def missing_connection(conn_id: str, exc: Exception) -> CreatifyConfigError:
     )
 
 
+#: What a connection test says when Airflow handed it the mask of a saved key instead of the key.
+MASKED_KEY_TEST = (
+    "The API key this test received is Airflow's mask '***', not the key: this Airflow's UI sends the mask "
+    "for a saved connection (apache/airflow#61670; Airflow 3.3 tests the saved key). Test it with "
+    "`airflow connections test <connection id>` instead."
+)
+
+
+def without_connection_id(message: str, conn_id: str) -> str:
+    """``message`` naming no connection: the UI tests under a throw-away id of Airflow's, which would
+    mislead ("the connection", ``AIRFLOW_CONN_<ID>``)."""
+    message = message.replace(f"Airflow connection {conn_id!r}", "the connection")
+    return message.replace(f"AIRFLOW_CONN_{conn_id.upper()}", "AIRFLOW_CONN_<ID>")
+
+
 def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: str | None = None) -> object:
     """Turn an HTTP answer into JSON, or raise the matching :class:`CreatifyAPIError`.
 

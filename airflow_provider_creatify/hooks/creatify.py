@@ -1,11 +1,10 @@
-"""Creatify's Asset Generator API as the methods of an Airflow hook.
+"""Creatify's Asset Generator API as the methods of an Airflow hook: connection → credentials, the models
+and their schemas, validate, create, read one or many generations, the credit balance, and wait.
 
-Connection → credentials, the models and their schemas, validate, create, read one or many generations,
-the credit balance, and wait. The HTTP underneath is private: :mod:`._http` (credentials, the one decode
-path, the requests client), :mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched
-status reads); the wait rules are in :mod:`airflow_provider_creatify.polling`.
-HTTP clients and jsonschema are imported where they are used: DAG files import this module on every parse.
-"""
+The HTTP underneath is private: :mod:`._http` (credentials, the one decode path, the requests client),
+:mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched status reads); the wait rules
+are in :mod:`airflow_provider_creatify.polling`. HTTP clients and jsonschema are imported where used:
+DAG files import this module on every parse."""
 
 from __future__ import annotations
 
@@ -25,12 +24,14 @@ from airflow_provider_creatify.exceptions import (
 from airflow_provider_creatify.generation import Generation, parse_credits
 from airflow_provider_creatify.hooks._batch import GENERATIONS_PATH, batches
 from airflow_provider_creatify.hooks._http import (
+    MASKED_KEY_TEST,
     Credentials,
     SyncClient,
     credentials_from_connection,
     decode,
     missing_connection,
     uncertain_create,
+    without_connection_id,
 )
 from airflow_provider_creatify.hooks._transport import TRANSPORT, AsyncTransport
 from airflow_provider_creatify.polling import GenerationWait
@@ -186,9 +187,8 @@ class CreatifyHook(BaseHook):
     async def __aenter__(self) -> CreatifyHook:
         """Join the event loop's shared HTTP session for the ``async with`` block (a trigger run).
 
-        All waits running in one event loop (a triggerer) share one ``aiohttp`` session and its pool of
-        keep-alive connections (:attr:`transport`): the first to enter opens it, the last to leave closes
-        it. Measured against one session per wait in ``benchmarks/triggerer_cost.py``.
+        All waits in one event loop (a triggerer) share one ``aiohttp`` session (:attr:`transport`): the
+        first to enter opens it, the last to leave closes it (vs one per wait: benchmarks/triggerer_cost.py).
         """
         await self.acredentials()
         self._asession = await self.transport.acquire()
@@ -392,7 +392,9 @@ class CreatifyHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials by listing the models (``airflow connections test``, UI Test button)."""
         try:
+            if self.credentials.api_key == "***":  # Airflow's mask of a stored secret, never a key
+                return False, MASKED_KEY_TEST
             models = self.list_models()
         except Exception as exc:
-            return False, str(exc)
+            return False, without_connection_id(str(exc), self.creatify_conn_id)
         return True, f"Connected to Creatify at {self.credentials.base_url}: {len(models)} models available."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -122,6 +123,24 @@ def test_wrong_key_is_an_auth_error_without_the_key(creatify_sandbox, monkeypatc
     assert secret not in str(err.value) and secret not in err.value.body
     ok, message = CreatifyHook().test_connection()
     assert not ok and "401" in message and secret not in message
+    # a test names no connection: the UI tests under a throw-away id of Airflow's
+    assert "creatify_default" not in message and "rejected the credentials of the connection" in message
+
+
+def test_test_connection_of_a_masked_key_says_so_without_calling_creatify(creatify_sandbox, monkeypatch):
+    # Airflow 3.1's UI Test button sends the saved key as its mask (apache/airflow#61670)
+    masked = json.loads(creatify_sandbox.connection_json()) | {"password": "***"}
+    monkeypatch.setenv("AIRFLOW_CONN_CREATIFY_DEFAULT", json.dumps(masked))
+    ok, message = CreatifyHook().test_connection()
+    assert not ok and "Airflow's mask '***'" in message and "airflow connections test" in message
+    assert creatify_sandbox.count() == 0
+
+
+def test_test_connection_of_a_connection_without_a_key_names_no_connection(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_X8K2", json.dumps({"conn_type": "creatify", "login": "id"}))
+    ok, message = CreatifyHook("x8k2").test_connection()
+    assert not ok and "API key (password)" in message
+    assert "x8k2" not in message.lower() and "AIRFLOW_CONN_<ID>" in message
 
 
 def test_test_connection_ok(creatify_conn):
