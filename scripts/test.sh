@@ -10,6 +10,14 @@ for version in $AIRFLOW_VERSIONS; do
   venv_with_airflow ".venv/airflow-$version" "$version"
 done
 
+# tests/ui drives Debian's headless Chromium and its driver (a Debian package, not a downloaded browser);
+# installed here where missing and possible (root, apt), else that test skips itself
+if ! command -v chromedriver >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== apt-get install chromium chromium-driver (for tests/ui)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 newest=".venv/airflow-${AIRFLOW_VERSIONS##* }"
 "$newest/bin/ruff" check .
 "$newest/bin/ruff" format --check .
