@@ -11,7 +11,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowTaskTimeout, BaseOperatorLink, XCom
+from airflow.providers.common.compat.sdk import (
+    AirflowTaskTimeout,
+    BaseOperatorLink,
+    XCom,
+    get_listener_manager,
+)
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import CreatifyError
@@ -68,12 +73,15 @@ class WaitAndFinishMixin(_Operator):
     :class:`~airflow_provider_creatify.exceptions.CreatifyError` naming the generation.
 
     A deferred wait that ends in success ends the task in the triggerer, XComs and extra link included
-    (``end_from_trigger``), unless the worker still has work to do: see :meth:`ends_in_triggerer`.
+    (the ``end_from_trigger`` argument), unless the worker still has work to do: see
+    :meth:`ends_in_triggerer`. The argument is kept as ``finish_in_triggerer``, not under its own name:
+    Airflow's DAG bag refuses every task whose ``end_from_trigger`` attribute is true wherever a listener
+    plugin is installed (OpenLineage's, for one), while this decision is made at run time.
     """
 
     creatify_conn_id: str
     deferrable: bool
-    end_from_trigger: bool
+    finish_in_triggerer: bool
     operator_extra_links = (CreatifyAssetLink(),)
     #: The generation this task created or waits on, once known (for :meth:`on_kill` and the extra link).
     generation_in_flight: Generation | None = None
@@ -87,10 +95,15 @@ class WaitAndFinishMixin(_Operator):
 
         Only with ``end_from_trigger``, and not when the worker has something left to do on success:
         outlets (Airflow emits Asset events from the worker), an ``on_success_callback`` (Airflow 3.1 to
-        3.3 run none for a task ended by its trigger), or ``do_xcom_push=False``.
+        3.3 run none for a task ended by its trigger), ``do_xcom_push=False``, or listeners (plugins
+        such as OpenLineage's hear of a task's success in the worker only).
         """
         return (
-            self.end_from_trigger and self.do_xcom_push and not self.outlets and not self.on_success_callback
+            self.finish_in_triggerer
+            and self.do_xcom_push
+            and not self.outlets
+            and not self.on_success_callback
+            and not get_listener_manager().has_listeners
         )
 
     def wait_and_finish(

@@ -105,7 +105,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.creatify_conn_id = creatify_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.end_from_trigger = end_from_trigger
+        self.finish_in_triggerer = end_from_trigger  # not end_from_trigger: see WaitAndFinishMixin
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input

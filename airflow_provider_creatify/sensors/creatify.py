@@ -59,7 +59,7 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         self.generation_id = generation_id
         self.creatify_conn_id = creatify_conn_id
         self.deferrable = deferrable
-        self.end_from_trigger = end_from_trigger
+        self.finish_in_triggerer = end_from_trigger  # not end_from_trigger: see WaitAndFinishMixin
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import types
 from datetime import timedelta
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowTaskTimeout, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout, TaskDeferred, get_listener_manager
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import (
@@ -123,12 +124,17 @@ def test_deferrable_defers_then_completes(creatify_conn):
         ({"outlets": [Asset("s3://bucket/creatify/images")]}, False),  # Asset events come from a worker
         ({"on_success_callback": lambda context: None}, False),  # not run for a task ended by a trigger
         ({"do_xcom_push": False}, False),
+        ({"listeners": True}, False),  # listener plugins (OpenLineage's) hear of a success in a worker
     ],
-    ids=["default", "switched off", "outlets", "on_success_callback", "no XCom push"],
+    ids=["default", "switched off", "outlets", "on_success_callback", "no XCom push", "listeners"],
 )
 def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
-    creatify_conn, kwargs, ends_in_triggerer
+    creatify_conn, kwargs, ends_in_triggerer, request
 ):
+    if kwargs.pop("listeners", False):
+        listener = types.ModuleType("a_listener")  # a listener plugin (no hook of interest here)
+        get_listener_manager().add_listener(listener)
+        request.addfinalizer(lambda: get_listener_manager().pm.unregister(listener))
     with pytest.raises(TaskDeferred) as deferred:
         make_operator(deferrable=True, **kwargs).execute(make_context())
     assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
