@@ -106,6 +106,13 @@ class WaitAndFinishMixin(_Operator):
             and not get_listener_manager().has_listeners
         )
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (when installed): the URLs the generation was given as inputs, its assets as
+        outputs, and a ``creatify_generation`` run facet (id, model, status, credits)."""
+        from airflow_provider_creatify.lineage import generation_lineage
+
+        return generation_lineage(self.generation_in_flight)
+
     def wait_and_finish(
         self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
     ) -> list[str]:

@@ -301,9 +301,20 @@ class CreatifyCopyAssetsOperator(BaseOperator):
         self.asset_urls = asset_urls
         self.destination = destination
 
+    #: The asset URLs and the paths they were stored as, once copied (for OpenLineage).
+    copied: tuple[list[str], list[str]] = ([], [])
+
     def execute(self, context: Context) -> list[str]:
         urls = [self.asset_urls] if isinstance(self.asset_urls, str) else list(self.asset_urls or [])
-        return storage.copy_assets(urls, self.destination, log=self.log)
+        stored = storage.copy_assets(urls, self.destination, log=self.log)
+        self.copied = (urls, stored)
+        return stored
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (when installed): the asset URLs as inputs, the stored files as outputs."""
+        from airflow_provider_creatify.lineage import copy_lineage
+
+        return copy_lineage(*self.copied)
 
 
 def __getattr__(name: str) -> Any:
