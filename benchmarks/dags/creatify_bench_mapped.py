@@ -61,12 +61,14 @@ def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED, outlet:
             on_execute_callback=record_start,
         ).expand(input_params=[{"prompt": f"{dag_id} {i}"} for i in range(mapped)])
         if outlet:  # a worker resumes it despite end_from_trigger: Asset events come from the worker
-            CreatifyCreateGenerationOperator(
+            CreatifyCreateGenerationOperator(  # resumed, so open to the same race: the same retries
                 task_id="generate_asset",
                 model_name="nano-banana",
                 input_params={"prompt": f"{dag_id} asset"},
                 poll_interval=2,
                 outlets=[outlet],
+                retries=3,
+                retry_delay=timedelta(seconds=1),
                 on_execute_callback=record_start,
             )
 
