@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import shlex
 import signal
@@ -92,8 +91,10 @@ def add_cli_faults(sandbox: CreatifySandbox, read_fail_rate: float, lose_create_
         for path in (CREATE_PATH + "{id}/", CREATE_PATH):  # one generation; the list (a GET on CREATE_PATH)
             sandbox.add_fault(FaultRule(path=path, method="GET", status=503, rate=read_fail_rate))
     if lose_create_answers > 0:
-        lost = FaultRule(path=CREATE_PATH, method="POST", drop=True, after_processing=True)
-        sandbox.add_fault(dataclasses.replace(lost, count=lose_create_answers))
+        lost = FaultRule(
+            path=CREATE_PATH, method="POST", drop=True, after_processing=True, count=lose_create_answers
+        )
+        sandbox.add_fault(lost)
 
 
 def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
