@@ -265,9 +265,8 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
             found["startup_s"] = round(time.monotonic() - started, 1)
             run_id = deployment.trigger_run()
             found.update(_drive(deployment, run_id, timeout))
-            logs = deployment.home.glob("logs/**/*.log")
-            found["adopted"] = sum(p.read_text(errors="replace").count("Adopting Creatify") for p in logs)
             found["log_events"] = task_log_events(deployment.home, run_id)
+            found["adopted"] = sum(events["adopted"] for events in found["log_events"].values())
             found["tasks"] = deployment.query(
                 "SELECT task_id, map_index, state, try_number FROM task_instance "
                 "WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
