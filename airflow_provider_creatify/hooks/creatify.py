@@ -9,7 +9,6 @@ DAG files import this module on every parse."""
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -65,7 +64,7 @@ class CreatifyHook(BaseHook):
     :class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`, never posting twice.
 
     :param creatify_conn_id: the Airflow connection id.
-    :param request_timeout: seconds allowed for each HTTP request (``timeout``: its deprecated name).
+    :param request_timeout: seconds allowed for each HTTP request.
     :param max_retries: retries of one request after its first try (default: the class attribute).
     :param retry_backoff: seconds before the first retry; doubles each time, up to ``retry_max_delay``.
     :param retry_max_delay: the longest wait between two tries (a longer ``Retry-After`` is cut to it).
@@ -90,16 +89,8 @@ class CreatifyHook(BaseHook):
         max_retries: int | None = None,
         retry_backoff: float | None = None,
         retry_max_delay: float | None = None,
-        timeout: float | None = None,
     ) -> None:
         super().__init__()
-        if timeout is not None:
-            warnings.warn(
-                "CreatifyHook(timeout=...) is deprecated: use request_timeout=... (seconds per request).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            request_timeout = timeout
         self.creatify_conn_id = creatify_conn_id
         self.request_timeout = request_timeout
         if max_retries is not None:

@@ -8,7 +8,6 @@ import sys
 import pytest
 
 from airflow_provider_creatify import generation, polling, schemas
-from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
 
 
@@ -31,10 +30,3 @@ def test_generation_wait_mixin_is_the_wait_and_finish_mixin():
         assert creatify.GenerationWaitMixin is WaitAndFinishMixin
     with pytest.raises(AttributeError):
         creatify.NoSuchName  # noqa: B018
-
-
-def test_hook_timeout_is_request_timeout():
-    with pytest.warns(DeprecationWarning, match="request_timeout"):
-        hook = CreatifyHook(timeout=7)
-    assert hook.request_timeout == 7
-    assert CreatifyHook(request_timeout=3).request_timeout == 3

@@ -128,5 +128,5 @@ def test_create_is_never_sent_twice_when_it_may_have_been_processed(creatify_con
 def test_create_read_timeout_is_uncertain(creatify_conn):
     creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, delay=1.0, count=1))
     with pytest.raises(CreatifyCreateUncertainError, match="broke before an answer"):
-        CreatifyHook(timeout=0.2).create_generation(FLUX, {"prompt": "x"})
+        CreatifyHook(request_timeout=0.2).create_generation(FLUX, {"prompt": "x"})
     assert creatify_conn.count("POST", POST_PATH) == 1
