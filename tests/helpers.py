@@ -76,3 +76,49 @@ async def only_event(trigger: CreatifyGenerationTrigger) -> dict:
     """The payload of the one event a trigger yields."""
     (event,) = [e.payload async for e in trigger.run()]
     return event
+
+
+class LoopbackServer:
+    """A tiny HTTP server on 127.0.0.1 for hostile answers the sandbox does not give (redirects, HTML).
+
+    ``answer(method, path, headers)`` returns ``(status, headers, body)``; every request is recorded in
+    :attr:`seen` as ``(method, path, headers)``. Use as a context manager; :attr:`url` is its origin.
+    """
+
+    def __init__(self, answer: Any) -> None:
+        import http.server
+        import threading
+
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                headers = dict(self.headers.items())
+                length = int(headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                server.seen.append((self.command, self.path, headers))
+                status, extra, body = answer(self.command, self.path, headers)
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **extra}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _any  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

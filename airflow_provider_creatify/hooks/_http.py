@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_creatify.addresses import is_loopback_host
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
@@ -59,6 +60,8 @@ def base_url_from_connection(conn: Connection) -> str:
 
     The host may be a full URL (``http://127.0.0.1:8765``) or a bare host name, whose scheme then comes
     from the connection's schema field (``http`` or ``https``, default ``https``) and port from its port.
+    The API key goes wherever this points, so it must be a plain origin (a path is allowed, a query,
+    fragment or user info is not) and use https, unless it is loopback (the sandbox).
     """
     host = (conn.host or "").strip().rstrip("/")
     if not host:
@@ -66,11 +69,28 @@ def base_url_from_connection(conn: Connection) -> str:
     if "://" not in host:
         scheme = conn.schema if conn.schema in ("http", "https") else "https"
         host = f"{scheme}://{host}"
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    where = f"The host of Airflow connection {conn.conn_id!r}"
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise CreatifyConfigError(
-            f"The host of Airflow connection {conn.conn_id!r} is not a valid base URL: {host!r}. "
-            f"Use a URL like {DEFAULT_BASE_URL} (or leave it empty for that default)."
+            f"{where} is not a valid base URL: {host!r}. Use a URL like {DEFAULT_BASE_URL} (or leave it "
+            "empty for that default)."
+        )
+    if parts.query or parts.fragment or "?" in host or "#" in host or "@" in parts.netloc:
+        raise CreatifyConfigError(
+            f"{where} has a query, a fragment or user info: {parts.scheme}://{parts.hostname}... The API "
+            f"key is sent to this address, so it must be a plain base URL like {DEFAULT_BASE_URL}; the API "
+            "ID and key go in the connection's login and password."
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise CreatifyConfigError(
+            f"{where} uses plain http to {parts.hostname}: the API key would cross the network "
+            f"unencrypted. Use https (e.g. {DEFAULT_BASE_URL}); plain http is allowed only to loopback "
+            "(127.0.0.1, ::1, localhost), where the sandbox runs."
         )
     if conn.port and parts.port is None:
         host = f"{host}:{conn.port}"
@@ -127,10 +147,10 @@ def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: st
     if 200 <= status < 300:
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CreatifyAPIError(
                 f"{what} failed: Creatify answered HTTP {status} with a body that is not valid JSON "
-                f"({len(body)} bytes, starting {text[:80]!r}). Retry later.",
+                f"({len(body)} bytes). Retry later.",
                 http_status=status,
                 body=text,
                 transient=True,
@@ -175,14 +195,22 @@ def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: st
 
 
 def readable(body: bytes) -> str:
-    """A refusal's body in words, whatever its shape: a bare JSON list (``["AI model not found"]``),
-    an object keyed by field (``{"input_params": ["prompt is required"]}``), ``{"detail": ...}``, or text.
+    """A refusal's JSON body in words, whatever its shape: a bare list (``["AI model not found"]``), an
+    object keyed by field (``{"input_params": ["prompt is required"]}``), ``{"detail": ...}``, a string.
+
+    A body that is not JSON is not echoed (an HTML page of a proxy, or of whatever a mistyped base URL
+    points at, says nothing useful and may say too much): only its size. ``CreatifyAPIError.body`` keeps it.
     """
+    if not body.strip():
+        return "no reason given"
     try:
         data = json.loads(body)
-    except ValueError:
-        data = body.decode("utf-8", "replace").strip()
-    words = _words(data)
+    except (ValueError, RecursionError):
+        return f"a body that is not JSON ({len(body)} bytes)"
+    try:
+        words = _words(data)
+    except RecursionError:
+        return "a JSON body nested too deeply to read"
     return (words[:297] + "...") if len(words) > 300 else words or "no reason given"
 
 
@@ -194,6 +222,22 @@ def _words(data: object) -> str:
             _words(value) if key in MESSAGE_KEYS else f"{key}: {_words(value)}" for key, value in data.items()
         )
     return "" if data is None else str(data)
+
+
+def refuse_redirect(status: int, location: str | None, what: str, base_url: str) -> None:
+    """Raise for a redirect: API calls follow none (the client would carry ``X-API-KEY`` to its target:
+    requests and aiohttp strip only ``Authorization`` and cookies when a redirect changes host)."""
+    if not 300 <= status < 400:
+        return
+    target = urlsplit(location or "")
+    where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}{target.path}" if target.netloc else "?"
+    raise CreatifyAPIError(
+        f"{what} failed: Creatify at {base_url} answered HTTP {status}, a redirect to {where}. API calls "
+        "follow no redirect (the API key would go along), so nothing was sent there. Set the connection's "
+        f"base URL to the API's own address ({DEFAULT_BASE_URL} unless Creatify says otherwise).",
+        http_status=status,
+        transient=False,
+    )
 
 
 def no_answer(what: str, base_url: str, exc: Exception, *, request_sent: bool = True) -> CreatifyAPIError:
@@ -271,9 +315,12 @@ class SyncClient:
 
         base_url = self.creds.base_url
         try:
-            response = self.session.request(method, base_url + path, timeout=self.request_timeout, **kwargs)
+            response = self.session.request(
+                method, base_url + path, timeout=self.request_timeout, allow_redirects=False, **kwargs
+            )
         except requests.RequestException as exc:
             raise no_answer(what, base_url, exc, request_sent=not never_sent(exc)) from None
+        refuse_redirect(response.status_code, response.headers.get("Location"), what, base_url)
         retry_after = response.headers.get("Retry-After")
         return decode(
             response.status_code, response.content, what, conn_id=self.conn_id, retry_after=retry_after

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_creatify.hooks._http import Credentials, no_answer
+from airflow_provider_creatify.hooks._http import Credentials, no_answer, refuse_redirect
 
 if TYPE_CHECKING:
     import aiohttp
@@ -143,14 +143,19 @@ class AsyncTransport:
     ) -> tuple[int, bytes, str | None]:
         """``GET`` a path of the API: status, body and ``Retry-After``.
 
-        :raises CreatifyAPIError: no answer (connection refused or broken, timeout), transient.
+        :raises CreatifyAPIError: no answer (connection refused or broken, timeout), transient; a
+            redirect (never followed: the key would go along), not transient.
         """
         import aiohttp
 
         try:
             async with session.get(
-                creds.base_url + path, headers=creds.headers, timeout=aiohttp.ClientTimeout(total=timeout)
+                creds.base_url + path,
+                headers=creds.headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
             ) as response:
+                refuse_redirect(response.status, response.headers.get("Location"), what, creds.base_url)
                 return response.status, await response.read(), response.headers.get("Retry-After")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise no_answer(what, creds.base_url, exc) from None

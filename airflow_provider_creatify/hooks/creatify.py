@@ -73,6 +73,8 @@ class CreatifyHook(BaseHook):
     max_retries = 5
     retry_backoff = 1.0
     retry_max_delay = 30.0
+    #: Seconds a connection test waits for its one request.
+    connection_test_timeout = 10.0
     #: What this process shares between async waits (see :class:`._transport.AsyncTransport`).
     transport: ClassVar[AsyncTransport] = TRANSPORT
 
@@ -381,7 +383,11 @@ class CreatifyHook(BaseHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the credentials by listing the models (``airflow connections test``, UI Test button)."""
+        """Check the credentials by listing the models (``airflow connections test``, UI Test button): one
+        try within :attr:`connection_test_timeout`; the message names no connection, echoes no raw body."""
+        self.max_retries = 0
+        self.request_timeout = min(self.request_timeout, self.connection_test_timeout)
+        self.__dict__.pop("_client", None)  # built anew with these
         try:
             if self.credentials.api_key == "***":  # Airflow's mask of a stored secret, never a key
                 return False, MASKED_KEY_TEST

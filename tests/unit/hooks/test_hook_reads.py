@@ -94,7 +94,7 @@ def test_a_balance_that_is_no_number_is_an_api_error(creatify_conn):
             "input_params: prompt is required; webhook_url: too long",
         ),
         (b'{"detail": "Not allowed on your plan."}', "Not allowed on your plan."),
-        (b"Bad Request", "Bad Request"),
+        (b"Bad Request", "a body that is not JSON (11 bytes)"),  # not echoed: it may be anybody's page
         (b"", "no reason given"),
     ],
 )
