@@ -7,9 +7,11 @@ trigger all ask :class:`Generation`, never compare status strings themselves.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
@@ -73,6 +75,29 @@ class Generation:
             )
         found = {g.id: g for g in (cls.from_api(item, context=what.lower()) for item in data)}
         return {generation_id: found.get(generation_id) for generation_id in ids}
+
+    def summary(self) -> dict[str, Any]:
+        """What a finished wait hands on (the trigger's event, stored in Airflow's DB and logged): id,
+        status, model, failed reason, assets, credits, and the input URLs without their query. Not the
+        whole object: its ``input_params`` and ``webhook_url`` may hold signed URLs.
+        ``Generation.from_api(g.summary())`` reads it back."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "model_name": self.model_name,
+            "failed_reason": self.failed_reason,
+            "assets": self.assets,
+            "credits_used": self.raw.get("credits_used"),
+            "input_urls": self.input_urls,
+        }
+
+    @property
+    def input_urls(self) -> list[str]:
+        """The http(s) URLs among its ``input_params`` (the images, audio, video it read), at any depth,
+        once each, as ``scheme://host[:port]/path``: no query (a signature), fragment or user info."""
+        if "input_urls" in self.raw and "input_params" not in self.raw:  # read back from a summary
+            return list(self.raw["input_urls"])
+        return list(dict.fromkeys(map(without_query, urls_in(self.raw.get("input_params")))))
 
     @property
     def credits_used(self) -> float | None:
@@ -155,6 +180,26 @@ class Generation:
                 generation_id=self.id,
                 model_name=self.model_name,
             )
+
+
+def urls_in(value: Any) -> Iterator[str]:
+    """The http(s) URLs among ``value``'s strings, at any depth (``image_url``, ``reference_images``...)."""
+    if isinstance(value, str):
+        if value.startswith(("http://", "https://")):
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from urls_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from urls_in(item)
+
+
+def without_query(url: str) -> str:
+    """``url`` as ``scheme://host[:port]/path``, for logs, events and lineage: a signed URL's query,
+    a fragment and any user info left out."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def parse_credits(value: Any) -> float | None:

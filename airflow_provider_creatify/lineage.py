@@ -8,8 +8,7 @@ imports it at the top; nothing else in the package does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
@@ -46,19 +45,6 @@ def url_dataset(url: str) -> Dataset:
     return Dataset(namespace=f"{parts.scheme}://{host}{port}", name=parts.path or "/")
 
 
-def urls_in(value: Any) -> Iterator[str]:
-    """The http(s) URLs among ``value``'s strings, at any depth (``image_url``, ``reference_images``...)."""
-    if isinstance(value, str):
-        if value.startswith(("http://", "https://")):
-            yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from urls_in(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from urls_in(item)
-
-
 def _datasets(urls: Iterable[str]) -> list[Dataset]:
     return [url_dataset(url) for url in dict.fromkeys(urls)]  # once each, in order
 
@@ -76,7 +62,7 @@ def generation_lineage(generation: Generation | None) -> OperatorLineage:
         assetCount=len(generation.asset_urls),
     )
     return OperatorLineage(
-        inputs=_datasets(urls_in(generation.raw.get("input_params"))),
+        inputs=_datasets(generation.input_urls),
         outputs=_datasets(generation.asset_urls),
         run_facets={"creatify_generation": facet},
     )

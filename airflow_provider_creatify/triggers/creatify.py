@@ -21,8 +21,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
     """Poll a generation until it is done or failed, or until an absolute deadline; yield one event.
 
     The event payload is ``{"status": "done" | "failed" | "timeout" | "execution_timeout" | "error",
-    "generation_id": ..., "model_name": ..., "generation": <the API object, for done/failed>,
-    "message": ...}``.
+    "generation_id": ..., "model_name": ..., "generation": <for done/failed: Generation.summary(), not the
+    whole API object, whose input_params and webhook_url may hold signed URLs>, "message": ...}``.
     Its kwargs are stored in Airflow's metadata DB: primitives only, no secrets (the connection is
     resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
     and running the same trigger twice (failover) is harmless: it only reads.
@@ -183,7 +183,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
                         delay = wait.after_error(err)
                     else:
                         if wait.finished(generation):
-                            return self._event(wait, generation.status, generation=generation.raw)
+                            return self._event(wait, generation.status, generation=generation.summary())
                         delay = wait.next_delay(generation)
                     await asyncio.sleep(wait.sleep_for(delay))
         except CreatifyTimeoutError:

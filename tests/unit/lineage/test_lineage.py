@@ -8,12 +8,11 @@ pytest.importorskip(
     "airflow.providers.openlineage", reason="apache-airflow-providers-openlineage is in the test extra"
 )
 
-from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.generation import Generation, urls_in
 from airflow_provider_creatify.lineage import (
     copy_lineage,
     generation_lineage,
     url_dataset,
-    urls_in,
 )
 
 

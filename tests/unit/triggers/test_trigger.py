@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyConfigError
+from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, LIST_PATH, POST_PATH
@@ -200,3 +201,20 @@ async def test_on_kill_only_says_the_generation_goes_on(creatify_conn, capfd):
     out = capfd.readouterr().out
     assert "Stopped waiting on Creatify generation g-1" in out and "Creatify has no cancel" in out
     assert creatify_conn.count() == 0  # no request: there is nothing to cancel
+
+
+async def test_the_event_carries_no_signed_url_of_the_input(creatify_conn):
+    signed = "https://bucket.example.com/in.png?X-Amz-Signature=SECRET-SIG"
+    hook = CreatifyHook()
+    generation = hook.create_generation(
+        KLING,
+        {**KLING_PARAMS, "image_url": signed},
+        webhook_url="https://hooks.example.com/x?token=SECRET-TOKEN",
+    )
+    (event,) = await events_of(make_trigger(generation.id))
+    dumped = json.dumps(event)  # what Airflow stores in next_kwargs and logs as the fired event
+    assert "SECRET" not in dumped and "input_params" not in dumped and "webhook_url" not in dumped
+    assert event["generation"]["input_urls"] == ["https://bucket.example.com/in.png"]
+    resumed = Generation.from_api(event["generation"])  # what the worker finishes with
+    assert resumed.asset_urls and resumed.input_urls == ["https://bucket.example.com/in.png"]
+    assert resumed.credits_used == hook.get_generation(generation.id).credits_used
