@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 venv=.venv/demo
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
 "$venv/bin/python" -m pip install -q -U pip
-"$venv/bin/python" -m pip install -q -e .
+"$venv/bin/python" -m pip install -q -e ".[sandbox]"
 exec "$venv/bin/python" scripts/demo.py "$@"

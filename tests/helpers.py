@@ -105,7 +105,7 @@ class LoopbackServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _any  # noqa: N815
+            do_GET = do_POST = _any
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -168,5 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run(argv: Sequence[str] | None = None) -> int:
+    """:func:`main`, with a missing dependency said in one line (exit status 2) instead of a traceback."""
+    try:
+        return main(argv)
+    except ImportError as exc:
+        print(f"creatify-sandbox: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

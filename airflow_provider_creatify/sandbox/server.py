@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog, RequestRecord
-from airflow_provider_creatify.sandbox.settings import SandboxSettings
+from airflow_provider_creatify.sandbox.settings import SandboxSettings, sandbox_import
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.sandbox.app import SandboxApp
@@ -57,8 +57,8 @@ class CreatifySandbox:
         """Bind the socket, start uvicorn in a daemon thread and wait until it serves."""
         if self._thread is not None:
             return self
-        import uvicorn
-
+        uvicorn = sandbox_import("uvicorn", "to serve the API")
+        sandbox_import("httpx", "to deliver webhooks")  # checked now, not at the first webhook
         from airflow_provider_creatify.sandbox.app import SandboxApp
         from airflow_provider_creatify.sandbox.asgi import install_log_filter
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from types import ModuleType
 
+#: How to install what the sandbox's server needs besides the provider.
+SANDBOX_EXTRA = "pip install 'airflow-provider-creatify[sandbox]'"
 DEFAULT_FAILED_REASON = "Content moderation: the sandbox was asked to fail this generation."
 
 
@@ -45,3 +49,17 @@ class SandboxSettings:
         if self.generation_seconds is not None:
             return max(0.0, self.generation_seconds)
         return max(0.0, typical_seconds * self.time_scale)
+
+
+def sandbox_import(module: str, why: str) -> ModuleType:
+    """Import one of the sandbox's own dependencies (the ``[sandbox]`` extra), or say how to install it.
+
+    :param why: what the sandbox needs it for, for the message.
+    :raises ImportError: naming the module and the extra.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"The Creatify sandbox needs {module} ({why}), which is not installed: {SANDBOX_EXTRA}"
+        ) from exc

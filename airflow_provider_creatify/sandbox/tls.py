@@ -20,6 +20,9 @@ def write_self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> t
     import datetime
     import ipaddress
 
+    from airflow_provider_creatify.sandbox.settings import sandbox_import
+
+    sandbox_import("cryptography", "to make a self-signed certificate")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
