@@ -10,6 +10,12 @@ only: in ``POST /api/v2/connections/test`` with ``conn_type`` ``creatify``, ``"p
 ``null``. A null port is still compared with the stored one, so testing another destination with the
 stored key stays refused. Nothing else is read or changed.
 
+It sits in front of every request of the API server, so it stays out of the way: it is installed on
+Airflow 3.3.1 and 3.3.2 only (decided when this module is imported); it reads only a ``POST`` to exactly
+that path (after Airflow's ``root_path``, as Starlette routes it) with a ``application/json`` body of at
+most :data:`MAX_BODY` bytes; a larger body, one it cannot parse, or any other request reaches the app
+as it came: same headers, same chunks, streamed.
+
 Registered as an ``airflow.plugins`` entry point (Airflow skips a provider info's ``plugins`` unless
 ``[core] lazy_discover_providers`` is off); the API server installs the middleware. Every process that
 loads plugins imports this module: it imports nothing heavy.
@@ -21,6 +27,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from airflow import __version__ as airflow_version
 from airflow.providers.common.compat.sdk import AirflowPlugin
 
 Scope = MutableMapping[str, Any]
@@ -30,17 +37,47 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TEST_PATH = "/api/v2/connections/test"
+MAX_BODY = 64 * 1024  # a connection test's body is well under 1 KiB: a larger one passes untouched
+NEEDED_ON = ((3, 3, 1), (3, 3, 2))  # Airflow releases without apache/airflow#73298 (pre-releases too)
 
 
 def portless_test_body(body: bytes) -> bytes:
-    """``body`` with a Creatify connection's ``"port": 0`` made ``null``; any other body unchanged."""
+    """``body`` with a Creatify connection's ``"port": 0`` made ``null``; any other body unchanged.
+
+    A body that does not parse (not JSON, bytes that do not decode, nested too deep) is returned unchanged.
+    """
     try:
         data = json.loads(body)
-    except ValueError:
+        if not isinstance(data, dict) or data.get("conn_type") != "creatify" or data.get("port") != 0:
+            return body
+        return json.dumps({**data, "port": None}).encode()
+    except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and UnicodeDecodeError
         return body
-    if not isinstance(data, dict) or data.get("conn_type") != "creatify" or data.get("port") != 0:
-        return body
-    return json.dumps({**data, "port": None}).encode()
+
+
+def route_path(scope: Scope) -> str:
+    """The path Starlette routes: ``scope["path"]`` without ``scope["root_path"]`` when it starts with it.
+
+    uvicorn puts the root path in front of the path; a proxy that strips it does not: Starlette routes
+    both (``starlette._utils.get_route_path``), and so does this.
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(f"{root}/") else path
+
+
+def _is_small_json_test(scope: Scope) -> bool:
+    """Whether ``scope`` is a connection test whose body this middleware may read."""
+    if scope["type"] != "http" or scope["method"] != "POST" or route_path(scope) != TEST_PATH:
+        return False
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.lower(), value)  # the first one counts, as in Starlette's Headers.get
+    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    length = headers.get(b"content-length")
+    if media_type != b"application/json":
+        return False
+    return length is None or (length.isdigit() and len(length) <= 12 and int(length) <= MAX_BODY)
 
 
 class CreatifyConnectionTestMiddleware:
@@ -53,21 +90,31 @@ class CreatifyConnectionTestMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(TEST_PATH):
+        if not _is_small_json_test(scope):
             await self.app(scope, receive, send)
             return
-        chunks, more = [], True
-        while more:
+        read: list[Message] = []
+        size, more = 0, True
+        while more and size <= MAX_BODY:
             message = await receive()
-            if message["type"] != "http.request":  # the client went away: let the app see it
-                await self.app(scope, _replay([message], receive), send)
-                return
-            chunks.append(message.get("body", b""))
+            read.append(message)
+            if message["type"] != "http.request":  # the client went away
+                break
+            size += len(message.get("body", b""))
             more = message.get("more_body", False)
-        body = portless_test_body(b"".join(chunks))
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
-        scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
-        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+        if more or size > MAX_BODY or read[-1]["type"] != "http.request":
+            await self.app(scope, _replay(read, receive), send)  # what was read, then the rest, as it came
+            return
+        body = b"".join(message.get("body", b"") for message in read)
+        new_body = portless_test_body(body)
+        if new_body is body:
+            await self.app(scope, _replay(read, receive), send)
+            return
+        kept = [
+            (k, v) for k, v in scope["headers"] if k.lower() not in (b"content-length", b"transfer-encoding")
+        ]
+        scope = {**scope, "headers": [*kept, (b"content-length", str(len(new_body)).encode())]}
+        await self.app(scope, _replay([{"type": "http.request", "body": new_body}], receive), send)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -80,10 +127,26 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-class CreatifyPlugin(AirflowPlugin):
-    """The Creatify provider's plugin (see the module's docstring)."""
+def middlewares_for(version: str) -> list[dict[str, Any]]:
+    """The plugin's ``fastapi_root_middlewares`` on Airflow ``version``: the middleware only where needed.
 
-    name = "creatify"
-    fastapi_root_middlewares = [  # noqa: RUF012 (Airflow reads this class attribute)
+    :param version: an Airflow version, e.g. ``airflow.__version__``.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        release = Version(version).release[:3]
+    except InvalidVersion:
+        return []
+    if release not in NEEDED_ON:
+        return []
+    return [
         {"middleware": CreatifyConnectionTestMiddleware, "name": "Creatify connection Test: port 0 is none"}
     ]
+
+
+class CreatifyPlugin(AirflowPlugin):
+    """The Creatify provider's plugin (see the module's docstring): no middleware where Airflow needs none."""
+
+    name = "creatify"
+    fastapi_root_middlewares = middlewares_for(airflow_version)
