@@ -1,10 +1,13 @@
 """Describing and validating a model's ``input_params`` against its JSON Schema (from the schemas endpoint).
 
-jsonschema is imported inside :func:`validate_input` only: DAG files import this module on every parse.
+jsonschema and referencing are imported inside :func:`validate_input` only: DAG files import this module on
+every parse.
 """
 
 from __future__ import annotations
 
+import math
+import reprlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,12 +17,16 @@ from airflow_provider_creatify.exceptions import CreatifyValidationError
 MAX_PROBLEMS = 5
 #: The longest ``webhook_url`` Creatify accepts.
 MAX_WEBHOOK_URL_LENGTH = 200
+#: How deep lists and dicts may nest in ``input_params``; deeper (or a list that contains itself) is refused.
+MAX_DEPTH = 100
 
 
 def require_object(model_name: str, input_params: Any) -> None:
-    """Refuse ``input_params`` that is not a dict (a JSON object).
+    """Refuse ``input_params`` that is not a JSON object: a dict with string keys whose values, at any
+    depth, are strings, ints, finite floats, bools, ``None``, lists (or tuples: sent as lists) and such dicts.
 
-    :raises CreatifyValidationError: naming the model and the type received.
+    :raises CreatifyValidationError: naming the model and the type received, or the first field that is
+        not JSON (a dotted path, e.g. ``frames.2.weight``).
     """
     if not isinstance(input_params, dict):
         raise CreatifyValidationError(
@@ -27,21 +34,81 @@ def require_object(model_name: str, input_params: Any) -> None:
             f"got {type(input_params).__name__}.",
             model_name=model_name,
         )
+    problem = _not_json(input_params, "", 0)
+    if problem is not None:
+        field, what = problem
+        raise CreatifyValidationError(
+            f"input_params for Creatify model {model_name!r} are not JSON: field {field!r} {what}. Pass only "
+            "strings, numbers, booleans, None, lists and dicts with string keys (e.g. a datetime as its "
+            ".isoformat() string). Nothing was created.",
+            model_name=model_name,
+            field=field,
+        )
+
+
+def _not_json(value: Any, path: str, depth: int) -> tuple[str, str] | None:
+    """The first place where ``value`` is not JSON, as ``(dotted path, what is wrong)``; ``None`` if it is.
+
+    A key that is not a string is refused, not coerced as ``json.dumps`` would (``{1: x}`` would be sent as
+    ``{"1": x}``, validated as another object than the one sent, and may collide with a key ``"1"``).
+    """
+    if value is None or isinstance(value, (str, int)):  # bool is an int
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"is {value!r}: JSON has no NaN or infinity")
+    if not isinstance(value, (dict, list, tuple)):
+        return path, f"is of type {type(value).__name__}, not a JSON value"
+    if depth >= MAX_DEPTH:
+        return path, f"nests deeper than {MAX_DEPTH} lists and dicts (or contains itself)"
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        if not isinstance(key, str) and isinstance(value, dict):
+            where = path or "input_params"
+            return where, f"has a key that is not a string: {reprlib.repr(key)} ({type(key).__name__})"
+        problem = _not_json(item, f"{path}.{key}" if path else str(key), depth + 1)
+        if problem is not None:
+            return problem
+    return None
 
 
 def validate_input(model_name: str, schema: dict[str, Any], input_params: Any) -> None:
     """Check ``input_params`` against the model's ``input_params_schema``; nothing is sent.
 
+    The schema's ``$ref`` are resolved inside it only (``#/$defs/...``): it comes from the network, so a
+    remote ``$ref`` (``https://``, ``file://``) is never fetched but refused.
+
     :param schema: the model's JSON Schema (draft from its ``$schema``, else 2020-12; formats checked).
-    :raises CreatifyValidationError: naming the model, the offending fields and the fields it takes.
+    :raises CreatifyValidationError: naming the model, the offending fields and the fields it takes; or
+        naming a ``$ref`` of the schema that is not inside it.
     """
     require_object(model_name, input_params)
     from jsonschema import validators
-    from jsonschema.exceptions import relevance
+    from jsonschema.exceptions import SchemaError, relevance
+    from referencing import Registry
+    from referencing.exceptions import PointerToNowhere, Unresolvable
 
     validator_cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(input_params), key=relevance)
+    try:
+        validator_cls.check_schema(schema)  # the API's schema is data: a broken one is said, not a crash
+    except SchemaError as err:
+        raise CreatifyValidationError(
+            f"The schema Creatify gives for model {model_name!r} is not a valid JSON Schema "
+            f"({err.message[:200]}), so input_params cannot be checked. Nothing was created. Set "
+            "validate_input=False to create without this check.",
+            model_name=model_name,
+        ) from None
+    validator = validator_cls(schema, registry=Registry(), format_checker=validator_cls.FORMAT_CHECKER)
+    try:
+        errors = sorted(validator.iter_errors(input_params), key=relevance)
+    except Unresolvable as err:
+        # jsonschema wraps referencing's error: name the ref of the original
+        unresolved = err.__context__ if isinstance(err.__context__, Unresolvable) else err
+        ref = f"#{unresolved.ref}" if isinstance(unresolved, PointerToNowhere) else unresolved.ref
+        raise CreatifyValidationError(
+            f"The schema Creatify gives for model {model_name!r} refers to {_without_query(ref)!r} ($ref), "
+            "which is not in the schema (references outside it are not fetched), so input_params cannot be "
+            "checked. Nothing was created. Set validate_input=False to create without this check.",
+            model_name=model_name,
+        ) from None
     if not errors:
         return
     problems = []
@@ -58,6 +125,11 @@ def validate_input(model_name: str, schema: dict[str, Any], input_params: Any) -
         model_name=model_name,
         field=problems[0][0],
     )
+
+
+def _without_query(ref: str) -> str:
+    """``ref`` up to its query string (a signed URL's signature kept out), at most 200 characters."""
+    return ref.partition("?")[0][:200]
 
 
 def validate_webhook_url(model_name: str, webhook_url: Any) -> None:

@@ -294,6 +294,7 @@ class CreatifyHook(BaseHook):
 
         Not retried: there is no idempotency key, a second POST is a second, billed generation.
         """
+        schemas.require_object(model_name, input_params)  # not JSON: refused here, not after it counts as sent
         body: dict[str, Any] = {"model_name": model_name, "input_params": input_params}
         if webhook_url is not None:
             schemas.validate_webhook_url(model_name, webhook_url)
