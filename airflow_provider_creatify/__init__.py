@@ -10,8 +10,8 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict:
     """Provider metadata read by Airflow's providers manager (``airflow providers get``, the UI's
-    Providers and Connections pages). The provider reads no configuration section of its own (only
-    Airflow's ``[operators] default_deferrable``), so it declares none."""
+    Providers and Connections pages, ``airflow config list``). Its one option of its own,
+    ``[creatify] allow_private_hosts``, is the default of the copy operator's ``allow_private_hosts``."""
     return {
         "package-name": "airflow-provider-creatify",
         "name": "Creatify",
@@ -60,4 +60,24 @@ def get_provider_info() -> dict:
             }
         ],
         "extra-links": ["airflow_provider_creatify.operators.creatify.CreatifyAssetLink"],
+        "config": {
+            "creatify": {
+                "description": "The Creatify provider.",
+                "options": {
+                    "allow_private_hosts": {
+                        "description": (
+                            "Let CreatifyCopyAssetsOperator (and CreatifyHook.copy_assets) download assets "
+                            "from loopback, private, link-local and cloud-metadata addresses, and over "
+                            "plain http from loopback. Off: asset URLs are fetched over https from public "
+                            "hosts only. The sandbox's pytest fixture and the demo turn it on (the "
+                            "sandbox serves its assets from 127.0.0.1)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    }
+                },
+            }
+        },
     }

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
@@ -197,9 +196,12 @@ def urls_in(value: Any) -> Iterator[str]:
 
 def without_query(url: str) -> str:
     """``url`` as ``scheme://host[:port]/path``, for logs, events and lineage: a signed URL's query,
-    a fragment and any user info left out."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    a fragment and any user info left out (read as text: even a URL that does not parse)."""
+    scheme, sep, rest = url.partition("#")[0].partition("?")[0].partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        rest = authority.rpartition("@")[2] + slash + path
+    return scheme + sep + rest
 
 
 def parse_credits(value: Any) -> float | None:

@@ -1,12 +1,17 @@
 """A nightly batch, TaskFlow style: prompts from a @task, one mapped generation each, every asset stored.
 
-Each generation's assets are copied to durable storage (Creatify's URLs do not last): the ``destination``
-param is any object storage folder (``file://``, ``s3://aws_default@bucket/path/``, ``gs://...``). Each
-finished generation also updates the Airflow Asset ``creatify://batch/images``; the second DAG here is
-scheduled on it and reads the generation id and asset URLs from the events' extra.
+Each generation's assets are copied to durable storage (Creatify's URLs do not last), under ``ASSETS_ROOT``
+(any object storage folder: ``file://``, ``s3://aws_default@bucket/path/``, ``gs://...``; the environment
+variable ``CREATIFY_ASSETS_ROOT`` overrides it). Whoever triggers the DAG picks only a sub-folder name (the
+``destination`` param, a checked pattern), and the copy operator refuses anything outside ``ASSETS_ROOT``
+(``allowed_destinations``): triggering the DAG does not let anyone write elsewhere with its connections.
+Each finished generation also updates the Airflow Asset ``creatify://batch/images``; the second DAG here
+is scheduled on it and reads the generation id and asset URLs from the events' extra.
 """
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, dag, task
@@ -22,13 +27,22 @@ PROMPTS = [
     "A vintage camera on a marble desk",
 ]
 BATCH_IMAGES = Asset("creatify://batch/images")
+#: The only folder this DAG writes to (set by whoever deploys it, never by a run's conf).
+ASSETS_ROOT = os.environ.get("CREATIFY_ASSETS_ROOT", "file:///tmp/creatify-assets/").rstrip("/") + "/"
 
 
 @dag(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    params={"destination": Param("file:///tmp/creatify-assets/", type="string")},
+    params={
+        "destination": Param(
+            "batch",
+            type="string",
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+            description="The sub-folder of the assets root to store this run's assets in.",
+        )
+    },
     tags=["creatify", "example"],
 )
 def example_creatify_mapped_batch():
@@ -46,7 +60,8 @@ def example_creatify_mapped_batch():
 
     stored = CreatifyCopyAssetsOperator.partial(
         task_id="store",
-        destination="{{ params.destination }}{{ ds }}/",
+        destination=ASSETS_ROOT + "{{ params.destination }}/{{ ds }}/",
+        allowed_destinations=[ASSETS_ROOT],
     ).expand(asset_urls=images.output)
 
     @task

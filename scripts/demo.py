@@ -1,9 +1,12 @@
 """Run one example DAG end to end against the embedded Creatify sandbox: no credentials, no network.
 
 Every asset the run produced ends up in a local folder (``--destination``, default ``creatify-assets/``):
-the batch example stores its own; for the others the demo copies them with ``CreatifyHook.copy_assets``.
+the batch example stores its own there (its assets root, ``CREATIFY_ASSETS_ROOT``; the run's conf picks
+the sub-folder: ``--sub-folder``, default ``demo``); for the others the demo copies them with
+``CreatifyHook.copy_assets``. The sandbox serves its assets from 127.0.0.1, so the demo turns on
+``[creatify] allow_private_hosts``.
 
-Usage: python scripts/demo.py [DAG_ID] [--sync] [--destination FOLDER]
+Usage: python scripts/demo.py [DAG_ID] [--sync] [--destination FOLDER] [--sub-folder NAME]
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ def main() -> None:
     parser.add_argument("dag_id", nargs="?", default="example_creatify_mapped_batch")
     parser.add_argument("--sync", action="store_true", help="wait in the worker instead of deferring")
     parser.add_argument("--destination", type=Path, default=Path("creatify-assets"), help="a local folder")
+    parser.add_argument(
+        "--sub-folder", default="demo", help="where in it the batch example stores its assets"
+    )
     args = parser.parse_args()
     destination = f"file://{args.destination.resolve()}/"
 
@@ -30,6 +36,8 @@ def main() -> None:
         AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLE_DAGS),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS="True",  # the sandbox's assets are on 127.0.0.1
+        CREATIFY_ASSETS_ROOT=destination,  # the batch example's assets root: the run picks a sub-folder
     )
 
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
@@ -46,7 +54,7 @@ def main() -> None:
         initdb()
         dag = load_dag_file(EXAMPLE_DAGS / f"{args.dag_id}.py", args.dag_id)
         set_deferrable(dag, not args.sync)
-        dagrun = dag.test(run_conf={"destination": destination} if "destination" in dag.params else None)
+        dagrun = dag.test(run_conf={"destination": args.sub_folder} if "destination" in dag.params else None)
 
         print(f"\n== DAG run {dagrun.run_id}: {dagrun.state} ({'sync' if args.sync else 'deferrable'})")
         xcoms = dagrun_xcoms(dagrun)

@@ -294,7 +294,7 @@ class CreatifyHook(BaseHook):
 
         Not retried: there is no idempotency key, a second POST is a second, billed generation.
         """
-        schemas.require_object(model_name, input_params)  # not JSON: refused here, not after it counts as sent
+        schemas.require_object(model_name, input_params)  # refused before the POST counts as sent
         body: dict[str, Any] = {"model_name": model_name, "input_params": input_params}
         if webhook_url is not None:
             schemas.validate_webhook_url(model_name, webhook_url)
@@ -371,17 +371,19 @@ class CreatifyHook(BaseHook):
                 delay = wait.next_delay(generation)
             time.sleep(wait.sleep_for(delay))
 
-    def copy_assets(self, asset_urls: Sequence[str], destination: str | ObjectStoragePath) -> list[str]:
+    def copy_assets(
+        self, asset_urls: Sequence[str], destination: str | ObjectStoragePath, **limits: Any
+    ) -> list[str]:
         """Stream each asset into the ``destination`` folder; return the stored paths, in order.
 
-        See :func:`airflow_provider_creatify.storage.copy_assets` (no credentials are used or sent).
+        See :func:`airflow_provider_creatify.storage.copy_assets` (https, public hosts, whole files only).
 
         :param asset_urls: the asset URLs, e.g. the create operator's ``asset_urls`` XCom.
         :param destination: an object storage folder URL (``file://``, ``s3://``, ``gs://``) or path.
+        :param limits: its ``allow_private_hosts``, ``max_bytes``, ``download_timeout``, ``request_timeout``.
         """
-        return storage.copy_assets(
-            asset_urls, destination, request_timeout=self.request_timeout, log=self.log
-        )
+        limits.setdefault("request_timeout", self.request_timeout)
+        return storage.copy_assets(asset_urls, destination, log=self.log, **limits)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials by listing the models (``airflow connections test``, UI Test button): one

@@ -154,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         add_cli_faults(sandbox, args.read_fail_rate, args.lose_create_answers)
         print(f"Creatify sandbox listening on {sandbox.base_url}", flush=True)
         print(f"export AIRFLOW_CONN_CREATIFY_DEFAULT='{sandbox.connection_json()}'", flush=True)
+        # its assets are served from this loopback address, which asset copies refuse by default
+        print("export AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS=True", flush=True)
         if args.self_signed_tls:
             ca = shlex.quote(certfile)
             print(f"CA file: {certfile}\nexport SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}", flush=True)

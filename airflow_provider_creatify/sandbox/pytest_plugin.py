@@ -23,10 +23,21 @@ def creatify_sandbox_settings() -> SandboxSettings:
     return SandboxSettings(generation_seconds=1.0)
 
 
+#: The Airflow setting the sandbox needs: copies refuse its assets' host (127.0.0.1) by default.
+ALLOW_PRIVATE_HOSTS_ENV = "AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS"
+
+
 @pytest.fixture
-def creatify_sandbox(creatify_sandbox_settings: SandboxSettings) -> Iterator[CreatifySandbox]:
-    """A fresh Creatify sandbox on a free loopback port, stopped after the test."""
+def creatify_sandbox(
+    creatify_sandbox_settings: SandboxSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CreatifySandbox]:
+    """A fresh Creatify sandbox on a free loopback port, stopped after the test.
+
+    While it runs, ``[creatify] allow_private_hosts`` is on (``AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS``), so
+    that copies of its assets (served from 127.0.0.1) are allowed.
+    """
     from airflow_provider_creatify.sandbox.server import CreatifySandbox
 
+    monkeypatch.setenv(ALLOW_PRIVATE_HOSTS_ENV, "True")
     with CreatifySandbox(creatify_sandbox_settings) as sandbox:
         yield sandbox

@@ -80,11 +80,12 @@ def test_image_feeds_image_to_video(airflow_db, dags_folder, creatify_conn, capf
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
 def test_mapped_batch_stores_every_asset_links_it_and_updates_the_asset(
-    airflow_db, dags_folder, creatify_conn, capfd, tmp_path, deferrable
+    airflow_db, dags_folder, creatify_conn, capfd, tmp_path, deferrable, monkeypatch
 ):
+    monkeypatch.setenv("CREATIFY_ASSETS_ROOT", f"file://{tmp_path}/")  # read when the DAG file is parsed
     destination = f"file://{tmp_path}/assets/"
     dagrun, values = run(
-        dags_folder, "example_creatify_mapped_batch", deferrable, capfd, destination=destination
+        dags_folder, "example_creatify_mapped_batch", deferrable, capfd, destination="assets"
     )
     per_generation = [assert_contract(values, "generate", creatify_conn.base_url, i) for i in range(3)]
     assert creatify_conn.count("POST", POST_PATH) == 3

@@ -80,7 +80,8 @@ def test_a_copy_reads_the_asset_urls_and_writes_its_files(airflow_db, creatify_c
         "example_creatify_mapped_batch",
         "sync",
         "--conf",
-        json.dumps({"destination": tmp_path.as_uri() + "/"}),
+        json.dumps({"destination": "lineage"}),  # a sub-folder of the DAG's assets root, set here:
+        CREATIFY_ASSETS_ROOT=tmp_path.as_uri() + "/",
     )
     stores, generates = completed(events)["store"], completed(events)["generate"]
     assert len(stores) == len(generates) == 3

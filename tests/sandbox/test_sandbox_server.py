@@ -67,6 +67,7 @@ def run_cli(argv: list[str]) -> None:
         assert lines[0] == f"Creatify sandbox listening on http://127.0.0.1:{port}", lines
         conn = printed_connection(lines)
         assert conn["host"] == f"http://127.0.0.1:{port}" and conn["password"] == "k"
+        assert "export AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS=True" in lines  # copies of its assets
         r = client(conn).get(conn["host"] + "/api/asset_generator/schemas/", timeout=5)
         assert r.status_code == 200 and len(r.json()) == len(MODELS)
 

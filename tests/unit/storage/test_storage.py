@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from airflow.sdk import ObjectStoragePath
@@ -23,9 +25,10 @@ def media_gets(sandbox) -> int:
     return sum(1 for r in sandbox.requests if r.method == "GET" and r.path.startswith("/media/"))
 
 
-def test_asset_file_name_is_deterministic_and_ignores_the_query():
+def test_asset_file_name_is_deterministic_and_the_query_counts():
     url = "https://cdn.example.com/out/abc/video.mp4"
-    assert asset_file_name(url) == asset_file_name(url + "?X-Amz-Signature=1234")
+    assert asset_file_name(url) == asset_file_name(url)
+    assert asset_file_name(url) != asset_file_name(url + "?X-Amz-Signature=1234")
     assert asset_file_name(url).endswith("-video.mp4")
     assert asset_file_name(url) != asset_file_name("https://cdn.example.com/out/xyz/video.mp4")
     assert asset_file_name("https://cdn.example.com/").endswith("-asset")
@@ -89,3 +92,16 @@ def test_copy_operator_needs_no_creatify_connection(creatify_conn, monkeypatch, 
 
     assert stored == [f"file://{tmp_path}/{asset_file_name(url)}" for url in urls]
     assert all(ObjectStoragePath(path).exists() for path in stored)
+
+
+def test_the_hook_passes_the_copy_options_on(creatify_conn, tmp_path):
+    urls = done_asset_urls(CreatifyHook(), FLUX, {"prompt": "x"})
+    gets = media_gets(creatify_conn)
+    for options, reason in [
+        ({"allow_private_hosts": False}, "not a public address"),  # the sandbox's setting overridden
+        ({"max_bytes": 10}, "more than max_bytes (10)"),
+    ]:
+        with pytest.raises(CreatifyAssetCopyError, match=re.escape(reason)):
+            CreatifyHook().copy_assets(urls, f"file://{tmp_path}/", **options)
+    assert media_gets(creatify_conn) == gets + 1  # only the one under max_bytes reached the sandbox
+    assert list(tmp_path.iterdir()) == []

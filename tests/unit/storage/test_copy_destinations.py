@@ -1,0 +1,78 @@
+"""Where the copy operator may write: under one of its ``allowed_destinations``, checked before any download;
+and ``allow_private_hosts`` read from Airflow's configuration when the task runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
+from airflow_provider_creatify.operators.creatify import CreatifyCopyAssetsOperator
+from airflow_provider_creatify.storage import asset_file_name
+from tests.unit.storage.conftest import file
+
+ROOT = "file:///srv/creatify-assets/"
+
+
+def operator(urls, destination: str, **kwargs) -> CreatifyCopyAssetsOperator:
+    return CreatifyCopyAssetsOperator(task_id="store", asset_urls=urls, destination=destination, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "file:///srv/other/",
+        "file:///srv/creatify-assets-evil/",  # a prefix, not on a / boundary
+        "file:///srv/creatify-assets/../../etc/",
+        "file:///srv/creatify-assets/a/%2e%2e/%2e%2e/etc/",
+        "file:///srv/creatify-assets/./x/",
+        "file:///srv/creatify-assets/x/?q=1",
+        "file:///srv/creatify-assets/x/#f",
+        "/etc/",
+        "s3://aws_default@bucket/srv/creatify-assets/",
+        "file://other-host/srv/creatify-assets/",
+    ],
+)
+def test_a_destination_outside_the_allowed_ones_is_refused_before_any_download(asset_server, destination):
+    asset_server.routes["/a.png"] = file(b"png")
+    task = operator([asset_server.url + "/a.png"], destination, allowed_destinations=[ROOT])
+
+    with pytest.raises(CreatifyAssetCopyError) as info:
+        task.execute({})
+
+    assert "not under an allowed destination" in str(info.value) and ROOT in str(info.value)
+    assert asset_server.seen == []
+
+
+def test_a_destination_under_an_allowed_one_is_copied_to(asset_server, tmp_path):
+    asset_server.routes["/a.png"] = file(b"png")
+    url = asset_server.url + "/a.png"
+    allowed = ["s3://aws_default@bucket/x/", f"file://{tmp_path}/assets"]  # with or without a final /
+    task = operator(
+        url,
+        f"file://{tmp_path}/assets/batch/2026-01-01/",
+        allowed_destinations=allowed,
+        allow_private_hosts=True,
+    )
+
+    assert task.execute({}) == [f"file://{tmp_path}/assets/batch/2026-01-01/{asset_file_name(url)}"]
+    assert task.copied == ([url], task.execute({}))  # what OpenLineage reads
+    assert "allowed_destinations" not in CreatifyCopyAssetsOperator.template_fields
+
+
+def test_allow_private_hosts_comes_from_the_configuration_when_the_task_runs(
+    asset_server, tmp_path, monkeypatch
+):
+    asset_server.routes["/a.png"] = file(b"png")
+    monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "True")
+    task = operator([asset_server.url + "/a.png"], f"file://{tmp_path}/", max_bytes=10, download_timeout=5)
+    monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "False")  # read at execute, not before
+
+    with pytest.raises(CreatifyAssetCopyError, match="not a public address"):
+        task.execute({})
+    assert asset_server.seen == []
+
+    monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "True")
+    assert len(task.execute({})) == 1
+    refusing = operator([asset_server.url + "/a.png"], f"file://{tmp_path}/new/", allow_private_hosts=False)
+    with pytest.raises(CreatifyAssetCopyError, match="not a public address"):
+        refusing.execute({})
