@@ -350,16 +350,3 @@ class CreatifyCopyAssetsOperator(BaseOperator):
         from airflow_provider_creatify.lineage import copy_lineage
 
         return copy_lineage(*self.copied)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "GenerationWaitMixin":  # its name before 0.1.0
-        import warnings
-
-        warnings.warn(
-            "GenerationWaitMixin is deprecated: use airflow_provider_creatify.mixins.WaitAndFinishMixin.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return WaitAndFinishMixin
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
