@@ -15,6 +15,7 @@ from airflow_provider_creatify.operators.creatify import CreatifyCreateGeneratio
     tags=["creatify", "example"],
 )
 def example_creatify_image_to_video():
+    # [START create_operator]
     still = CreatifyCreateGenerationOperator(
         task_id="generate_still",
         model_name="nano-banana",
@@ -36,6 +37,7 @@ def example_creatify_image_to_video():
 
     # The Jinja above reads the upstream XCom, so state the dependency explicitly.
     still >> animate
+    # [END create_operator]
 
 
 example_creatify_image_to_video()

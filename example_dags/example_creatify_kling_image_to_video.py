@@ -16,6 +16,7 @@ from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
     tags=["creatify", "example"],
 )
 def example_creatify_kling_image_to_video():
+    # [START sensor]
     create = CreatifyCreateGenerationOperator(
         task_id="create_video",
         model_name="kling-video/v1.6/pro/image-to-video",
@@ -36,6 +37,7 @@ def example_creatify_kling_image_to_video():
         poke_interval=1,
         timeout=900,
     )
+    # [END sensor]
 
 
 example_creatify_kling_image_to_video()

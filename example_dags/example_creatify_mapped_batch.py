@@ -26,11 +26,14 @@ PROMPTS = [
     "A bowl of ramen in watercolor style",
     "A vintage camera on a marble desk",
 ]
+# [START assets_root]
 BATCH_IMAGES = Asset("creatify://batch/images")
 #: The only folder this DAG writes to (set by whoever deploys it, never by a run's conf).
 ASSETS_ROOT = os.environ.get("CREATIFY_ASSETS_ROOT", "file:///tmp/creatify-assets/").rstrip("/") + "/"
+# [END assets_root]
 
 
+# [START mapped_batch]
 @dag(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -58,11 +61,13 @@ def example_creatify_mapped_batch():
         outlets=[BATCH_IMAGES],
     ).expand(input_params=prompts())
 
+    # [START copy_operator]
     stored = CreatifyCopyAssetsOperator.partial(
         task_id="store",
         destination=ASSETS_ROOT + "{{ params.destination }}/{{ ds }}/",
         allowed_destinations=[ASSETS_ROOT],
     ).expand(asset_urls=images.output)
+    # [END copy_operator]
 
     @task
     def summarize(paths_per_generation: list[list[str]]) -> list[str]:
@@ -74,8 +79,10 @@ def example_creatify_mapped_batch():
 
 
 example_creatify_mapped_batch()
+# [END mapped_batch]
 
 
+# [START asset_consumer]
 with DAG(
     "example_creatify_on_new_images",
     schedule=[BATCH_IMAGES],
@@ -94,3 +101,4 @@ with DAG(
         return urls
 
     new_images()
+# [END asset_consumer]

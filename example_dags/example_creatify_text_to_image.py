@@ -1,5 +1,6 @@
 """Text to image: one Creatify generation, its asset URLs handed to a downstream task."""
 
+# [START quickstart]
 from __future__ import annotations
 
 import pendulum
@@ -36,3 +37,4 @@ def example_creatify_text_to_image():
 
 
 example_creatify_text_to_image()
+# [END quickstart]

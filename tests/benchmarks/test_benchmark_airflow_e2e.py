@@ -34,7 +34,7 @@ def test_airflow_e2e_smoke() -> None:
         assert found["retries"] == found["retries_after_stale_event"]
         if airflow_has_task_state_store():  # 3.3+: a retry resumes its generation, never buys another
             assert found["posts"] == 3
-        else:  # 3.1/3.2: a retry after the POST buys a new generation (documented in the README)
+        else:  # 3.1/3.2: a retry after the POST buys a new generation (docs/reliability.md)
             assert found["posts"] == 3 + found["retries"]
     assert ended["distinct_generation_ids"] == 3
 

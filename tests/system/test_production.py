@@ -8,7 +8,7 @@ sandbox fails a fifth of the status reads and loses the answers of the first two
 over their ``execution_timeout``. No timing assertions; the figures (start-up, takeover and run time,
 POSTs, each task's state and tries) are printed.
 
-What must hold depends on the Airflow version (README, Reliability): on 3.3+ every task succeeds with
+What must hold depends on the Airflow version (docs/reliability.md): on 3.3+ every task succeeds with
 exactly one POST each. Before 3.3 there is no ``task_state_store``: the waits still survive their
 triggerer and the lost answers are still adopted, but every retry after a POST creates (and pays for) a
 new generation, so the tasks over their ``execution_timeout`` can never finish.

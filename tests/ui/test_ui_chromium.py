@@ -3,7 +3,7 @@
 A real ``airflow api-server`` on this test session's metadata DB, the sandbox on loopback. The connection
 form for type Creatify; a connection made in that form, saved, and tested with the row's Test button (a
 good key, a wrong one); a finished generation's task page and its "Creatify asset" button. Screenshots go
-to ``build/ui-screenshots/`` (``CREATIFY_UI_SCREENSHOTS`` elsewhere); the README shows the form's.
+to ``build/ui-screenshots/`` (``CREATIFY_UI_SCREENSHOTS`` elsewhere); docs/connections.md shows the form's.
 Skipped where Chromium or its driver is missing (``scripts/test.sh`` installs both, as root).
 """
 
