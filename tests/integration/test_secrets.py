@@ -24,6 +24,8 @@ def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path, dags_fold
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS": "True",  # the batch copies the sandbox's 127.0.0.1 assets
+        "CREATIFY_ASSETS_ROOT": f"file://{home}/assets/",  # where the batch example stores them
     }
     env.pop("AIRFLOW_CONN_CREATIFY_DEFAULT", None)
     result = subprocess.run(
