@@ -59,7 +59,7 @@ def get_provider_info() -> dict:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_creatify.operators.creatify.CreatifyAssetLink"],
+        "extra-links": ["airflow_provider_creatify.links.CreatifyAssetLink"],
         "config": {
             "creatify": {
                 "description": "The Creatify provider.",

@@ -75,6 +75,11 @@ class Generation:
         found = {g.id: g for g in (cls.from_api(item, context=what.lower()) for item in data)}
         return {generation_id: found.get(generation_id) for generation_id in ids}
 
+    def result_xcoms(self) -> dict[str, Any]:
+        """The XComs a finished generation leaves besides ``return_value``, wherever the task ends (the
+        worker, or the trigger when the task ends in the triggerer)."""
+        return {"asset_urls": self.asset_urls, "assets": self.assets, "credits_used": self.credits_used}
+
     def summary(self) -> dict[str, Any]:
         """What a finished wait hands on (the trigger's event, stored in Airflow's DB and logged): id,
         status, model, failed reason, assets, credits, and the input URLs without their query. Not the

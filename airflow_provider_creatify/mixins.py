@@ -11,58 +11,24 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import (
-    AirflowTaskTimeout,
-    BaseOperatorLink,
-    XCom,
-    get_listener_manager,
-)
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout, get_listener_manager
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import CreatifyError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import stopped_message, timeout_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.bases.operator import BaseOperator as _Operator
-    from airflow.sdk.types import TaskInstanceKey
 else:
     _Operator = object
 
 #: Seconds Airflow's deferral timeout waits past the try's execution_timeout: the trigger ends the wait at
 #: the deadline itself, with an event that names the generation; Airflow's timeout is the backstop.
 DEFER_TIMEOUT_GRACE = 10.0
-
-
-class CreatifyAssetLink(BaseOperatorLink):
-    """A button on the task that opens the first asset the generation produced."""
-
-    name = "Creatify asset"
-
-    @staticmethod
-    def url(asset_urls: list[str] | None) -> str:
-        """The link for these asset URLs: the first one."""
-        return asset_urls[0] if asset_urls else ""
-
-    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        # Airflow 3 calls this in the worker at the end of each run, deferrals included, and stores the
-        # result for the UI: the generation the task holds says it, without asking for an XCom that a
-        # deferring task has not pushed yet (the API client logs an error for each such miss).
-        generation = getattr(operator, "generation_in_flight", None)
-        if generation is not None:
-            return self.url(generation.asset_urls)
-        return self.url(XCom.get_value(key="asset_urls", ti_key=ti_key))
-
-
-def result_xcoms(generation: Generation) -> dict[str, Any]:
-    """The XComs a finished generation leaves besides ``return_value``, wherever the task ends."""
-    return {
-        "asset_urls": generation.asset_urls,
-        "assets": generation.assets,
-        "credits_used": generation.credits_used,
-    }
 
 
 class WaitAndFinishMixin(_Operator):
@@ -179,7 +145,7 @@ class WaitAndFinishMixin(_Operator):
         generation.raise_for_status()
         self.generation_in_flight = generation
         urls = generation.asset_urls
-        for key, value in result_xcoms(generation).items():
+        for key, value in generation.result_xcoms().items():
             context["ti"].xcom_push(key=key, value=value)
         extra: dict[str, Any] = {
             "generation_id": generation.id,

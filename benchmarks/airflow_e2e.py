@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_creatify.mixins import CreatifyAssetLink
+from airflow_provider_creatify.links import CreatifyAssetLink
 from benchmarks.common import (
     SandboxProcess,
     format_machine,

@@ -13,17 +13,15 @@ An optimisation only: nothing here matters across processes, and nothing is held
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks._http import decode
 
-if TYPE_CHECKING:
-    from airflow_provider_creatify.hooks._http import Credentials
-    from airflow_provider_creatify.hooks._transport import AsyncTransport
+#: Sends one ``GET`` of a path: ``(status, body, Retry-After)``; ``what`` names it for messages.
+Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
 
 GENERATIONS_PATH = "/api/asset_generator/"
 #: The most ids one ``GET /api/asset_generator/?ids=`` may carry.
@@ -65,13 +63,14 @@ def for_one(err: CreatifyAPIError, what: str, generation_id: str, batch_size: in
 
 
 class StatusBatcher:
-    """The batched reads of one connection in one event loop (made and dropped by the transport).
+    """The batched reads of one connection in one event loop (made and dropped by the transport, which
+    hands it what it needs: this module imports nothing of the transport's).
 
-    :param transport: what sends the requests (and holds the loop's shared session).
-    :param creds: the connection's credentials.
+    :param fetch: sends one ``GET`` (through the loop's shared session).
     :param conn_id: the Airflow connection, for messages.
     :param key: the transport's key for this batcher.
-    :param request_timeout: seconds allowed for each request.
+    :param on_idle: called with the batcher once no read waits and no request is under way.
+    :param on_lists_refused: called with the error when the list endpoint is refused (reads go per id).
     """
 
     #: Seconds a read waits for others to join its request: at most this much detection delay.
@@ -79,18 +78,18 @@ class StatusBatcher:
 
     def __init__(
         self,
-        transport: AsyncTransport,
-        creds: Credentials,
-        conn_id: str,
         *,
-        key: tuple[asyncio.AbstractEventLoop, str, Credentials],
-        request_timeout: float,
+        fetch: Fetch,
+        conn_id: str,
+        key: Hashable,
+        on_idle: Callable[[StatusBatcher], None],
+        on_lists_refused: Callable[[CreatifyAPIError], None],
     ) -> None:
-        self.transport = transport
-        self.creds = creds
+        self.fetch = fetch
         self.conn_id = conn_id
         self.key = key
-        self.request_timeout = request_timeout
+        self.on_idle = on_idle
+        self.on_lists_refused = on_lists_refused
         self._due: dict[str, list[asyncio.Future[Generation | None]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -124,7 +123,7 @@ class StatusBatcher:
                 if not self._due and self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
-            self.transport.forget_batcher_if_idle(self)
+            self.on_idle(self)
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -138,7 +137,7 @@ class StatusBatcher:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self.transport.forget_batcher_if_idle(self)
+        self.on_idle(self)
 
     async def _answer(
         self, due: dict[str, list[asyncio.Future[Generation | None]]], path: str, what: str
@@ -149,7 +148,7 @@ class StatusBatcher:
             if not list_refused(err):
                 _settle(due, {i: for_one(err, what, i, len(due)) for i in due})
                 return
-            self.transport.refuse_lists(self.creds, self.conn_id, err)
+            self.on_lists_refused(err)
             found = dict.fromkeys(due)
         except BaseException as exc:  # cancelled (the loop is closing), or a bug: never leave a wait hanging
             _settle(due, dict.fromkeys(due, exc))
@@ -157,13 +156,7 @@ class StatusBatcher:
         _settle(due, found)
 
     async def _get(self, ids: list[str], path: str, what: str) -> dict[str, Generation | None]:
-        session = await self.transport.acquire()
-        try:
-            status, body, retry_after = await self.transport.get(
-                session, self.creds, path, timeout=self.request_timeout, what=what
-            )
-        finally:
-            await self.transport.release(session)
+        status, body, retry_after = await self.fetch(path, what)
         data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
         return Generation.from_api_list(ids, data, what)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from airflow_provider_creatify.hooks._batch import StatusBatcher
 from airflow_provider_creatify.hooks._http import Credentials, no_answer, refuse_redirect
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_creatify.exceptions import CreatifyAPIError
     from airflow_provider_creatify.generation import Generation
-    from airflow_provider_creatify.hooks._batch import StatusBatcher
 
 _log = logging.getLogger(__name__)
 
@@ -40,14 +40,14 @@ class AsyncTransport:
     gives it back (closing it after the last), so a short-lived loop (``dag.test()``) leaks nothing.
     Auth goes with each request, so waits on different connections share the session too.
     :meth:`credentials` lets waits starting together on one connection share one lookup.
-    :meth:`read_status` gathers the status reads of one connection's waits into batches. Subclass it to
-    measure other ways (``benchmarks/triggerer_cost.py`` opens a session per wait, reads per id).
+    :meth:`read_status` gathers the status reads of one connection's waits into batches (:mod:`._batch`),
+    every request going through :meth:`get` (``benchmarks/triggerer_variants.py`` subclasses it to count).
     """
 
     def __init__(self) -> None:
         self._sessions: dict[asyncio.AbstractEventLoop, _Shared] = {}
         self._lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[Credentials]] = {}
-        self._batchers: dict[tuple[asyncio.AbstractEventLoop, str, Credentials], StatusBatcher] = {}
+        self._batchers: dict[Hashable, StatusBatcher] = {}
         #: (connection id, base URL) whose list endpoint was refused: their reads go per id.
         self._lists_refused: set[tuple[str, str]] = set()
 
@@ -62,15 +62,25 @@ class AsyncTransport:
 
         :raises CreatifyAPIError: the batch's request failed.
         """
-        from airflow_provider_creatify.hooks._batch import StatusBatcher
-
         if (conn_id, creds.base_url) in self._lists_refused:
             return None
         key = (asyncio.get_running_loop(), conn_id, creds)
         batcher = self._batchers.get(key)
         if batcher is None:
+
+            async def fetch(path: str, what: str) -> tuple[int, bytes, str | None]:
+                session = await self.acquire()
+                try:
+                    return await self.get(session, creds, path, timeout=request_timeout, what=what)
+                finally:
+                    await self.release(session)
+
             batcher = self._batchers[key] = StatusBatcher(
-                self, creds, conn_id, key=key, request_timeout=request_timeout
+                fetch=fetch,
+                conn_id=conn_id,
+                key=key,
+                on_idle=self.forget_batcher_if_idle,
+                on_lists_refused=lambda err: self.refuse_lists(creds, conn_id, err),
             )
         return await batcher.read(generation_id)
 

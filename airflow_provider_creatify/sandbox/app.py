@@ -38,7 +38,7 @@ from airflow_provider_creatify.sandbox.asgi import (
     send_partial,
     send_response,
 )
-from airflow_provider_creatify.sandbox.credits import CreditLedger, format_credits
+from airflow_provider_creatify.sandbox.credits import CreditLedger, credits_used_string
 from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog
 from airflow_provider_creatify.sandbox.generation import SandboxGeneration
 from airflow_provider_creatify.sandbox.settings import SandboxSettings
@@ -240,7 +240,8 @@ class SandboxApp:
         now = time.monotonic()
         charged, balance = self.ledger.try_charge(price, starting=self.settings.credits, now_mono=now)
         if not charged:
-            needs = f"{format_credits(balance)} remaining, this generation needs {format_credits(price)}"
+            left, price_text = credits_used_string(balance), credits_used_string(price)
+            needs = f"{left} remaining, this generation needs {price_text}"
             return json_response(400, [f"Insufficient credits: {needs}."])
         generation = self._new_generation(model, params, webhook_url, price)
         return json_response(201, generation.to_dict(self.base_url, generation.created_mono))

@@ -8,13 +8,19 @@ and a create the balance cannot pay is refused (the app answers 400 and creates 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from airflow_provider_creatify.sandbox.generation import SandboxGeneration
+from typing import Protocol
 
 
-def format_credits(value: float) -> str:
+class Refundable(Protocol):
+    """What the ledger reads of a generation it watches (``SandboxGeneration``)."""
+
+    id: str
+    charge: float
+
+    def status(self, now_mono: float) -> tuple[str, float]: ...
+
+
+def credits_used_string(value: float) -> str:
     """A number of credits as the API's ``credits_used`` string: ``"12"`` for 12.0, ``"0.5"`` for 0.5.
 
     :param value: the number of credits.
@@ -35,7 +41,7 @@ class CreditLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._charged = 0.0
-        self._refundable: dict[str, SandboxGeneration] = {}
+        self._refundable: dict[str, Refundable] = {}
 
     def remaining(self, *, starting: float, now_mono: float) -> float:
         """The balance now.
@@ -60,7 +66,7 @@ class CreditLedger:
             self._charged += price
             return True, balance
 
-    def watch(self, generation: SandboxGeneration) -> None:
+    def watch(self, generation: Refundable) -> None:
         """Refund ``generation``'s charge once it reports ``failed``.
 
         :param generation: a charged generation that may end ``failed``.

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_creatify.sandbox import catalogue, media
-from airflow_provider_creatify.sandbox.credits import format_credits
+from airflow_provider_creatify.sandbox.credits import credits_used_string
 
 
 def _iso(ts: float) -> str:
@@ -17,7 +17,7 @@ def _iso(ts: float) -> str:
 
 @dataclass
 class SandboxGeneration:
-    """One generation in the sandbox (not the provider's ``models.Generation``); its status is derived
+    """One generation in the sandbox (not the provider's ``generation.Generation``); its status is derived
     from elapsed time unless forced. ``charge`` is what it cost (credits), taken when it was created."""
 
     id: str
@@ -92,7 +92,7 @@ class SandboxGeneration:
             "assets": self.assets(base_url) if done else [],
             "input_params": params,
             "webhook_url": self.webhook_url,
-            "credits_used": format_credits(self.charge) if done else "0",
+            "credits_used": credits_used_string(self.charge) if done else "0",
             "output_nums": model.outputs(params) if done else -1,
             "duration": model.duration(params),
             "resolution": model.resolution(params),

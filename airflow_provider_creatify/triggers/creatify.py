@@ -14,6 +14,7 @@ from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyError, CreatifyTimeoutError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait, stopped_message
 
 
@@ -134,10 +135,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
         no use on Airflow 3.1 to 3.3 (the triggerer stores those XComs JSON-encoded twice: downstream tasks
         would pull a string, not the list of asset URLs).
         """
-        from airflow_provider_creatify.mixins import CreatifyAssetLink, result_xcoms
-
         urls, link = generation.asset_urls, CreatifyAssetLink()
-        xcoms = {"return_value": urls, **result_xcoms(generation), link.xcom_key: link.url(urls)}
+        xcoms = {"return_value": urls, **generation.result_xcoms(), link.xcom_key: link.url(urls)}
         try:  # at once: the comms take them together (Airflow 3.3; 3.1 sends one at a time anyway)
             await asyncio.gather(*(_aset_xcom(self.task_instance, k, v) for k, v in xcoms.items()))
         except Exception:

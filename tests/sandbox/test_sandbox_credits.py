@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from airflow_provider_creatify.sandbox.catalogue import MODELS
-from airflow_provider_creatify.sandbox.credits import CreditLedger, format_credits
+from airflow_provider_creatify.sandbox.credits import CreditLedger, credits_used_string
 from airflow_provider_creatify.sandbox.settings import SandboxSettings
 
 KLING_IMAGE = "https://example.com/a.jpg"
@@ -47,7 +47,7 @@ def test_a_create_costs_price_times_outputs(sandbox, api, model, params, price):
     gen = api.create(model=model, **params)
     assert gen["credits_used"] == "0"
     assert api.credits() == 10_000 - price
-    assert api.wait_final(gen["id"])["credits_used"] == format_credits(price)
+    assert api.wait_final(gen["id"])["credits_used"] == credits_used_string(price)
 
 
 def test_every_model_has_a_price():
@@ -135,5 +135,5 @@ def test_reset_and_live_starting_balance(sandbox, api):
 @pytest.mark.parametrize(
     ("value", "text"), [(12.0, "12"), (0.5, "0.5"), (1.5, "1.5"), (0, "0"), (0.1 + 0.2, "0.3"), (-0.0, "0")]
 )
-def test_format_credits(value, text):
-    assert format_credits(value) == text
+def test_credits_used_string(value, text):
+    assert credits_used_string(value) == text

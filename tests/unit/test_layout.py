@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 import subprocess
 import sys
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import airflow_provider_creatify
@@ -16,6 +18,46 @@ PACKAGE = Path(airflow_provider_creatify.__file__).parent
 def test_every_module_is_at_most_400_lines():
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
+
+
+def package_imports() -> dict[str, set[str]]:
+    """Module -> the package modules it imports, at the top, lazily or for type checking alike.
+
+    ``from package import submodule`` imports the submodule (not the package's ``__init__``).
+    """
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                subs = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules]
+                targets = subs if len(subs) == len(node.names) else [base, *subs]
+            else:
+                continue
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target not in (name, PACKAGE.name):
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_circle_inside_the_package():
+    """Imports point one way (design.md: operators/sensors -> mixins -> triggers -> hooks -> ...)."""
+    try:
+        tuple(TopologicalSorter(package_imports()).static_order())
+    except CycleError as err:
+        raise AssertionError(f"import circle: {' -> '.join(err.args[1])}") from None
 
 
 def test_only_provider_info_names_the_operators():

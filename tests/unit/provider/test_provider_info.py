@@ -130,7 +130,7 @@ def test_extra_link_is_registered(airflow_db):
     from airflow.providers_manager import ProvidersManager
 
     links = ProvidersManager().extra_links_class_names
-    assert "airflow_provider_creatify.operators.creatify.CreatifyAssetLink" in links
+    assert "airflow_provider_creatify.links.CreatifyAssetLink" in links
 
 
 def airflow_connections_test(connection_json: str) -> str:
