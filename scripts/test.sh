@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up and run the whole test suite: lint, types, then pytest on the oldest and the newest
-# Airflow this package admits (one venv each under .venv/). Needs python3 (3.10-3.13) and PyPI.
+# Set everything up and run the whole test suite: lint, types, the wheel smoke test, then pytest on the
+# oldest and the newest Airflow this package admits (one venv each under .venv/). Needs python3 (3.10-3.13)
+# and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -22,6 +23,9 @@ newest=".venv/airflow-${AIRFLOW_VERSIONS##* }"
 "$newest/bin/ruff" check .
 "$newest/bin/ruff" format --check .
 "$newest/bin/mypy"
+# The package as users get it: sdist and wheel built and checked, the WHEEL (not this checkout) installed
+# with Airflow in a venv of its own, and an example DAG run from it against the sandbox
+WHEEL_SMOKE_AIRFLOW=${AIRFLOW_VERSIONS##* } bash scripts/wheel-smoke.sh
 
 for version in $AIRFLOW_VERSIONS; do
   echo "== pytest on Airflow $version"
