@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -10,29 +9,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify import schemas, storage
-from airflow_provider_creatify.exceptions import (
-    CreatifyCreateUncertainError,
-    CreatifyInsufficientCreditsError,
-    CreatifyNotFoundError,
-)
-from airflow_provider_creatify.generation import format_credits
+from airflow_provider_creatify import storage
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.mixins import CreatifyAssetLink, WaitAndFinishMixin
-from airflow_provider_creatify.resume import STATE_KEY, find_lost, fingerprint
+from airflow_provider_creatify.links import CreatifyAssetLink
+from airflow_provider_creatify.mixins import WaitAndFinishMixin
+from airflow_provider_creatify.submission import STATE_KEY, Submission, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_creatify.generation import Generation
-
 __all__ = ["STATE_KEY", "CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
-
-_warned_no_state_store = False
-#: After a create's answer was lost: how many times the account's list is searched, and how far apart,
-#: before concluding that the POST never reached Creatify (a slow create may be listed late).
-LOST_SEARCHES = 3
-LOST_SEARCH_INTERVAL = 5.0
 
 
 class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
@@ -114,164 +100,25 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.min_remaining_credits = min_remaining_credits
 
     def execute(self, context: Context) -> list[str] | str:
-        store = self._state_store(context)
-        saved = store.get(STATE_KEY) if store is not None else None
-        found = self._resume(saved) if isinstance(saved, dict) else None
-        generation, deadline = found or self._create_or_adopt(context, store, saved)
+        submission = Submission(
+            hook=self.hook,
+            model_name=self.model_name,
+            input_params=self.input_params,
+            webhook_url=self.webhook_url,
+            timeout=self.timeout,
+            task_id=self.task_id,
+            log=self.log,
+            validate_input=self.validate_input,
+            min_remaining_credits=self.min_remaining_credits,
+            adopt_on_retry=self.adopt_on_retry,
+        )
+        store = task_state_store(context, self.log) if self.resume_on_retry else None
+        generation, deadline = submission.run(store, context["ti"], context.get("dag_run"))
         self.generation_in_flight = generation
         context["ti"].xcom_push(key="generation_id", value=generation.id)
         if not self.wait_for_completion:
             return generation.id
         return self.wait_and_finish(context, generation, deadline=deadline, poll_interval=self.poll_interval)
-
-    def _create_or_adopt(self, context: Context, store: Any, saved: Any) -> tuple[Generation, float]:
-        """Create the generation, unless an earlier try's create left no id and can be found: adopt it."""
-        since = self._lost_create_since(context, saved)
-        if since is not None:
-            why = "an earlier try's create left no id"
-            adopted = self._adopt(since, self._known_elsewhere(context), why)
-            if adopted is not None:
-                first = saved.get("deadline") if isinstance(saved, dict) else None  # the intent's (3.3+)
-                return self._record(store, adopted, float(first) if first else time.time() + self.timeout)
-        deadline = time.time() + self.timeout  # set once, on the try that creates
-        return self._record(store, self._create(context, store, deadline), deadline)
-
-    def _record(self, store: Any, generation: Generation, deadline: float) -> tuple[Generation, float]:
-        """Keep the generation for the next try (3.3+); return it with its deadline."""
-        if store is not None:
-            saved = {"generation_id": generation.id, "deadline": deadline}
-            store.set(STATE_KEY, {**saved, "fingerprint": self._fingerprint})
-        return generation, deadline
-
-    def _lost_create_since(self, context: Context, saved: Any) -> float | None:
-        """Since when a create of an earlier try may have reached Creatify without its id being kept."""
-        if isinstance(saved, dict) and not saved.get("generation_id"):  # an intent, no id (3.3+)
-            intent_at = saved.get("intent_at")
-            same = saved.get("fingerprint") == self._fingerprint
-            return float(intent_at) if same and isinstance(intent_at, (int, float)) else None
-        if saved is None and self.adopt_on_retry and context["ti"].try_number > 1:  # 3.1/3.2
-            run_started = context["dag_run"].start_date
-            return run_started.timestamp() if run_started else None
-        return None
-
-    def _known_elsewhere(self, context: Context) -> set[str]:
-        """The generation ids the other map indexes of this task hold (their ``generation_id`` XComs)."""
-        pulled = context["ti"].xcom_pull(task_ids=[self.task_id], key="generation_id")  # all map indexes
-        return {value for value in pulled or () if isinstance(value, str)}
-
-    def _adopt(self, since: float, known: set[str], why: str, *, attempts: int = 1) -> Generation | None:
-        """The one generation of this model and input created since ``since``, if Creatify lists it."""
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(LOST_SEARCH_INTERVAL)
-            generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
-            if generation is not None:
-                self.log.warning(
-                    "Adopting Creatify %s (status %s, the one generation of this model and input_params "
-                    "created since this task set out to create it) instead of creating a new one: %s.",
-                    generation.describe(),
-                    generation.status,
-                    why,
-                )
-                return generation
-        self.log.info("No Creatify generation of this model and input_params since the create: creating.")
-        return None
-
-    def _create(self, context: Context, store: Any, deadline: float) -> Generation:
-        """Validate, check the credits, record the intent (3.3+), POST; a lost answer is searched for."""
-        if self.validate_input:
-            self.hook.validate_input(self.model_name, self.input_params)
-            self.log.info("input_params are valid for Creatify model %s.", self.model_name)
-        else:
-            schemas.require_object(self.model_name, self.input_params)
-        if self.min_remaining_credits is not None:
-            self._check_credits(self.min_remaining_credits)
-        intent_at = time.time()
-        if store is not None:  # before the POST: a try killed right after it leaves this trace
-            intent = {"intent_at": intent_at, "deadline": deadline}
-            store.set(STATE_KEY, {**intent, "fingerprint": self._fingerprint})
-        try:
-            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
-        except CreatifyCreateUncertainError as err:
-            why = f"its answer was lost ({err})"
-            found = self._adopt(intent_at, self._known_elsewhere(context), why, attempts=LOST_SEARCHES)
-            if found is not None:
-                return found
-            # not listed after LOST_SEARCHES looks: the POST never reached Creatify
-            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
-        self.log.info(
-            "Created Creatify generation %s (model %s, status %s%s).",
-            generation.id,
-            self.model_name,
-            generation.status,
-            generation.describe_credits(),
-        )
-        return generation
-
-    def _check_credits(self, minimum: float) -> None:
-        remaining = self.hook.remaining_credits()
-        if remaining < minimum:
-            raise CreatifyInsufficientCreditsError(
-                f"Not creating a Creatify generation of model {self.model_name!r}: the account of Airflow "
-                f"connection {self.creatify_conn_id!r} has {format_credits(remaining)} credits left, below "
-                f"this task's min_remaining_credits={format_credits(minimum)}. Nothing was created. Add "
-                "credits (or lower min_remaining_credits) and clear the task.",
-                remaining_credits=remaining,
-            )
-        self.log.info(
-            "The Creatify account has %s credits left (min_remaining_credits=%s).",
-            format_credits(remaining),
-            format_credits(minimum),
-        )
-
-    @property
-    def _fingerprint(self) -> str:
-        return fingerprint(self.model_name, self.input_params)
-
-    def _state_store(self, context: Context) -> Any:
-        """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""
-        global _warned_no_state_store
-        if not self.resume_on_retry:
-            return None
-        store = context.get("task_state_store")
-        if store is None and not _warned_no_state_store:
-            _warned_no_state_store = True
-            self.log.warning(
-                "This Airflow has no task_state_store (it came with Airflow 3.3): if this task is retried "
-                "after its generation was created, the retry creates (and pays for) a new generation."
-            )
-        return store
-
-    def _resume(self, saved: dict[str, Any]) -> tuple[Generation, float] | None:
-        """The generation an earlier try recorded, with its deadline, unless there is none or it failed."""
-        if not saved.get("generation_id"):
-            return None
-        if saved.get("fingerprint") != self._fingerprint:
-            self.log.warning(
-                "Creatify generation %s of an earlier try was made from another model or input_params "
-                "than this try's (the task changed, e.g. a fixed prompt); creating a new one. The old one "
-                "is abandoned: it may still finish, and bill, at Creatify.",
-                saved["generation_id"],
-            )
-            return None
-        try:
-            generation = self.hook.get_generation(saved_id := saved["generation_id"])
-        except CreatifyNotFoundError:
-            self.log.warning("Generation %s of an earlier try is gone; creating a new one.", saved_id)
-            return None
-        if generation.is_failed:
-            self.log.warning(
-                "Creatify %s of an earlier try failed (%s); creating a new one.",
-                generation.describe(),
-                generation.failed_reason,
-            )
-            return None
-        self.log.info(
-            "Resuming Creatify %s, created by an earlier try (status %s), instead of creating a new one.",
-            generation.describe(),
-            generation.status,
-        )
-        return generation, float(saved.get("deadline") or time.time() + self.timeout)
 
 
 class CreatifyCopyAssetsOperator(BaseOperator):

@@ -15,7 +15,7 @@ from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyTimeo
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
 from airflow_provider_creatify.polling import GenerationWait
-from airflow_provider_creatify.resume import SENSOR_STATE_KEY
+from airflow_provider_creatify.submission import SENSOR_STATE_KEY, TryRecord
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,14 +76,12 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         The first try records it in ``task_state_store`` (Airflow 3.3+); without one, it is this try's.
         """
         store = context.get("task_state_store")
-        saved = store.get(SENSOR_STATE_KEY) if store is not None else None
-        if isinstance(saved, dict) and saved.get("generation_id") == self.generation_id:
-            first = saved.get("deadline")
-            if isinstance(first, (int, float)):
-                return float(first)
+        first = TryRecord.load(store, SENSOR_STATE_KEY)
+        if first is not None and first.generation_id == self.generation_id:
+            return first.deadline
         deadline = time.time() + self.timeout
         if store is not None:
-            store.set(SENSOR_STATE_KEY, {"generation_id": self.generation_id, "deadline": deadline})
+            TryRecord(generation_id=self.generation_id, deadline=deadline).save(store, SENSOR_STATE_KEY)
         return deadline
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:

@@ -1,5 +1,6 @@
-"""input_params that are not JSON (NaN, a datetime, bytes) are refused before the intent is recorded and
-before any POST, whether or not they are checked against the model's schema (against the sandbox)."""
+"""Bad input_params are refused before the intent is recorded and before any POST (against the sandbox):
+input the model's schema refuses, and input that is not JSON (NaN, a datetime, bytes), whether or not it
+is checked against the schema."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyValidationError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
-from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, make_context
+from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, RecordingTI
 
 NOT_JSON = [
     pytest.param({**KLING_PARAMS, "cfg_scale": float("nan")}, "cfg_scale", id="nan"),
@@ -22,17 +22,22 @@ NOT_JSON = [
 ]
 
 
+def test_invalid_input_leaves_no_intent(make_submission, creatify_conn):
+    store = FakeStateStore()
+    with pytest.raises(Exception, match="duration"):
+        make_submission(input_params={**KLING_PARAMS, "duration": "7"}).run(store, RecordingTI(), None)
+    assert store.values == {} and creatify_conn.count("POST", POST_PATH) == 0
+
+
 @pytest.mark.parametrize("validate_input", [True, False], ids=["validated", "not-validated"])
 @pytest.mark.parametrize(("params", "field"), NOT_JSON)
-def test_not_json_is_refused_before_the_intent_and_the_post(creatify_conn, params, field, validate_input):
+def test_not_json_is_refused_before_the_intent_and_the_post(
+    make_submission, creatify_conn, params, field, validate_input
+):
     store = FakeStateStore()
-    context = make_context()
-    context["task_state_store"] = store
-    operator = CreatifyCreateGenerationOperator(
-        task_id="create", model_name=KLING, input_params=params, validate_input=validate_input
-    )
+    submission = make_submission(input_params=params, validate_input=validate_input)
     with pytest.raises(CreatifyValidationError) as err:
-        operator.execute(context)
+        submission.run(store, RecordingTI(), None)
     assert err.value.field == field and err.value.model_name == KLING
     assert f"{KLING!r} are not JSON: field {field!r}" in str(err.value)
     assert store.values == {}  # no intent recorded: a retry has nothing to search for

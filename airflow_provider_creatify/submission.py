@@ -1,0 +1,300 @@
+"""One try's path to its generation: resume, adopt, pre-flight, intent, POST, record (:class:`Submission`).
+
+A retry resumes the generation an earlier try recorded (a :class:`TryRecord`; Airflow 3.3+) only when it
+was made from the same model and input (:func:`fingerprint`): a user who fixed a prompt and cleared the
+task gets a new generation, not the old asset. An intent recorded without an id, or a create that lost
+its answer, is looked for with :func:`find_lost`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_creatify import schemas
+from airflow_provider_creatify.exceptions import (
+    CreatifyCreateUncertainError,
+    CreatifyInsufficientCreditsError,
+    CreatifyNotFoundError,
+)
+from airflow_provider_creatify.generation import format_credits
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_creatify.generation import Generation
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+#: The task_state_store key under which a try records its generation for the next try.
+STATE_KEY = "creatify_generation"
+#: The key under which the sensor's first deferred try records its deadline (``timeout`` from then).
+SENSOR_STATE_KEY = "creatify_sensor_deadline"
+#: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
+#: compared with the moment a try set out to create it.
+CLOCK_SKEW_SECONDS = 120.0
+#: One page of the account's newest generations is searched (Creatify's pagination is undocumented).
+SEARCH_LIMIT = 100
+#: After a create's answer was lost: how many times the account's list is searched, and how far apart,
+#: before concluding that the POST never reached Creatify (a slow create may be listed late).
+LOST_SEARCHES = 3
+LOST_SEARCH_INTERVAL = 5.0
+
+_warned_no_state_store = False
+
+
+def fingerprint(model_name: str, input_params: Any) -> str:
+    """A digest of what a generation is made from: the model and the rendered input, key order aside.
+
+    :param model_name: the Creatify model.
+    :param input_params: the model's input, as sent.
+    """
+    canonical = json.dumps(
+        {"model_name": model_name, "input_params": input_params},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def find_lost(
+    hook: CreatifyHook, model_name: str, input_params: Any, since: float, known: Collection[str] = ()
+) -> Generation | None:
+    """The one generation made from this model and input since ``since``: a create whose id was lost.
+
+    ``None`` if there is none (the POST never reached Creatify).
+
+    :param since: when the try set out to create it (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
+    :param known: ids other tasks already hold (e.g. the other map indexes of a mapped task): not ours.
+    :raises CreatifyCreateUncertainError: more than one candidate (which to pay for is not guessed), or
+        more generations since then than one page shows.
+    """
+    listed = hook.list_generations(SEARCH_LIMIT)
+    start = since - CLOCK_SKEW_SECONDS
+    wanted = fingerprint(model_name, input_params)
+    same = [g for g in listed if fingerprint(g.model_name or "", g.raw.get("input_params")) == wanted]
+    found = [g for g in same if (g.created_at or 0) >= start and g.id not in known]
+    created = [g.created_at or 0 for g in listed]
+    newest_first = created == sorted(created, reverse=True)
+    complete = len(listed) < SEARCH_LIMIT or (newest_first and created[-1] < start)
+    when = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
+    if len(found) > 1 or not complete:
+        ids = ", ".join(g.id for g in found) or "none in the newest page"
+        seen = "" if complete else f" (more than {SEARCH_LIMIT} generations since then: not all were seen)"
+        raise CreatifyCreateUncertainError(
+            f"An earlier create of Creatify model {model_name!r} for this task may have reached Creatify "
+            f"without its answer, and the generations with the same model and input_params created since "
+            f"{when} are ambiguous{seen}: {ids}. Not guessing which to pay for: wait on the right one with "
+            "CreatifyGenerationSensor(generation_id=...), or clear the task with other inputs.",
+        )
+    return found[0] if found else None
+
+
+def task_state_store(context: Context, log: Any) -> Any:
+    """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""
+    global _warned_no_state_store
+    store = context.get("task_state_store")
+    if store is None and not _warned_no_state_store:
+        _warned_no_state_store = True
+        log.warning(
+            "This Airflow has no task_state_store (it came with Airflow 3.3): if this task is retried "
+            "after its generation was created, the retry creates (and pays for) a new generation."
+        )
+    return store
+
+
+@dataclass(frozen=True, kw_only=True)
+class TryRecord:
+    """What a try leaves the next try in ``task_state_store``, under :data:`STATE_KEY`.
+
+    Right before the POST its intent, ``{"intent_at", "deadline", "fingerprint"}``, then, once the id is
+    known, ``{"generation_id", "deadline", "fingerprint"}``. The sensor's first deferred try keeps
+    ``{"generation_id", "deadline"}`` under :data:`SENSOR_STATE_KEY`.
+    """
+
+    generation_id: str | None = None
+    intent_at: float | None = None
+    deadline: float
+    fingerprint: str | None = None
+
+    @classmethod
+    def load(cls, store: Any, key: str = STATE_KEY) -> TryRecord | None:
+        """The record under ``key``; ``None`` without a store, without a record, or for one no try wrote."""
+        value = store.get(key) if store is not None else None
+        if not isinstance(value, dict) or not isinstance(value.get("deadline"), (int, float)):
+            return None
+        generation_id, digest, intent_at = map(value.get, ("generation_id", "fingerprint", "intent_at"))
+        if not all(text is None or isinstance(text, str) for text in (generation_id, digest)):
+            return None
+        return cls(
+            deadline=float(value["deadline"]),
+            generation_id=generation_id or None,
+            fingerprint=digest,
+            intent_at=float(intent_at) if isinstance(intent_at, (int, float)) else None,
+        )
+
+    def save(self, store: Any, key: str = STATE_KEY) -> None:
+        """Store the fields that are set, in the order above (as every version stored them)."""
+        store.set(key, {name: value for name, value in asdict(self).items() if value is not None})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """One try of the create operator: the generation it goes on with, and until when.
+
+    Resumes the generation of an earlier try (same model and input, not failed), or adopts the one an
+    earlier try's lost create made; otherwise validates the input, checks the credits, records the intent
+    (3.3+), POSTs (a lost answer is searched for before a second POST) and records the id.
+    The fields are the operator's arguments of the same names (rendered), its ``hook``, its ``task_id``
+    (the other map indexes' ``generation_id`` XComs are not adopted) and its ``log``.
+    """
+
+    hook: CreatifyHook
+    model_name: str
+    input_params: Any
+    webhook_url: str | None
+    timeout: float
+    task_id: str
+    log: Any
+    validate_input: bool = True
+    min_remaining_credits: float | None = None
+    adopt_on_retry: bool = False
+
+    def run(self, store: Any, ti: Any, dag_run: Any) -> tuple[Generation, float]:
+        """The generation this try goes on with, and its deadline (epoch seconds).
+
+        :param store: ``task_state_store`` (Airflow 3.3+, with ``resume_on_retry``), else ``None``.
+        :param ti: the task instance (its try number; the other map indexes' XComs).
+        :param dag_run: the DAG run (its start bounds the search of ``adopt_on_retry``).
+        """
+        record = TryRecord.load(store)
+        found = self._resume(record) if record is not None else None
+        if found is not None:
+            return found
+        generation, deadline = self._adopt_lost(record, ti, dag_run) or self._create(store, ti)
+        if store is not None:  # kept for the next try
+            kept = TryRecord(generation_id=generation.id, deadline=deadline, fingerprint=self._fingerprint)
+            kept.save(store)
+        return generation, deadline
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        return fingerprint(self.model_name, self.input_params)
+
+    def _resume(self, record: TryRecord) -> tuple[Generation, float] | None:
+        """The generation an earlier try recorded, with its deadline, unless there is none or it failed."""
+        saved_id = record.generation_id
+        if saved_id is None:
+            return None
+        if record.fingerprint != self._fingerprint:
+            self.log.warning(
+                "Creatify generation %s of an earlier try was made from another model or input_params "
+                "than this try's (the task changed, e.g. a fixed prompt); creating a new one. The old one "
+                "is abandoned: it may still finish, and bill, at Creatify.",
+                saved_id,
+            )
+            return None
+        try:
+            generation = self.hook.get_generation(saved_id)
+        except CreatifyNotFoundError:
+            self.log.warning("Generation %s of an earlier try is gone; creating a new one.", saved_id)
+            return None
+        if generation.is_failed:
+            self.log.warning(
+                "Creatify %s of an earlier try failed (%s); creating a new one.",
+                generation.describe(),
+                generation.failed_reason,
+            )
+            return None
+        self.log.info(
+            "Resuming Creatify %s, created by an earlier try (status %s), instead of creating a new one.",
+            generation.describe(),
+            generation.status,
+        )
+        return generation, record.deadline
+
+    def _adopt_lost(self, record: TryRecord | None, ti: Any, dag_run: Any) -> tuple[Generation, float] | None:
+        """The generation an earlier try's create made without its id being kept, with its deadline."""
+        since: float | None = None
+        if record is not None:  # an intent without id, from the same inputs (3.3+)
+            same = record.generation_id is None and record.fingerprint == self._fingerprint
+            since = record.intent_at if same else None
+        elif self.adopt_on_retry and ti.try_number > 1:  # 3.1/3.2: since the DAG run started
+            since = dag_run.start_date.timestamp() if dag_run.start_date else None
+        adopted = None if since is None else self._adopt(since, ti, "an earlier try's create left no id")
+        if adopted is None:
+            return None
+        return adopted, record.deadline if record is not None else time.time() + self.timeout  # the intent's
+
+    def _adopt(self, since: float, ti: Any, why: str, *, attempts: int = 1) -> Generation | None:
+        """The one generation of this model and input created since ``since``, if Creatify lists it; not
+        one that another map index of this task holds (its ``generation_id`` XCom)."""
+        pulled = ti.xcom_pull(task_ids=[self.task_id], key="generation_id")
+        known = {value for value in pulled or () if isinstance(value, str)}
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(LOST_SEARCH_INTERVAL)
+            generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
+            if generation is not None:
+                self.log.warning(
+                    "Adopting Creatify %s (status %s, the one generation of this model and input_params "
+                    "created since this task set out to create it) instead of creating a new one: %s.",
+                    generation.describe(),
+                    generation.status,
+                    why,
+                )
+                return generation
+        self.log.info("No Creatify generation of this model and input_params since the create: creating.")
+        return None
+
+    def _create(self, store: Any, ti: Any) -> tuple[Generation, float]:
+        """Validate, check the credits, record the intent (3.3+), POST; a lost answer is searched for."""
+        deadline = time.time() + self.timeout  # set once, on the try that creates
+        if self.validate_input:
+            self.hook.validate_input(self.model_name, self.input_params)
+            self.log.info("input_params are valid for Creatify model %s.", self.model_name)
+        else:
+            schemas.require_object(self.model_name, self.input_params)
+        if self.min_remaining_credits is not None:
+            self._check_credits(self.min_remaining_credits)
+        intent_at = time.time()
+        if store is not None:  # before the POST: a try killed right after it leaves this trace
+            TryRecord(intent_at=intent_at, deadline=deadline, fingerprint=self._fingerprint).save(store)
+        try:
+            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
+        except CreatifyCreateUncertainError as err:
+            found = self._adopt(intent_at, ti, f"its answer was lost ({err})", attempts=LOST_SEARCHES)
+            if found is not None:
+                return found, deadline
+            # not listed after LOST_SEARCHES looks: the POST never reached Creatify
+            generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
+        self.log.info(
+            "Created Creatify generation %s (model %s, status %s%s).",
+            generation.id,
+            self.model_name,
+            generation.status,
+            generation.describe_credits(),
+        )
+        return generation, deadline
+
+    def _check_credits(self, minimum: float) -> None:
+        remaining = self.hook.remaining_credits()
+        if remaining < minimum:
+            raise CreatifyInsufficientCreditsError(
+                f"Not creating a Creatify generation of model {self.model_name!r}: the account of Airflow "
+                f"connection {self.hook.creatify_conn_id!r} has {format_credits(remaining)} credits left, "
+                f"below this task's min_remaining_credits={format_credits(minimum)}. Nothing was created. "
+                "Add credits (or lower min_remaining_credits) and clear the task.",
+                remaining_credits=remaining,
+            )
+        self.log.info(
+            "The Creatify account has %s credits left (min_remaining_credits=%s).",
+            format_credits(remaining),
+            format_credits(minimum),
+        )

@@ -1,0 +1,86 @@
+"""A create whose id was lost is found and adopted, never paid twice (and never guessed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_creatify.exceptions import CreatifyCreateUncertainError
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.sandbox import FaultRule
+from airflow_provider_creatify.submission import STATE_KEY, fingerprint
+from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, RecordingTI
+
+
+def an_intent(store: FakeStateStore, params: dict = KLING_PARAMS, deadline: float = 0.0) -> None:
+    """What a try killed between its POST and the record of the id leaves behind (3.3+)."""
+    intent = {"intent_at": time.time(), "deadline": deadline or time.time() + 3600}
+    store.set(STATE_KEY, {**intent, "fingerprint": fingerprint(KLING, params)})
+
+
+def test_a_create_that_never_reached_creatify_is_sent_again(make_submission, creatify_conn):
+    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=504, count=1))  # not processed
+    generation, _ = make_submission().run(FakeStateStore(), RecordingTI(), None)
+    assert list(creatify_conn.generations) == [generation.id]  # one generation, one bill
+
+
+def test_an_intent_without_id_adopts_the_generation_it_made(make_submission, creatify_conn):
+    store = FakeStateStore()
+    first_deadline = time.time() + 1234
+    an_intent(store, deadline=first_deadline)
+    made = CreatifyHook().create_generation(KLING, KLING_PARAMS)  # the POST of the killed try
+    generation, deadline = make_submission().run(store, RecordingTI(), None)
+    assert generation.id == made.id and deadline == first_deadline
+    assert creatify_conn.count("POST", POST_PATH) == 1
+    assert store.values[STATE_KEY] == {  # recorded, with the first try's deadline kept
+        "generation_id": made.id,
+        "deadline": first_deadline,
+        "fingerprint": fingerprint(KLING, KLING_PARAMS),
+    }
+
+
+def test_an_intent_without_a_generation_creates(make_submission, creatify_conn):
+    store = FakeStateStore()
+    an_intent(store)
+    CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": "another task's"})  # not ours
+    generation, _ = make_submission().run(store, RecordingTI(), None)
+    assert creatify_conn.count("POST", POST_PATH) == 2 and generation.id in creatify_conn.generations
+
+
+def test_two_candidates_fail_listing_both_and_create_nothing(make_submission, creatify_conn):
+    store = FakeStateStore()
+    an_intent(store)
+    ids = [CreatifyHook().create_generation(KLING, KLING_PARAMS).id for _ in range(2)]
+    with pytest.raises(CreatifyCreateUncertainError, match="Not guessing which to pay for") as err:
+        make_submission().run(store, RecordingTI(), None)
+    assert all(i in str(err.value) for i in ids) and creatify_conn.count("POST", POST_PATH) == 2
+
+
+def test_generations_held_by_other_map_indexes_are_not_candidates(make_submission):
+    store = FakeStateStore()
+    an_intent(store)
+    sibling, ours = (CreatifyHook().create_generation(KLING, KLING_PARAMS).id for _ in range(2))
+    ti = RecordingTI()
+    ti.others = {"generation_id": [sibling]}  # a mapped batch of one prompt, five variants
+    assert make_submission().run(store, ti, None)[0].id == ours
+
+
+def test_a_search_that_cannot_see_everything_fails(make_submission, monkeypatch):
+    monkeypatch.setattr("airflow_provider_creatify.submission.SEARCH_LIMIT", 3)
+    store = FakeStateStore()
+    an_intent(store)
+    for i in range(3):  # a full page, all newer than the intent: older ones are out of sight
+        CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": f"other {i}"})
+    with pytest.raises(CreatifyCreateUncertainError, match="more than 3 generations since then"):
+        make_submission().run(store, RecordingTI(), None)
+
+
+def test_the_intent_is_recorded_before_the_post(make_submission, creatify_conn):
+    store = FakeStateStore()
+    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=400, count=1))
+    with pytest.raises(Exception, match="400"):
+        make_submission(validate_input=False).run(store, RecordingTI(), None)
+    saved = store.values[STATE_KEY]
+    assert "generation_id" not in saved and saved["fingerprint"] == fingerprint(KLING, KLING_PARAMS)
+    assert time.time() - 10 < saved["intent_at"] <= time.time()
