@@ -51,7 +51,7 @@ async def _one(
     scale: float,
 ) -> dict[str, Any]:
     """Create one generation and wait on it with a trigger at once; return what was measured."""
-    from airflow_provider_creatify.hooks.creatify import generation_path
+    from airflow_provider_creatify.endpoints import generation_path
     from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
     class PerIdTrigger(CreatifyGenerationTrigger):  # reads its generation alone: its reads are countable

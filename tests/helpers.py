@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_creatify import endpoints  # stdlib only: imports no Airflow
+
 if TYPE_CHECKING:
     from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
@@ -25,13 +27,13 @@ KLING_PARAMS = {
     "aspect_ratio": "16:9",
     "negative_prompt": "blur, distort, and low quality",
 }
-POST_PATH = "/api/asset_generator/"
-#: Reads of many generations (``?ids=...``; the request log names the path without its query).
-LIST_PATH = "/api/asset_generator/"
-SCHEMAS_PATH = "/api/asset_generator/schemas/"
-CREDITS_PATH = "/api/remaining_credits/"
-#: A generation's status path as the sandbox's request log and fault rules name it.
-STATUS_PATH = "/api/asset_generator/{id}/"
+# The API's paths (endpoints.py) under the names the tests read: the create (POST) and the reads of many
+# generations (GET ?ids=...; the request log names the path without its query) are one path; a
+# generation's status path as the sandbox's request log and fault rules name it.
+POST_PATH = LIST_PATH = endpoints.GENERATIONS_PATH
+STATUS_PATH = endpoints.GENERATION_PATH
+SCHEMAS_PATH = endpoints.SCHEMAS_PATH
+CREDITS_PATH = endpoints.CREDITS_PATH
 
 
 class RecordingTI:

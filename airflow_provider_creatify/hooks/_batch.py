@@ -16,16 +16,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from urllib.parse import urlencode
 
+from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_READ
 from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks._http import decode
 
 #: Sends one ``GET`` of a path: ``(status, body, Retry-After)``; ``what`` names it for messages.
 Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
-
-GENERATIONS_PATH = "/api/asset_generator/"
-#: The most ids one ``GET /api/asset_generator/?ids=`` may carry.
-MAX_IDS_PER_READ = 100
 
 
 def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:

@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_creatify import schemas, storage
+from airflow_provider_creatify.endpoints import (
+    CREDITS_PATH,
+    GENERATIONS_PATH,
+    SCHEMAS_PATH,
+    generation_path,
+)
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyValidationError,
 )
 from airflow_provider_creatify.generation import Generation, parse_credits
-from airflow_provider_creatify.hooks._batch import GENERATIONS_PATH, batches
+from airflow_provider_creatify.hooks._batch import batches
 from airflow_provider_creatify.hooks._http import (
     MASKED_KEY_TEST,
     Credentials,
@@ -39,13 +45,6 @@ if TYPE_CHECKING:
     import aiohttp
     import requests
     from airflow.sdk import ObjectStoragePath
-
-SCHEMAS_PATH = "/api/asset_generator/schemas/"
-CREDITS_PATH = "/api/remaining_credits/"
-
-
-def generation_path(generation_id: str) -> str:
-    return f"{GENERATIONS_PATH}{generation_id}/"
 
 
 class CreatifyHook(BaseHook):

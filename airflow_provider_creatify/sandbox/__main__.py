@@ -84,15 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
 def add_cli_faults(sandbox: CreatifySandbox, read_fail_rate: float, lose_create_answers: int) -> None:
     """Faults for a sandbox run as a process: status reads answered 503 at ``read_fail_rate`` (``GET`` of
     one generation, or of a list), and the answers of the first ``lose_create_answers`` creates lost."""
+    from airflow_provider_creatify.endpoints import GENERATION_PATH, GENERATIONS_PATH
     from airflow_provider_creatify.sandbox import FaultRule
-    from airflow_provider_creatify.sandbox.app import CREATE_PATH
 
     if read_fail_rate > 0:
-        for path in (CREATE_PATH + "{id}/", CREATE_PATH):  # one generation; the list (a GET on CREATE_PATH)
+        for path in (GENERATION_PATH, GENERATIONS_PATH):  # one generation; a list
             sandbox.add_fault(FaultRule(path=path, method="GET", status=503, rate=read_fail_rate))
     if lose_create_answers > 0:
         lost = FaultRule(
-            path=CREATE_PATH, method="POST", drop=True, after_processing=True, count=lose_create_answers
+            path=GENERATIONS_PATH, method="POST", drop=True, after_processing=True, count=lose_create_answers
         )
         sandbox.add_fault(lost)
 
@@ -103,10 +103,10 @@ def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
     :param path: the JSON file to (re)place.
     :param sandbox: the sandbox whose request log and generations are counted.
     """
-    from airflow_provider_creatify.sandbox.app import CREATE_PATH
+    from airflow_provider_creatify.endpoints import GENERATIONS_PATH
 
     counts = {
-        "post_create": sandbox.count("POST", CREATE_PATH),
+        "post_create": sandbox.count("POST", GENERATIONS_PATH),
         "requests": sandbox.count(),
         "generations": len(sandbox.generations),
     }

@@ -26,6 +26,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, MAX_IDS_PER_READ, SCHEMAS_PATH
 from airflow_provider_creatify.sandbox import catalogue, media
 from airflow_provider_creatify.sandbox.asgi import (
     JSON,
@@ -44,13 +45,7 @@ from airflow_provider_creatify.sandbox.generation import SandboxGeneration
 from airflow_provider_creatify.sandbox.settings import SandboxSettings
 from airflow_provider_creatify.sandbox.webhooks import Delivery, WebhookNotifier
 
-#: ``POST`` creates a generation, ``GET`` lists generations.
-CREATE_PATH = "/api/asset_generator/"
-SCHEMAS_PATH = "/api/asset_generator/schemas/"
-CREDITS_PATH = "/api/remaining_credits/"
 MAX_WEBHOOK_URL = 200
-#: The most ids one ``GET /api/asset_generator/?ids=...`` may ask for (documented).
-MAX_IDS = 100
 #: The most generations a list without ``ids`` returns (the sandbox's choice).
 MAX_LIST = 100
 _NOT_FOUND = {"detail": "Not found."}
@@ -142,7 +137,7 @@ class SandboxApp:
             return denied
         raw_query: bytes = scope.get("query_string", b"")
         query = parse_qs(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else {}
-        if path == CREATE_PATH:
+        if path == GENERATIONS_PATH:
             if method == "POST":
                 return self._create(await read_body(receive))
             if method in ("GET", "HEAD"):
@@ -155,14 +150,18 @@ class SandboxApp:
             return json_response(200, catalogue.list_schemas(names))
         if path == CREDITS_PATH:
             return json_response(200, {"remaining_credits": self.remaining_credits()})
-        snapshot = self.generation(path[len(CREATE_PATH) : -1])
+        snapshot = self.generation(path[len(GENERATIONS_PATH) : -1])
         return json_response(200, snapshot) if snapshot is not None else json_response(404, _NOT_FOUND)
 
     @staticmethod
     def _is_route(path: str) -> bool:
-        if path in (SCHEMAS_PATH, CREATE_PATH, CREDITS_PATH):
+        if path in (SCHEMAS_PATH, GENERATIONS_PATH, CREDITS_PATH):
             return True
-        return path.startswith(CREATE_PATH) and path.count("/") == 4 and len(path) > len(CREATE_PATH) + 1
+        return (
+            path.startswith(GENERATIONS_PATH)
+            and path.count("/") == 4
+            and len(path) > len(GENERATIONS_PATH) + 1
+        )
 
     @staticmethod
     def _not_allowed(method: str, allow: bytes) -> Response:
@@ -278,15 +277,15 @@ class SandboxApp:
 
     def _list(self, query: dict[str, list[str]]) -> Response:
         """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked (unknown or
-        malformed ids absent, duplicates once; at most :data:`MAX_IDS`); without, the newest first, at
-        most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
+        malformed ids absent, duplicates once; at most ``MAX_IDS_PER_READ``); without, the newest first,
+        at most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
         undocumented: this is the sandbox's guess.
         """
         now = time.monotonic()
         if "ids" in query:
             ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
-            if len(ids) > MAX_IDS:
-                return json_response(400, [f"At most {MAX_IDS} ids per request, got {len(ids)}."])
+            if len(ids) > MAX_IDS_PER_READ:
+                return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
             with self.lock:
                 found = [self.generations.get(gen_id) for gen_id in dict.fromkeys(ids)]
                 listed = [g.to_dict(self.base_url, now) for g in found if g is not None]
