@@ -34,6 +34,12 @@ def is_loopback_host(hostname: str | None) -> bool:
         return False
 
 
+def https_or_loopback(scheme: str, hostname: str | None) -> bool:
+    """Whether a URL of ``scheme`` to ``hostname`` may be fetched: ``https``, or plain ``http`` to loopback
+    (the sandbox). The one rule for the API's base URL and for asset URLs and their redirects."""
+    return scheme == "https" or (scheme == "http" and is_loopback_host(hostname))
+
+
 #: Cloud metadata services (AWS, GCP, Azure, Alibaba, ECS) by address: refused even where a range is not.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")

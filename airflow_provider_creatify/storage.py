@@ -21,7 +21,7 @@ from airflow_provider_creatify.addresses import (
     DownloadGuard,
     RefusedAddress,
     guarded_session,
-    is_loopback_host,
+    https_or_loopback,
 )
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.generation import without_query
@@ -179,7 +179,7 @@ def _check_hop(url: str, asked: str) -> None:
         host = parts.hostname
     except ValueError:
         host = None
-    if host and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))):
+    if host and https_or_loopback(parts.scheme, host):
         return
     hop = "" if url == asked else f" (redirected to {redacted(url)})"
     raise CreatifyAssetCopyError(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_creatify.addresses import is_loopback_host
+from airflow_provider_creatify.addresses import https_or_loopback
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
@@ -86,7 +86,7 @@ def base_url_from_connection(conn: Connection) -> str:
             f"key is sent to this address, so it must be a plain base URL like {DEFAULT_BASE_URL}; the API "
             "ID and key go in the connection's login and password."
         )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if not https_or_loopback(parts.scheme, parts.hostname):
         raise CreatifyConfigError(
             f"{where} uses plain http to {parts.hostname}: the API key would cross the network "
             f"unencrypted. Use https (e.g. {DEFAULT_BASE_URL}); plain http is allowed only to loopback "
