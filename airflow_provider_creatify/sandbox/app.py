@@ -1,8 +1,8 @@
-"""The sandbox's ASGI application: routing, the API's answers and in-memory state.
+"""The sandbox's ASGI application: faults applied, routing, authentication and the API's answers.
 
 Plain ASGI (no framework routing; the plumbing is in ``asgi.py``) keeps a status poll to a few
-microseconds of app time. Generations are guarded by one lock: the server thread writes while the test
-thread reads. Credits are kept by ``credits.py``, webhook notices sent by ``webhooks.py``.
+microseconds of app time. What a create must hold is checked by ``validation.py``; the generations,
+credits and webhook notices are kept by ``state.py``.
 
 Where Creatify documents no shape, the sandbox guesses, and says so here:
 
@@ -17,14 +17,9 @@ Where Creatify documents no shape, the sandbox guesses, and says so here:
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import random
-import threading
 import time
-import uuid
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, MAX_IDS_PER_READ, SCHEMAS_PATH
 from airflow_provider_creatify.sandbox import catalogue, media
@@ -39,13 +34,12 @@ from airflow_provider_creatify.sandbox.asgi import (
     send_partial,
     send_response,
 )
-from airflow_provider_creatify.sandbox.credits import CreditLedger, credits_used_string
+from airflow_provider_creatify.sandbox.credits import credits_used_string
 from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog
-from airflow_provider_creatify.sandbox.generation import SandboxGeneration
-from airflow_provider_creatify.sandbox.settings import SandboxSettings
-from airflow_provider_creatify.sandbox.webhooks import Delivery, WebhookNotifier
+from airflow_provider_creatify.sandbox.generation import new_generation
+from airflow_provider_creatify.sandbox.state import SandboxState
+from airflow_provider_creatify.sandbox.validation import check_create
 
-MAX_WEBHOOK_URL = 200
 #: The most generations a list without ``ids`` returns (the sandbox's choice).
 MAX_LIST = 100
 _NOT_FOUND = {"detail": "Not found."}
@@ -54,26 +48,22 @@ _TRUNCATED_PLACEHOLDER = (
 )
 
 
-def _valid_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 class SandboxApp:
-    """ASGI callable emulating the Creatify Asset Generator API."""
+    """ASGI callable emulating the Creatify Asset Generator API.
+
+    :param state: the generations, credits and webhook notices it answers from (and the live settings).
+    :param faults: the fault rules it applies.
+    :param log: where it logs every request.
+    :param rng: the sandbox's seeded random source (for ``fail_rate``).
+    """
 
     def __init__(
-        self, settings: SandboxSettings, faults: FaultInjector, log: RequestLog, rng: random.Random
+        self, *, state: SandboxState, faults: FaultInjector, log: RequestLog, rng: random.Random
     ) -> None:
-        self.settings = settings
+        self.state = state
         self.faults = faults
         self.log = log
         self.rng = rng
-        self.base_url = ""
-        self.lock = threading.Lock()
-        self.generations: dict[str, SandboxGeneration] = {}
-        self.ledger = CreditLedger()
-        self.notifier = WebhookNotifier(self._read_for_webhook, lambda: self.settings)
 
     # ----------------------------------------------------------------- ASGI entry
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,8 +139,8 @@ class SandboxApp:
             names = ",".join(query["model_name"]) if "model_name" in query else None
             return json_response(200, catalogue.list_schemas(names))
         if path == CREDITS_PATH:
-            return json_response(200, {"remaining_credits": self.remaining_credits()})
-        snapshot = self.generation(path[len(GENERATIONS_PATH) : -1])
+            return json_response(200, {"remaining_credits": self.state.remaining_credits()})
+        snapshot = self.state.generation(path[len(GENERATIONS_PATH) : -1])
         return json_response(200, snapshot) if snapshot is not None else json_response(404, _NOT_FOUND)
 
     @staticmethod
@@ -176,7 +166,8 @@ class SandboxApp:
                 api_key = value.decode("latin-1")
         if api_id is None or api_key is None:
             return json_response(401, {"detail": "Authentication credentials were not provided."})
-        if api_id != self.settings.api_id or api_key != self.settings.api_key:
+        settings = self.state.settings
+        if api_id != settings.api_id or api_key != settings.api_key:
             return json_response(401, {"detail": "Invalid API credentials."})
         return None
 
@@ -194,86 +185,26 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ create
     def _create(self, raw: bytes) -> Response:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return json_response(400, {"detail": f"JSON parse error - {exc}"})
-        if not isinstance(data, dict):
-            kind = type(data).__name__
-            return json_response(
-                400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]}
-            )
-        errors: dict[str, list[str]] = {}
-        model_name = data.get("model_name")
-        if model_name is None:
-            errors["model_name"] = ["This field is required."]
-        elif not isinstance(model_name, str):
-            errors["model_name"] = ["Not a valid string."]
-        params = data.get("input_params")
-        if params is None:
-            errors["input_params"] = ["This field is required."]
-        elif not isinstance(params, dict):
-            errors["input_params"] = [
-                f'Expected a dictionary of items but got type "{type(params).__name__}".'
-            ]
-        webhook_url = data.get("webhook_url")
-        if webhook_url == "":
-            webhook_url = None
-        if webhook_url is not None:
-            if not isinstance(webhook_url, str):
-                errors["webhook_url"] = ["Not a valid string."]
-            elif len(webhook_url) > MAX_WEBHOOK_URL:
-                errors["webhook_url"] = [f"Ensure this field has no more than {MAX_WEBHOOK_URL} characters."]
-            elif not _valid_http_url(webhook_url):
-                errors["webhook_url"] = ["Enter a valid URL."]
-        if errors:
-            return json_response(400, errors)
-        assert isinstance(model_name, str) and isinstance(params, dict)
-        model = catalogue.MODELS.get(model_name)
-        if model is None:
-            return json_response(400, ["AI model not found"])  # the live body: a bare list
-        messages = catalogue.validation_errors(model_name, params)
-        if messages:
-            return json_response(400, {"input_params": messages})
-        price = model.price(params)
+        asked = check_create(raw)
+        if isinstance(asked, Response):
+            return asked
+        state, price = self.state, asked.model.price(asked.params)
         now = time.monotonic()
-        charged, balance = self.ledger.try_charge(price, starting=self.settings.credits, now_mono=now)
+        charged, balance = state.ledger.try_charge(price, starting=state.settings.credits, now_mono=now)
         if not charged:
             left, price_text = credits_used_string(balance), credits_used_string(price)
             needs = f"{left} remaining, this generation needs {price_text}"
             return json_response(400, [f"Insufficient credits: {needs}."])
-        generation = self._new_generation(model, params, webhook_url, price)
-        return json_response(201, generation.to_dict(self.base_url, generation.created_mono))
-
-    def _new_generation(
-        self, model: catalogue.ModelSpec, params: dict[str, Any], webhook_url: str | None, price: float
-    ) -> SandboxGeneration:
-        s = self.settings
-        text = params.get("prompt", params.get("text"))
-        fails = bool(s.fail_marker and isinstance(text, str) and s.fail_marker in text)
-        if not fails and s.fail_rate > 0:
-            fails = self.rng.random() < s.fail_rate
-        seconds = s.seconds_for(model.typical_seconds)
-        generation = SandboxGeneration(
-            id=str(uuid.uuid4()),
-            model=model,
-            input_params=params,
-            webhook_url=webhook_url,
-            created_wall=time.time(),
-            created_mono=time.monotonic(),
-            seconds=seconds,
-            init_seconds=seconds * min(max(s.initializing_fraction, 0.0), 1.0),
-            fails=fails,
-            failed_reason=s.failed_reason,
+        generation = new_generation(
+            model=asked.model,
+            params=asked.params,
+            webhook_url=asked.webhook_url,
             charge=price,
+            settings=state.settings,
+            rng=self.rng,
         )
-        if fails:
-            self.ledger.watch(generation)
-        with self.lock:
-            self.generations[generation.id] = generation
-        if webhook_url is not None:
-            self.notifier.follow(generation.id, webhook_url)
-        return generation
+        state.add(generation)
+        return json_response(201, generation.to_dict(state.base_url, generation.created_mono))
 
     def _list(self, query: dict[str, list[str]]) -> Response:
         """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked (unknown or
@@ -281,71 +212,12 @@ class SandboxApp:
         at most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
         undocumented: this is the sandbox's guess.
         """
-        now = time.monotonic()
         if "ids" in query:
             ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
             if len(ids) > MAX_IDS_PER_READ:
                 return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
-            with self.lock:
-                found = [self.generations.get(gen_id) for gen_id in dict.fromkeys(ids)]
-                listed = [g.to_dict(self.base_url, now) for g in found if g is not None]
-            return json_response(200, listed)
+            return json_response(200, self.state.read(ids))
         limit = query.get("limit", [str(MAX_LIST)])[-1].strip()
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
             return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
-        with self.lock:
-            newest = itertools.islice(reversed(self.generations.values()), int(limit))
-            listed = [g.to_dict(self.base_url, now) for g in newest]
-        return json_response(200, listed)
-
-    # ------------------------------------------------------------------ state
-    def generation(self, gen_id: str) -> dict[str, Any] | None:
-        """A snapshot of one generation, or None."""
-        with self.lock:
-            generation = self.generations.get(gen_id)
-            return generation.to_dict(self.base_url, time.monotonic()) if generation else None
-
-    def snapshot(self) -> dict[str, dict[str, Any]]:
-        """Snapshots of every generation."""
-        now = time.monotonic()
-        with self.lock:
-            return {k: g.to_dict(self.base_url, now) for k, g in self.generations.items()}
-
-    def remaining_credits(self) -> float:
-        """The balance: the starting ``credits`` minus what the generations cost (failed ones refunded)."""
-        remaining = self.ledger.remaining(starting=self.settings.credits, now_mono=time.monotonic())
-        return float(round(remaining, 6))
-
-    def force_status(self, gen_id: str, status: str, failed_reason: str | None = None) -> None:
-        """Pin a generation to ``status`` (thread-safe); ``failed`` refunds it, a final status notifies."""
-        with self.lock:
-            generation = self.generations.get(gen_id)
-            if generation is None:
-                raise KeyError(gen_id)
-            generation.forced_status = status
-            generation.forced_reason = (
-                (failed_reason or self.settings.failed_reason) if status == "failed" else ""
-            )
-            generation.forced_wall = time.time()
-        if status == "failed":
-            self.ledger.watch(generation)
-        self.notifier.wake(gen_id)
-
-    def reset(self) -> None:
-        """Forget generations, charges and webhook deliveries; cancel pending webhooks."""
-        with self.lock:
-            self.generations.clear()
-        self.ledger.reset()
-        self.notifier.reset()
-
-    def deliveries(self) -> list[Delivery]:
-        """A copy of the webhook delivery log."""
-        return self.notifier.deliveries()
-
-    def _read_for_webhook(self, gen_id: str) -> tuple[dict[str, Any] | None, float | None]:
-        now = time.monotonic()
-        with self.lock:
-            generation = self.generations.get(gen_id)
-            if generation is None:
-                return None, None
-            return generation.to_dict(self.base_url, now), generation.next_change(now)
+        return json_response(200, self.state.newest(int(limit)))

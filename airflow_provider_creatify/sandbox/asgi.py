@@ -1,6 +1,7 @@
 """Plain-ASGI plumbing of the sandbox: a buffered response, reading a body, sending (whole or cut off).
 
-Knows nothing of the Creatify API; :mod:`airflow_provider_creatify.sandbox.app` builds the responses.
+Knows nothing of the Creatify API: :mod:`airflow_provider_creatify.sandbox.app` and
+:mod:`airflow_provider_creatify.sandbox.validation` build the responses.
 """
 
 from __future__ import annotations

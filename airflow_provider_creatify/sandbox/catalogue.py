@@ -1,79 +1,21 @@
 """The sandbox's model catalogue: names, generation types, input schemas, prices and typical times.
 
-Prices are credits per output (Creatify's 2026 reference where it gives one, else marked "invented");
-typical times are what the real service takes, which ``SandboxSettings.time_scale`` scales.
+``MODELS`` holds one :class:`~airflow_provider_creatify.sandbox.model_spec.ModelSpec` per model;
+:func:`list_schemas` answers the schemas endpoint from it. Prices are credits per output (Creatify's 2026
+reference where it gives one, else marked "invented"); typical times are what the real service takes,
+which ``SandboxSettings.time_scale`` scales.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+
+from airflow_provider_creatify.sandbox.model_spec import ModelSpec, Params
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 DRAFT202012 = "https://json-schema.org/draft/2020-12/schema"
-
-Params = dict[str, Any]
-
-
-def _one(params: Params) -> int:
-    return 1
-
-
-def _no_duration(params: Params) -> int:
-    return 0
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One generation model as the sandbox knows it.
-
-    :param asset_type: what it makes, the generation's ``gen_type``: ``image``, ``video`` or ``audio``.
-    :param credits_per_output: the price of one output, in credits.
-    :param typical_seconds: how long the real service takes (before ``time_scale``).
-    :param duration: seconds of output (0 for an image).
-    :param short_side: the output's shorter side in pixels; ``None`` for audio (no picture).
-    """
-
-    model_name: str
-    generation_type: str
-    asset_type: str
-    schema: dict[str, Any]
-    credits_per_output: Callable[[Params], float]
-    typical_seconds: float
-    outputs: Callable[[Params], int] = _one
-    duration: Callable[[Params], int] = _no_duration
-    short_side: Callable[[Params], int] | None = None
-
-    def describe(self) -> dict[str, Any]:
-        """The entry of ``GET /api/asset_generator/schemas/``."""
-        return {
-            "model_name": self.model_name,
-            "generation_type": self.generation_type,
-            "input_params_schema": self.schema,
-        }
-
-    def price(self, params: Params) -> float:
-        """What a generation with ``params`` costs: the price of one output times the outputs."""
-        return self.credits_per_output(params) * self.outputs(params)
-
-    def aspect_ratio(self, params: Params) -> str:
-        """The asked aspect ratio, else the schema's default; ``""`` for a model without one."""
-        default = self.schema["properties"].get("aspect_ratio", {}).get("default", "")
-        return str(params.get("aspect_ratio", default))
-
-    def resolution(self, params: Params) -> str:
-        """``"<width>x<height>"`` from the aspect ratio and the short side; ``""`` for audio."""
-        ratio = self.aspect_ratio(params)
-        if self.short_side is None or ":" not in ratio:
-            return ""
-        short = self.short_side(params)
-        w, h = (float(x) for x in ratio.split(":", 1))
-        long = 16 * round(short * max(w, h) / min(w, h) / 16)
-        return f"{long}x{short}" if w >= h else f"{short}x{long}"
 
 
 def _schema(draft: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -286,33 +228,3 @@ def list_schemas(model_names: str | None = None) -> list[dict[str, Any]]:
         return [m.describe() for m in MODELS.values()]
     wanted = [n.strip() for n in model_names.split(",") if n.strip()]
     return [MODELS[n].describe() for n in dict.fromkeys(wanted) if n in MODELS]
-
-
-def _is_uri(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return bool(parts.scheme and (parts.netloc or parts.scheme in ("data", "urn", "mailto")))
-
-
-@cache
-def validator(model_name: str) -> Any:
-    """A cached jsonschema validator (class chosen by the schema's ``$schema``) with a ``uri`` check."""
-    from jsonschema import FormatChecker
-    from jsonschema.validators import validator_for
-
-    schema = MODELS[model_name].schema
-    checker = FormatChecker(formats=())
-    checker.checks("uri")(_is_uri)
-    cls = validator_for(schema)
-    return cls(schema, format_checker=checker)
-
-
-def validation_errors(model_name: str, params: Params) -> list[str]:
-    """Validator messages, each prefixed by the offending field path (``"duration: ..."``) if any."""
-    errors = sorted(validator(model_name).iter_errors(params), key=lambda e: [str(p) for p in e.path])
-    out = []
-    for err in errors:
-        where = ".".join(str(p) for p in err.absolute_path)
-        out.append(f"{where}: {err.message}" if where else err.message)
-    return out

@@ -1,14 +1,22 @@
-"""A generation's state; its status is derived lazily from elapsed time."""
+"""``SandboxGeneration``: one generation's life, from its start (time and fate drawn from the settings) to
+the API object at any moment (its status derived lazily from elapsed time)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_creatify.sandbox import catalogue, media
+from airflow_provider_creatify.sandbox import media
 from airflow_provider_creatify.sandbox.credits import credits_used_string
+from airflow_provider_creatify.sandbox.model_spec import ModelSpec
+
+if TYPE_CHECKING:
+    import random
+
+    from airflow_provider_creatify.sandbox.settings import SandboxSettings
 
 
 def _iso(ts: float) -> str:
@@ -21,7 +29,7 @@ class SandboxGeneration:
     from elapsed time unless forced. ``charge`` is what it cost (credits), taken when it was created."""
 
     id: str
-    model: catalogue.ModelSpec
+    model: ModelSpec
     input_params: dict[str, Any]
     webhook_url: str | None
     created_wall: float
@@ -100,3 +108,39 @@ class SandboxGeneration:
             "created_at": _iso(self.created_wall),
             "updated_at": _iso(updated),
         }
+
+
+def new_generation(
+    *,
+    model: ModelSpec,
+    params: dict[str, Any],
+    webhook_url: str | None,
+    charge: float,
+    settings: SandboxSettings,
+    rng: random.Random,
+) -> SandboxGeneration:
+    """A generation starting now: it fails if its ``prompt`` (or ``text``) holds ``settings.fail_marker``,
+    else with probability ``settings.fail_rate``; its time is ``settings.seconds_for`` the model's.
+
+    :param charge: what it cost (credits), already taken.
+    :param rng: the sandbox's seeded random source (for ``fail_rate``).
+    """
+    s = settings
+    text = params.get("prompt", params.get("text"))
+    fails = bool(s.fail_marker and isinstance(text, str) and s.fail_marker in text)
+    if not fails and s.fail_rate > 0:
+        fails = rng.random() < s.fail_rate
+    seconds = s.seconds_for(model.typical_seconds)
+    return SandboxGeneration(
+        id=str(uuid.uuid4()),
+        model=model,
+        input_params=params,
+        webhook_url=webhook_url,
+        created_wall=time.time(),
+        created_mono=time.monotonic(),
+        seconds=seconds,
+        init_seconds=seconds * min(max(s.initializing_fraction, 0.0), 1.0),
+        fails=fails,
+        failed_reason=s.failed_reason,
+        charge=charge,
+    )

@@ -14,13 +14,13 @@ from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, R
 from airflow_provider_creatify.sandbox.settings import SandboxSettings, sandbox_import
 
 if TYPE_CHECKING:
-    from airflow_provider_creatify.sandbox.app import SandboxApp
+    from airflow_provider_creatify.sandbox.state import SandboxState
 
 
 class CreatifySandbox:
     """An emulated Creatify API on ``http://127.0.0.1:<free port>`` (or https); use as a context manager.
 
-    uvicorn (and the app module) are imported only by :meth:`start`.
+    uvicorn (and the app and state modules) are imported only by :meth:`start`.
 
     :param ssl_certfile: serve HTTPS with this PEM certificate (and ``ssl_keyfile``), like the real API;
         clients must trust it (``SSL_CERT_FILE`` for aiohttp, ``REQUESTS_CA_BUNDLE`` for requests).
@@ -46,7 +46,7 @@ class CreatifySandbox:
         self._rng = random.Random(self._settings.seed)
         self._faults = FaultInjector(self._rng)
         self._log = RequestLog()
-        self._app: SandboxApp | None = None
+        self._state: SandboxState | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -61,6 +61,7 @@ class CreatifySandbox:
         sandbox_import("httpx", "to deliver webhooks")  # checked now, not at the first webhook
         from airflow_provider_creatify.sandbox.app import SandboxApp
         from airflow_provider_creatify.sandbox.asgi import install_log_filter
+        from airflow_provider_creatify.sandbox.state import SandboxState
 
         install_log_filter()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -74,10 +75,10 @@ class CreatifySandbox:
             public_host = f"[{public_host}]"
         scheme = "https" if self.ssl_certfile else "http"
         self.base_url = f"{scheme}://{public_host}:{self.port}"
-        self._app = SandboxApp(self._settings, self._faults, self._log, self._rng)
-        self._app.base_url = self.base_url
+        self._state = SandboxState(settings=self._settings, base_url=self.base_url)
+        app = SandboxApp(state=self._state, faults=self._faults, log=self._log, rng=self._rng)
         config = uvicorn.Config(
-            self._app,
+            app,
             log_level="warning",
             log_config=None,  # never reconfigure the host process's logging
             access_log=False,
@@ -136,8 +137,8 @@ class CreatifySandbox:
     @settings.setter
     def settings(self, value: SandboxSettings) -> None:
         self._settings = value
-        if self._app is not None:
-            self._app.settings = value
+        if self._state is not None:
+            self._state.settings = value
 
     @property
     def api_id(self) -> str:
@@ -186,29 +187,29 @@ class CreatifySandbox:
     @property
     def generations(self) -> dict[str, dict[str, Any]]:
         """id -> generation object, as a GET would return it now (a snapshot)."""
-        return self._app.snapshot() if self._app is not None else {}
+        return self._state.snapshot() if self._state is not None else {}
 
     @property
     def remaining_credits(self) -> float:
         """The balance ``GET /api/remaining_credits/`` answers now (the starting balance before start)."""
-        return self._app.remaining_credits() if self._app is not None else float(self._settings.credits)
+        return self._state.remaining_credits() if self._state is not None else float(self._settings.credits)
 
     @property
     def webhook_deliveries(self) -> list[tuple[str, int | None, dict[str, Any]]]:
         """(url, HTTP status or None if delivery failed, payload) per delivery attempt."""
-        return self._app.deliveries() if self._app is not None else []
+        return self._state.deliveries() if self._state is not None else []
 
     def force_status(self, gen_id: str, status: str, failed_reason: str | None = None) -> None:
         """Pin a generation to ``status`` forever (``done``/``failed`` also fire its webhook; ``failed``
         refunds it)."""
-        if self._app is None:
+        if self._state is None:
             raise KeyError(gen_id)
-        self._app.force_status(gen_id, status, failed_reason)
+        self._state.force_status(gen_id, status, failed_reason)
 
     def reset(self) -> None:
         """Clear generations, credits spent, webhook deliveries, request log and faults; re-seed the RNG."""
         self._faults.clear()
         self._log.clear()
         self._rng.seed(self._settings.seed)
-        if self._app is not None:
-            self._app.reset()
+        if self._state is not None:
+            self._state.reset()
