@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_creatify.endpoints import generation_path
 from airflow_provider_creatify.generation import Generation
-from airflow_provider_creatify.hooks._http import base_url_from_connection
+from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger

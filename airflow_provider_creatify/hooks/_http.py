@@ -1,9 +1,8 @@
 """HTTP under :class:`~airflow_provider_creatify.hooks.creatify.CreatifyHook` (private).
 
-- :class:`Credentials` from an Airflow connection: base URL and auth headers, never shown in a repr.
 - :func:`decode`: the one place that maps an HTTP answer to JSON or an exception, for the sync
   (``requests``) and async (``aiohttp``) clients alike, a refusal's body in words (:func:`readable`);
-  :func:`no_answer` for no answer at all.
+  :func:`no_answer` for no answer at all, :func:`refuse_redirect` for a redirect (never followed).
 - :class:`SyncClient`: the worker's ``requests`` session, reads retried, a create never sent twice.
 
 requests is imported where used: DAG files import the hook, and this module, on every parse.
@@ -13,127 +12,26 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_creatify.addresses import https_or_loopback
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
-    CreatifyConfigError,
     CreatifyCreateUncertainError,
     CreatifyInsufficientCreditsError,
     CreatifyNotFoundError,
 )
+from airflow_provider_creatify.hooks._connection import DEFAULT_BASE_URL
 from airflow_provider_creatify.polling import backoff_delay, parse_retry_after
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
+    from airflow_provider_creatify.hooks._connection import Credentials
 
-DEFAULT_BASE_URL = "https://api.creatify.ai"
 # Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
 CREATE_RETRYABLE_STATUSES = (429, 503)
 #: Keys of an error object whose value is the message itself, not a field's.
 MESSAGE_KEYS = frozenset({"detail", "error", "message", "non_field_errors"})
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Where and as whom to call Creatify, read from an Airflow connection."""
-
-    base_url: str
-    api_id: str
-    api_key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Creatify's auth headers, and JSON accepted."""
-        return {"X-API-ID": self.api_id, "X-API-KEY": self.api_key, "Accept": "application/json"}
-
-    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
-        return f"Credentials(base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***')"
-
-
-def base_url_from_connection(conn: Connection) -> str:
-    """``https://api.creatify.ai`` unless the connection's host says otherwise.
-
-    The host may be a full URL (``http://127.0.0.1:8765``) or a bare host name, whose scheme then comes
-    from the connection's schema field (``http`` or ``https``, default ``https``) and port from its port.
-    The API key goes wherever this points, so it must be a plain origin (a path is allowed, a query,
-    fragment or user info is not) and use https, unless it is loopback (the sandbox).
-    """
-    host = (conn.host or "").strip().rstrip("/")
-    if not host:
-        return DEFAULT_BASE_URL
-    if "://" not in host:
-        scheme = conn.schema if conn.schema in ("http", "https") else "https"
-        host = f"{scheme}://{host}"
-    where = f"The host of Airflow connection {conn.conn_id!r}"
-    try:
-        parts = urlsplit(host)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CreatifyConfigError(
-            f"{where} is not a valid base URL: {host!r}. Use a URL like {DEFAULT_BASE_URL} (or leave it "
-            "empty for that default)."
-        )
-    if parts.query or parts.fragment or "?" in host or "#" in host or "@" in parts.netloc:
-        raise CreatifyConfigError(
-            f"{where} has a query, a fragment or user info: {parts.scheme}://{parts.hostname}... The API "
-            f"key is sent to this address, so it must be a plain base URL like {DEFAULT_BASE_URL}; the API "
-            "ID and key go in the connection's login and password."
-        )
-    if not https_or_loopback(parts.scheme, parts.hostname):
-        raise CreatifyConfigError(
-            f"{where} uses plain http to {parts.hostname}: the API key would cross the network "
-            f"unencrypted. Use https (e.g. {DEFAULT_BASE_URL}); plain http is allowed only to loopback "
-            "(127.0.0.1, ::1, localhost), where the sandbox runs."
-        )
-    if conn.port and parts.port is None:
-        host = f"{host}:{conn.port}"
-    return host
-
-
-def credentials_from_connection(conn: Connection) -> Credentials:
-    """Base URL, API ID (login) and API key (password) of a Creatify connection."""
-    missing = [
-        name
-        for name, value in (("API ID (login)", conn.login), ("API key (password)", conn.password))
-        if not value
-    ]
-    if missing:
-        raise CreatifyConfigError(
-            f"Airflow connection {conn.conn_id!r} has no {' and no '.join(missing)}. "
-            "Set them in the connection (Admin > Connections, or AIRFLOW_CONN_"
-            f"{conn.conn_id.upper()}) with your Creatify API ID and API key."
-        )
-    return Credentials(base_url_from_connection(conn), conn.login, conn.password)  # type: ignore[arg-type]
-
-
-def missing_connection(conn_id: str, exc: Exception) -> CreatifyConfigError:
-    """The error for a connection id Airflow does not know."""
-    return CreatifyConfigError(
-        f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}). Create it with conn type "
-        f"'creatify', login = API ID, password = API key, or set AIRFLOW_CONN_{conn_id.upper()}."
-    )
-
-
-#: What a connection test says when Airflow handed it the mask of a saved key instead of the key.
-MASKED_KEY_TEST = (
-    "The API key this test received is Airflow's mask '***', not the key: this Airflow's UI sends the mask "
-    "for a saved connection (apache/airflow#61670; Airflow 3.3 tests the saved key). Test it with "
-    "`airflow connections test <connection id>` instead."
-)
-
-
-def without_connection_id(message: str, conn_id: str) -> str:
-    """``message`` naming no connection: the UI tests under a throw-away id of Airflow's, which would
-    mislead ("the connection", ``AIRFLOW_CONN_<ID>``)."""
-    message = message.replace(f"Airflow connection {conn_id!r}", "the connection")
-    return message.replace(f"AIRFLOW_CONN_{conn_id.upper()}", "AIRFLOW_CONN_<ID>")
 
 
 def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: str | None = None) -> object:

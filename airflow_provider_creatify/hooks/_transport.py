@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider_creatify.hooks._batch import StatusBatcher
-from airflow_provider_creatify.hooks._http import Credentials, no_answer, refuse_redirect
+from airflow_provider_creatify.hooks._connection import Credentials
+from airflow_provider_creatify.hooks._http import no_answer, refuse_redirect
 
 if TYPE_CHECKING:
     import aiohttp

@@ -1,10 +1,11 @@
 """Creatify's Asset Generator API as the methods of an Airflow hook: connection → credentials, the models
 and their schemas, validate, create, read one or many generations, the credit balance, and wait.
 
-The HTTP underneath is private: :mod:`._http` (credentials, the one decode path, the requests client),
-:mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched status reads); the wait rules
-are in :mod:`airflow_provider_creatify.polling`. HTTP clients and jsonschema are imported where used:
-DAG files import this module on every parse."""
+What is underneath is private: :mod:`._connection` (the connection → credentials), :mod:`._http` (the one
+decode path, the worker's requests client), :mod:`._async` (the hook's triggerer half: ``async with hook:``
+and the async reads), :mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched status
+reads); the wait rules are in :mod:`airflow_provider_creatify.polling`. HTTP clients and jsonschema are
+imported where used: DAG files import this module on every parse."""
 
 from __future__ import annotations
 
@@ -16,38 +17,29 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_creatify import schemas, storage
-from airflow_provider_creatify.endpoints import (
-    CREDITS_PATH,
-    GENERATIONS_PATH,
-    SCHEMAS_PATH,
-    generation_path,
-)
-from airflow_provider_creatify.exceptions import (
-    CreatifyAPIError,
-    CreatifyValidationError,
-)
+from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, SCHEMAS_PATH, generation_path
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyValidationError
 from airflow_provider_creatify.generation import Generation, parse_credits
+from airflow_provider_creatify.hooks._async import AsyncReads
 from airflow_provider_creatify.hooks._batch import batches
-from airflow_provider_creatify.hooks._http import (
+from airflow_provider_creatify.hooks._connection import (
     MASKED_KEY_TEST,
     Credentials,
-    SyncClient,
     credentials_from_connection,
-    decode,
     missing_connection,
-    uncertain_create,
+    ui_field_behaviour,
     without_connection_id,
 )
+from airflow_provider_creatify.hooks._http import SyncClient, uncertain_create
 from airflow_provider_creatify.hooks._transport import TRANSPORT, AsyncTransport
 from airflow_provider_creatify.polling import GenerationWait
 
 if TYPE_CHECKING:
-    import aiohttp
     import requests
     from airflow.sdk import ObjectStoragePath
 
 
-class CreatifyHook(BaseHook):
+class CreatifyHook(AsyncReads, BaseHook):
     """Talk to Creatify's Asset Generator API through an Airflow connection.
 
     The connection (type ``creatify``): login = API ID, password = API key, host = base URL (optional).
@@ -102,21 +94,13 @@ class CreatifyHook(BaseHook):
             self.retry_max_delay = retry_max_delay
         self._schemas: dict[str, dict[str, Any]] = {}
         self._credentials: Credentials | None = None
-        self._asession: aiohttp.ClientSession | None = None
 
     # -- connection -----------------------------------------------------------------------------------
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """The connection form for Airflow < 3.2 (newer versions read it from the provider info)."""
-        from airflow_provider_creatify import get_provider_info
-
-        (conn_type,) = get_provider_info()["connection-types"]
-        behaviour = conn_type["ui-field-behaviour"]
-        return {
-            "hidden_fields": behaviour["hidden-fields"],
-            **{k: behaviour[k] for k in ("relabeling", "placeholders")},
-        }
+        return ui_field_behaviour()
 
     @property
     def credentials(self) -> Credentials:
@@ -129,28 +113,6 @@ class CreatifyHook(BaseHook):
             # Airflow registered the key with its secret masker when it read the connection.
             self._credentials = credentials_from_connection(conn)
         return self._credentials
-
-    async def acredentials(self) -> Credentials:
-        """Like :attr:`credentials`, without blocking the event loop (for triggers).
-
-        Waits starting together on one connection join one lookup in flight instead of each making their
-        own (hundreds of deferred tasks start at once); nothing is kept once it is answered.
-        """
-        if self._credentials is None:
-            self._credentials = await self.transport.credentials(self.creatify_conn_id, self._alookup)
-        return self._credentials
-
-    async def _alookup(self) -> Credentials:
-        from airflow.providers.common.compat.connection import get_async_connection
-
-        try:
-            conn = await get_async_connection(self.creatify_conn_id, hook=type(self))
-        except Exception as exc:
-            raise missing_connection(self.creatify_conn_id, exc) from None
-        return credentials_from_connection(conn)
-
-    def _decode(self, status: int, body: bytes, what: str, retry_after: str | None = None) -> Any:
-        return decode(status, body, what, conn_id=self.creatify_conn_id, retry_after=retry_after)
 
     # -- sync HTTP (requests) ---------------------------------------------------------------------------
 
@@ -173,64 +135,6 @@ class CreatifyHook(BaseHook):
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         return self._client.request(method, path, what, idempotent=idempotent, **kwargs)
-
-    # -- async HTTP (aiohttp), for triggers -------------------------------------------------------------
-
-    async def __aenter__(self) -> CreatifyHook:
-        """Join the event loop's shared HTTP session for the ``async with`` block (a trigger run).
-
-        All waits in one event loop (a triggerer) share one ``aiohttp`` session (:attr:`transport`): the
-        first to enter opens it, the last to leave closes it (vs one per wait: benchmarks/triggerer_cost.py).
-        """
-        await self.acredentials()
-        self._asession = await self.transport.acquire()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        session, self._asession = self._asession, None
-        if session is not None:
-            await self.transport.release(session)
-
-    async def aget_generation(self, generation_id: str) -> Generation:
-        """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
-        if self._asession is None:
-            raise RuntimeError("CreatifyHook.aget_generation must be called inside 'async with hook:'.")
-        what = f"Reading Creatify generation {generation_id}"
-        creds = await self.acredentials()
-        status, body, retry_after = await self.transport.get(
-            self._asession, creds, generation_path(generation_id), timeout=self.request_timeout, what=what
-        )
-        data = self._decode(status, body, what, retry_after)
-        return Generation.from_api(data, context=f"generation {generation_id}")
-
-    async def aget_generation_in_batch(self, generation_id: str) -> Generation:
-        """:meth:`aget_generation` through the event loop's batched reader: the waits on this connection
-        due within a fraction of a second share one request for up to 100 ids (:mod:`._batch`); read
-        alone when the batch did not return it. Use inside ``async with hook:``.
-        """
-        found = await self.transport.read_status(
-            await self.acredentials(),
-            self.creatify_conn_id,
-            generation_id,
-            request_timeout=self.request_timeout,
-        )
-        return found if found is not None else await self.aget_generation(generation_id)
-
-    async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
-        """:meth:`get_generations` without blocking the event loop (one try per read of 100).
-
-        Use inside ``async with hook:``.
-        """
-        if self._asession is None:
-            raise RuntimeError("CreatifyHook.aget_generations must be called inside 'async with hook:'.")
-        creds = await self.acredentials()
-        result: dict[str, Generation | None] = {}
-        for ids, path, what in batches(generation_ids):
-            status, body, retry_after = await self.transport.get(
-                self._asession, creds, path, timeout=self.request_timeout, what=what
-            )
-            result.update(Generation.from_api_list(ids, self._decode(status, body, what, retry_after), what))
-        return result
 
     # -- the API ------------------------------------------------------------------------------------------
 
@@ -269,11 +173,10 @@ class CreatifyHook(BaseHook):
         if model_name not in self._schemas:
             self.list_models([model_name])
         if model_name not in self._schemas:
-            known = sorted(
-                m["model_name"] for m in self.list_models() if isinstance(m, dict) and "model_name" in m
-            )
+            self.list_models()  # every model's schema, to name them
+            known = ", ".join(sorted(self._schemas)) or "none"
             raise CreatifyValidationError(
-                f"Unknown Creatify model {model_name!r}. Available models: {', '.join(known) or 'none'}.",
+                f"Unknown Creatify model {model_name!r}. Available models: {known}.",
                 model_name=model_name,
             )
         return self._schemas[model_name]
@@ -349,9 +252,8 @@ class CreatifyHook(BaseHook):
     def wait_for_generation(self, generation_id: str, *, poll_interval: float, deadline: float) -> Generation:
         """Poll until the generation is done or failed (blocking); returns it either way.
 
-        The same rules as the trigger (:class:`~airflow_provider_creatify.polling.GenerationWait`): a
-        read that still fails after its retries does not end the wait when the error is transient, unless
-        it is the ``GenerationWait.max_consecutive_errors``-th in a row.
+        The trigger's rules (:class:`~airflow_provider_creatify.polling.GenerationWait`): transient read
+        errors end the wait only when ``GenerationWait.max_consecutive_errors`` come in a row.
 
         :param poll_interval: the longest wait between reads (see :func:`.polling.poll_delay`).
         :param deadline: absolute time (``time.time()``) after which :class:`CreatifyTimeoutError` is raised.

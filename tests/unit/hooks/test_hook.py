@@ -17,7 +17,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyTimeoutError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.hooks._http import base_url_from_connection
+from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, SCHEMAS_PATH

@@ -10,7 +10,7 @@ import pytest
 from airflow.sdk import Connection
 
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyConfigError
-from airflow_provider_creatify.hooks._http import base_url_from_connection
+from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from tests.helpers import FLUX, SCHEMAS_PATH, LoopbackServer

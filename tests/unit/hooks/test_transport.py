@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from airflow_provider_creatify.hooks._http import Credentials
+from airflow_provider_creatify.hooks._connection import Credentials
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 

@@ -1,0 +1,111 @@
+"""The hook's triggerer half (private): ``async with hook:`` and the reads that never block the loop.
+
+:class:`AsyncReads` is a base of :class:`~airflow_provider_creatify.hooks.creatify.CreatifyHook`; it reads
+the connection without blocking, joins the event loop's shared aiohttp session and reads generations
+alone, in a batch (:mod:`._batch`) or many at once, all through :class:`._transport.AsyncTransport`.
+The worker half (``requests``) is :class:`._http.SyncClient`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from airflow_provider_creatify.endpoints import generation_path
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.hooks._batch import batches
+from airflow_provider_creatify.hooks._connection import credentials_from_connection, missing_connection
+from airflow_provider_creatify.hooks._http import decode
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from airflow_provider_creatify.hooks._connection import Credentials
+    from airflow_provider_creatify.hooks._transport import AsyncTransport
+
+_Hook = TypeVar("_Hook", bound="AsyncReads")
+
+
+class AsyncReads:
+    """For triggers: use inside ``async with hook:`` (see :meth:`__aenter__`)."""
+
+    creatify_conn_id: str
+    request_timeout: float
+    transport: ClassVar[AsyncTransport]
+    _credentials: Credentials | None = None
+    _asession: aiohttp.ClientSession | None = None
+
+    async def acredentials(self) -> Credentials:
+        """Like :attr:`credentials`, without blocking the event loop (for triggers).
+
+        Waits starting together on one connection join one lookup in flight instead of each making their
+        own (hundreds of deferred tasks start at once); nothing is kept once it is answered.
+        """
+        if self._credentials is None:
+            self._credentials = await self.transport.credentials(self.creatify_conn_id, self._alookup)
+        return self._credentials
+
+    async def _alookup(self) -> Credentials:
+        from airflow.providers.common.compat.connection import get_async_connection
+
+        try:
+            conn = await get_async_connection(self.creatify_conn_id, hook=type(self))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise missing_connection(self.creatify_conn_id, exc) from None
+        return credentials_from_connection(conn)
+
+    async def __aenter__(self: _Hook) -> _Hook:
+        """Join the event loop's shared HTTP session for the ``async with`` block (a trigger run).
+
+        All waits in one event loop (a triggerer) share one ``aiohttp`` session (:attr:`transport`): the
+        first to enter opens it, the last to leave closes it (vs one per wait: benchmarks/triggerer_cost.py).
+        """
+        await self.acredentials()
+        self._asession = await self.transport.acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        session, self._asession = self._asession, None
+        if session is not None:
+            await self.transport.release(session)
+
+    async def aget_generation(self, generation_id: str) -> Generation:
+        """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
+        what = f"Reading Creatify generation {generation_id}"
+        data = await self._aget(generation_path(generation_id), what, "aget_generation")
+        return Generation.from_api(data, context=f"generation {generation_id}")
+
+    async def aget_generation_in_batch(self, generation_id: str) -> Generation:
+        """:meth:`aget_generation` through the event loop's batched reader: the waits on this connection
+        due within a fraction of a second share one request for up to 100 ids (:mod:`._batch`); read
+        alone when the batch did not return it. Use inside ``async with hook:``.
+        """
+        found = await self.transport.read_status(
+            await self.acredentials(),
+            self.creatify_conn_id,
+            generation_id,
+            request_timeout=self.request_timeout,
+        )
+        return found if found is not None else await self.aget_generation(generation_id)
+
+    async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
+        """:meth:`get_generations` without blocking the event loop (one try per read of 100).
+
+        Use inside ``async with hook:``.
+        """
+        result: dict[str, Generation | None] = {}
+        for ids, path, what in batches(generation_ids):
+            result.update(
+                Generation.from_api_list(ids, await self._aget(path, what, "aget_generations"), what)
+            )
+        return result
+
+    async def _aget(self, path: str, what: str, method: str) -> Any:
+        """One ``GET`` through the shared session, decoded (:func:`._http.decode`)."""
+        if self._asession is None:
+            raise RuntimeError(f"CreatifyHook.{method} must be called inside 'async with hook:'.")
+        creds = await self.acredentials()
+        status, body, retry_after = await self.transport.get(
+            self._asession, creds, path, timeout=self.request_timeout, what=what
+        )
+        return decode(status, body, what, conn_id=self.creatify_conn_id, retry_after=retry_after)
