@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify import storage
+from airflow_provider_creatify import destinations, storage
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
@@ -179,7 +179,7 @@ class CreatifyCopyAssetsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[str]:
         if self.allowed_destinations is not None:
-            storage.check_destination(str(self.destination), self.allowed_destinations)
+            destinations.check_destination(str(self.destination), self.allowed_destinations)
         urls = [self.asset_urls] if isinstance(self.asset_urls, str) else list(self.asset_urls or [])
         stored = storage.copy_assets(
             urls,
