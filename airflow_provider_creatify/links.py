@@ -28,7 +28,7 @@ class CreatifyAssetLink(BaseOperatorLink):
         # Airflow 3 calls this in the worker at the end of each run, deferrals included, and stores the
         # result for the UI: the generation the task holds says it, without asking for an XCom that a
         # deferring task has not pushed yet (the API client logs an error for each such miss).
-        generation = getattr(operator, "generation_in_flight", None)
+        generation = getattr(operator, "generation", None)
         if generation is not None:
             return self.url(generation.asset_urls)
         return self.url(XCom.get_value(key="asset_urls", ti_key=ti_key))

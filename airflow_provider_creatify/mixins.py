@@ -50,7 +50,7 @@ class WaitAndFinishMixin(_Operator):
     finish_in_triggerer: bool
     operator_extra_links = (CreatifyAssetLink(),)
     #: The generation this task created or waits on, once known (for :meth:`on_kill` and the extra link).
-    generation_in_flight: Generation | None = None
+    generation: Generation | None = None
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -77,13 +77,13 @@ class WaitAndFinishMixin(_Operator):
         outputs, and a ``creatify_generation`` run facet (id, model, status, credits)."""
         from airflow_provider_creatify.lineage import generation_lineage
 
-        return generation_lineage(self.generation_in_flight)
+        return generation_lineage(self.generation)
 
     def wait_and_finish(
         self, context: Context, generation: Generation, *, deadline: float, poll_interval: float
     ) -> list[str]:
         """Finish now if ``generation`` is terminal; else defer (deferrable) or poll in the worker."""
-        self.generation_in_flight = generation
+        self.generation = generation
         if generation.is_terminal:
             return self.finish(context, generation)
         if self.deferrable:
@@ -125,7 +125,7 @@ class WaitAndFinishMixin(_Operator):
     def on_kill(self) -> None:
         """Killed (or out of ``execution_timeout``) mid-wait: say which generation goes on, and how to pick
         it up; Creatify has no cancel, so nothing else is done."""
-        generation = self.generation_in_flight
+        generation = self.generation
         if generation is not None and not generation.is_terminal:
             self.log.warning(stopped_message(generation.id, generation.model_name, "the task was stopped"))
 
@@ -143,7 +143,7 @@ class WaitAndFinishMixin(_Operator):
         ``model_name``, ``asset_urls`` and ``credits_used``, for the DAGs scheduled on it.
         """
         generation.raise_for_status()
-        self.generation_in_flight = generation
+        self.generation = generation
         urls = generation.asset_urls
         for key, value in generation.result_xcoms().items():
             context["ti"].xcom_push(key=key, value=value)

@@ -109,8 +109,8 @@ class GenerationWait:
     Each status change is logged once; done or failed ends the wait; reads follow the adaptive schedule
     (:func:`poll_delay`); a transient read error (no answer, 429, 5xx) is followed by another read after a
     backoff (honouring ``Retry-After``) until :attr:`max_consecutive_errors` in a row; the deadline ends it
-    with :class:`~airflow_provider_creatify.exceptions.CreatifyTimeoutError`. A loop reads, stops if
-    :meth:`finished`, asks :meth:`next_delay` (or :meth:`after_error`) how long to wait, and sleeps
+    with :class:`~airflow_provider_creatify.exceptions.CreatifyTimeoutError`. A loop reads, asks
+    :meth:`after_read` (or :meth:`after_error`) how long to wait, stops when that is ``None``, and sleeps
     :meth:`sleep_for` that.
 
     :param generation_id: the generation waited on.
@@ -134,17 +134,16 @@ class GenerationWait:
     last_status: str | None = field(default=None, init=False)
     errors: int = field(default=0, init=False)
 
-    def finished(self, generation: Generation) -> bool:
-        """Take a read in (logging a status change); ``True`` if the generation is done or failed."""
+    def after_read(self, generation: Generation) -> float | None:
+        """Take a read in: the error streak ends, a status change is logged (once). Seconds until the next
+        read, or ``None``: the generation is done or failed, the wait is over."""
         self.errors = 0
         self.model_name = generation.model_name or self.model_name
         if generation.status != self.last_status:
             self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
             self.last_status = generation.status
-        return generation.is_terminal
-
-    def next_delay(self, generation: Generation) -> float:
-        """Seconds until the next read of a generation still running."""
+        if generation.is_terminal:
+            return None
         return poll_delay(generation.age, self.poll_interval, self.min_poll_interval)
 
     def count_error(self, err: CreatifyAPIError) -> None:

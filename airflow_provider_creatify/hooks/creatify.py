@@ -264,12 +264,11 @@ class CreatifyHook(AsyncReads, BaseHook):
         while True:
             try:
                 generation = self.get_generation(generation_id)
+                delay = wait.after_read(generation)
             except CreatifyAPIError as err:
                 delay = wait.after_error(err)
-            else:
-                if wait.finished(generation):
-                    return generation
-                delay = wait.next_delay(generation)
+            if delay is None:
+                return generation
             time.sleep(wait.sleep_for(delay))
 
     def copy_assets(

@@ -114,7 +114,7 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         )
         store = task_state_store(context, self.log) if self.resume_on_retry else None
         generation, deadline = submission.run(store, context["ti"], context.get("dag_run"))
-        self.generation_in_flight = generation
+        self.generation = generation
         context["ti"].xcom_push(key="generation_id", value=generation.id)
         if not self.wait_for_completion:
             return generation.id

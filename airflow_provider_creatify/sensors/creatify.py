@@ -103,7 +103,7 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         try:
-            generation = self.generation_in_flight = self.hook.get_generation(self.generation_id)
+            generation = self.generation = self.hook.get_generation(self.generation_id)
         except CreatifyAPIError as err:
             self._reads.count_error(err)  # raises unless transient and the streak is not full
             self.log.warning(
@@ -113,6 +113,6 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
                 GenerationWait.max_consecutive_errors,
             )
             return False
-        if not self._reads.finished(generation):
+        if self._reads.after_read(generation) is not None:  # still running
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.finish(context, generation))

@@ -19,33 +19,15 @@ from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait,
 
 
 class CreatifyGenerationTrigger(BaseTrigger):
-    """Poll a generation until it is done or failed, or until an absolute deadline; yield one event.
+    """Wait on a generation until it is done or failed, or until an absolute deadline; yield one event.
 
-    The event payload is ``{"status": "done" | "failed" | "timeout" | "execution_timeout" | "error",
-    "generation_id": ..., "model_name": ..., "generation": <for done/failed: Generation.summary(), not the
-    whole API object, whose input_params and webhook_url may hold signed URLs>, "message": ...}``.
-    Its kwargs are stored in Airflow's metadata DB: primitives only, no secrets (the connection is
-    resolved inside the triggerer). The deadline is wall-clock, so a triggerer restart does not reset it,
-    and running the same trigger twice (failover) is harmless: it only reads.
-
-    The wait starts after one of :attr:`start_slots` evenly spaced delays from 0 to ``min_poll_interval``,
-    drawn at random: hundreds of waits deferred together spread their reads instead of making them in one
-    burst, and those in a slot share one connection lookup and event-loop wake-ups (measured in
-    ``benchmarks/triggerer_cost.py``). Its status reads are batched with the other waits of the triggerer
-    on the same connection: those due within 0.2 s share one ``GET /api/asset_generator/?ids=`` per 100
-    ids (:meth:`CreatifyHook.aget_generation_in_batch`); an id the batch does not return is read alone.
-
-    With ``end_from_trigger``, a generation done with assets ends the task right here: the trigger pushes
-    the XComs the worker would push (``return_value``, ``asset_urls``, ``assets``, ``credits_used``, and
-    the "Creatify asset" link's), then yields a ``TaskSuccessEvent``: no worker process resumes the task.
-    Everything else (failed, timeout, error) resumes the task in a worker, where the error is raised and
-    retries route as usual; so does a success where the trigger runs outside a triggerer (``dag.test()``
-    runs it inline, with no task instance to end).
-
-    The wait follows :class:`~airflow_provider_creatify.polling.GenerationWait`, as the blocking wait does:
-    transient errors (no answer, 429, 5xx, a broken body) do not end it: polling backs off (honouring
-    ``Retry-After``) and goes on; only ``GenerationWait.max_consecutive_errors`` of them in a row end it
-    with an ``error`` event. Other errors (401, 404, ...) end it at once.
+    The event: ``{"status": "done" | "failed" | "timeout" | "execution_timeout" | "error",
+    "generation_id", "model_name", "generation" (done/failed: :meth:`Generation.summary`), "message"}``.
+    The wait follows :class:`~airflow_provider_creatify.polling.GenerationWait`, as the blocking wait
+    does, its reads batched with the triggerer's other waits on the connection. With ``end_from_trigger``
+    a success ends the task here (:meth:`run`). The kwargs are stored in Airflow's DB: primitives, no
+    secrets. The deadline is wall-clock (a restarted triggerer does not reset it), and the trigger
+    running twice after a failover is harmless: it only reads.
 
     :param generation_id: the Creatify generation id.
     :param deadline: absolute time (seconds since the epoch, ``time.time()``) to give up at.
@@ -54,14 +36,16 @@ class CreatifyGenerationTrigger(BaseTrigger):
         (see :func:`~airflow_provider_creatify.polling.poll_delay`).
     :param model_name: the model, for messages only.
     :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
-    :param end_from_trigger: end the task here when the generation is done (see above).
+    :param end_from_trigger: end the task here when the generation is done (see :meth:`run`).
     :param execution_deadline: when the task's try runs out of ``execution_timeout`` (epoch seconds):
         the wait ends then with an ``execution_timeout`` event (the worker raises Airflow's task timeout,
         which retries as any ``execution_timeout``). Airflow 3 does not enforce ``execution_timeout``
         while a task is deferred (apache/airflow#69678), and ``dag.test()`` no trigger timeout at all.
     """
 
-    #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
+    #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``:
+    #: waits deferred together spread their reads, and those in a slot share a connection lookup and
+    #: event-loop wake-ups (``benchmarks/triggerer_cost.py``).
     start_slots = 10
 
     def __init__(
@@ -106,10 +90,15 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return CreatifyHook(self.creatify_conn_id)
 
     async def _read(self, hook: CreatifyHook) -> Generation:
-        # Batched with the other waits of this triggerer on the same connection.
+        # The waits of this triggerer on the connection due within 0.2 s share one GET per 100 ids.
         return await hook.aget_generation_in_batch(self.generation_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait, then yield the event. With ``end_from_trigger``, a generation done with assets ends the
+        task right here: the XComs a worker would push are pushed, then a ``TaskSuccessEvent`` is yielded.
+        Anything else (failed, timeout, error) resumes the task in a worker, where the error is raised and
+        retries route as usual; so does a success outside a triggerer (``dag.test()`` runs triggers
+        inline, with no task instance to end)."""
         payload = await self._wait()
         if self.end_from_trigger and payload["status"] == "done" and self.task_instance is not None:
             generation = Generation.from_api(payload["generation"])
@@ -178,12 +167,11 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 while True:
                     try:
                         generation = await self._read(hook)
+                        delay = wait.after_read(generation)
                     except CreatifyAPIError as err:
                         delay = wait.after_error(err)
-                    else:
-                        if wait.finished(generation):
-                            return self._event(wait, generation.status, generation=generation.summary())
-                        delay = wait.next_delay(generation)
+                    if delay is None:
+                        return self._event(wait, generation.status, generation=generation.summary())
                     await asyncio.sleep(wait.sleep_for(delay))
         except CreatifyTimeoutError:
             status = "timeout" if deadline == self.deadline else "execution_timeout"

@@ -15,9 +15,10 @@ import airflow_provider_creatify
 PACKAGE = Path(airflow_provider_creatify.__file__).parent
 
 
-def test_every_module_is_at_most_400_lines():
+def test_every_module_is_at_most_300_lines_the_operators_200():
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
-    assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
+    too_long = {name: n for name, n in sizes.items() if n > (200 if name.startswith("operators") else 300)}
+    assert too_long == {}
 
 
 def package_imports() -> dict[str, set[str]]:

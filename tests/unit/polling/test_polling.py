@@ -1,12 +1,16 @@
-"""The wait rules: Retry-After, backoff with jitter and the adaptive poll schedule."""
+"""The wait rules: Retry-After, backoff with jitter, the adaptive poll schedule, what a read or error does."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
+from unittest import mock
 
 import pytest
 
-from airflow_provider_creatify.polling import backoff_delay, parse_retry_after, poll_delay
+from airflow_provider_creatify.exceptions import CreatifyAPIError
+from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.polling import GenerationWait, backoff_delay, parse_retry_after, poll_delay
 
 
 def test_parse_retry_after():
@@ -44,3 +48,29 @@ def test_adaptive_poll_delay(age, poll_interval, expected):
 def test_fixed_polling_when_min_equals_max():
     assert poll_delay(0, 5, min_poll_interval=5) == 5
     assert poll_delay(1000, 5, min_poll_interval=5) == 5
+
+
+def generation(status: str, *, age: float = 100.0) -> Generation:
+    created = datetime.now(timezone.utc) - timedelta(seconds=age)
+    return Generation.from_api(
+        {"id": "g-1", "status": status, "model_name": "flux", "created_at": created.isoformat()}
+    )
+
+
+def test_after_read_logs_each_status_change_once_and_ends_on_a_terminal_status():
+    log = mock.Mock()
+    wait = GenerationWait(generation_id="g-1", deadline=time.time() + 60, poll_interval=30, log=log)
+    wait.errors = 3
+    assert wait.after_read(generation("generating")) == pytest.approx(20, abs=1)  # a fifth of 100 s
+    assert wait.errors == 0 and wait.model_name == "flux" and wait.last_status == "generating"
+    wait.after_read(generation("generating"))
+    assert wait.after_read(generation("done")) is None
+    assert [c.args[2] for c in log.info.call_args_list] == ["generating", "done"]
+
+
+def test_after_error_counts_the_streak_and_a_permanent_error_ends_the_wait():
+    wait = GenerationWait(generation_id="g-1", deadline=time.time() + 60, poll_interval=1, log=mock.Mock())
+    assert wait.after_error(CreatifyAPIError("no answer", transient=True)) > 0
+    assert wait.errors == 1
+    with pytest.raises(CreatifyAPIError):
+        wait.after_error(CreatifyAPIError("gone", http_status=404))
