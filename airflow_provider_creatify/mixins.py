@@ -93,7 +93,7 @@ class WaitAndFinishMixin(_Operator):
             execution_deadline = self._execution_deadline(context)
             # Airflow's own limit on the deferral, for a real scheduler: what the try has left, plus a
             # grace so that the trigger's event (the task's timeout, naming the generation) comes first;
-            # without it Airflow's anonymous TaskDeferralTimeout won 4 of 35 times (system test, 3.1.1)
+            # without it Airflow's anonymous TaskDeferralTimeout won 4 of 35 times (deployment test, 3.1.1)
             limit = (
                 None
                 if execution_deadline is None

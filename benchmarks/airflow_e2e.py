@@ -1,6 +1,6 @@
 """End to end through a real Airflow 3: M mapped deferrable generations against the sandbox, two ways.
 
-Starts the sandbox (its own process, ``benchmarks.common.SandboxProcess``), then, in a throw-away
+Starts the sandbox (its own process, ``devtools.sandbox_process.SandboxProcess``), then, in a throw-away
 ``AIRFLOW_HOME`` with its own clean environment (no ``AIRFLOW*`` variable of the caller is inherited):
 ``airflow db migrate``, scheduler (LocalExecutor), triggerer, dag-processor and api-server (tasks reach
 the execution API through it), all on SQLite and 127.0.0.1. It then runs the same M mapped generations
@@ -47,7 +47,6 @@ from typing import Any
 
 from airflow_provider_creatify.links import CreatifyAssetLink
 from benchmarks.common import (
-    SandboxProcess,
     format_machine,
     format_table,
     format_targets,
@@ -56,7 +55,7 @@ from benchmarks.common import (
     target,
     write_results,
 )
-from benchmarks.deployment import (
+from devtools.airflow_deployment import (
     COMPONENTS,
     DeploymentError,
     MetaDB,
@@ -72,6 +71,7 @@ from benchmarks.deployment import (
     run_cli,
     stop_all,
 )
+from devtools.sandbox_process import SandboxProcess
 
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_bench_mapped.py"
 #: The two modes, each a DAG of the same M mapped generations (benchmarks/dags/creatify_bench_mapped.py).

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    child_env,
     format_machine,
     format_table,
     format_targets,
@@ -41,6 +40,7 @@ from benchmarks.common import (
     wait_for_quiet,
     write_results,
 )
+from devtools.sandbox_process import child_env
 
 NAME = "parse_overhead"
 RUNS = 15

@@ -2,9 +2,10 @@
 
 Every benchmark module has ``NAME``, ``run()`` (the full size), ``smoke()`` (a small size, what the test
 suite runs) and ``report(result) -> str``; each result holds ``targets`` (see ``benchmarks.common.target``).
-A summary of every target closes the output and goes to ``benchmarks/results/summary.json``.
+A summary of every target closes the output and goes to ``benchmarks/results/summary.json``
+(``--results-dir``: another folder; the tests run each benchmark's smoke size this way).
 
-Usage: python -m benchmarks.run [--smoke] [--only triggerer_cost,poll_schedule]
+Usage: python -m benchmarks.run [--smoke] [--only triggerer_cost,poll_schedule] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import importlib
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from benchmarks.common import format_machine, format_targets, machine_info, write_results
+from benchmarks.common import RESULTS_DIR, format_machine, format_targets, machine_info, write_results
 
 BENCHMARKS = ("parse_overhead", "poll_schedule", "triggerer_cost", "airflow_e2e")
 
@@ -34,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="the small sizes the test suite runs")
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(BENCHMARKS))
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(BENCHMARKS)
     if unknown:
@@ -49,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.monotonic()
         result = module.smoke() if args.smoke else module.run()
         print(module.report(result))
-        print(f"JSON: {write_results(name + ('_smoke' if args.smoke else ''), result)}")
+        print(f"JSON: {write_results(name + ('_smoke' if args.smoke else ''), result, args.results_dir)}")
         print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
         summary["benchmarks"][name] = targets_of(result)
 
@@ -57,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, checks in summary["benchmarks"].items():
         print(f" {name}:")
         print(format_targets(checks))
-    print(f"JSON: {write_results('summary' + ('_smoke' if args.smoke else ''), summary)}")
+    print(f"JSON: {write_results('summary' + ('_smoke' if args.smoke else ''), summary, args.results_dir)}")
     return 0
 
 

@@ -71,8 +71,6 @@ from airflow.triggers.base import BaseTrigger
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from benchmarks.common import (
     RESULTS_DIR,
-    SandboxProcess,
-    child_env,
     format_machine,
     format_table,
     format_targets,
@@ -80,7 +78,6 @@ from benchmarks.common import (
     peak_rss_bytes,
     percentile,
     process_cpu_seconds,
-    raise_open_files_limit,
     reset_peak_rss,
     rss_bytes,
     system_busy_seconds,
@@ -96,6 +93,7 @@ from benchmarks.triggerer_variants import (
     ProductTrigger,
     make_trigger,
 )
+from devtools.sandbox_process import SandboxProcess, child_env, raise_open_files_limit
 
 NAME = "triggerer_cost"
 SIZES = (100, 1000, 5000)

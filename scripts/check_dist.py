@@ -3,7 +3,7 @@
 The sdist: PKG-INFO, pyproject.toml, README.md, CHANGELOG.md (with a heading for the version), the
 license files if the checkout has any, and every file of the package. The wheel: exactly the package's
 files (modules, ``py.typed``, the sandbox's media) and its dist-info, with the entry points Airflow, pytest
-and the shell need; nothing else (no tests/, benchmarks/, scripts/ or example_dags/).
+and the shell need; nothing else (no tests/, benchmarks/, devtools/, scripts/ or example_dags/).
 
 Usage: python scripts/check_dist.py DIST_FOLDER   (from the checkout; standard library only)
 """

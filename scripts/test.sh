@@ -31,5 +31,5 @@ for version in $AIRFLOW_VERSIONS; do
   echo "== pytest on Airflow $version"
   ".venv/airflow-$version/bin/python" -m pytest -q -p no:cacheprovider "$@"
 done
-# tests/system skips itself above (no Celery there): it runs in its own venv, with PostgreSQL and Redis
-bash scripts/system-test.sh
+# tests/deployment skips itself above (no Celery there): it runs in its own venv, with PostgreSQL and Redis
+bash scripts/deployment-test.sh

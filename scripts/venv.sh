@@ -1,4 +1,4 @@
-# Sourced by scripts/test.sh and scripts/system-test.sh: one venv per Airflow version.
+# Sourced by scripts/test.sh and scripts/deployment-test.sh: one venv per Airflow version.
 # venv_with_airflow VENV VERSION [REQUIREMENT...]: VENV (created with $PYTHON where missing) holds this package
 # with its test extra, apache-airflow==VERSION, constraints/airflow-VERSION.txt if there is one, and the rest.
 venv_with_airflow() {

@@ -8,12 +8,11 @@ with each task (states, worker processes, XComs, the extra link as the api-serve
 
 from __future__ import annotations
 
-from benchmarks.airflow_e2e import run
 from tests.helpers import airflow_has_task_state_store
 
 
-def test_airflow_e2e_smoke() -> None:
-    result = run(3, 3.0)
+def test_airflow_e2e_smoke(run_smoke) -> None:
+    result = run_smoke("airflow_e2e").result  # M = 3 generations of 3 s in each mode
     modes = result["modes"]
     assert set(modes) == {"end_in_triggerer", "resume_in_worker"}, result.get("logs_tail")
 

@@ -1,19 +1,33 @@
 """The triggerer-cost and parse-overhead benchmarks run and report what they document.
 
 Only completion and the shape of the results are checked: performance targets live in the benchmark
-output, never in assertions (timings depend on the machine).
+output, never in assertions (timings depend on the machine). Each runs as a program (``run_smoke``); the
+helpers of ``benchmarks/common.py`` are checked by its docstring examples.
 """
 
 from __future__ import annotations
 
-import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from benchmarks import parse_overhead, triggerer_cost
-from benchmarks.common import format_table, machine_info, percentile, target
+from tests.helpers import REPO
 
+#: The triggers it compares (``benchmarks/triggerer_variants.py``: ``VARIANTS``).
+VARIANTS = {"baseline", "per_id", "batched"}
+#: The modules it names if our import adds them (``benchmarks/parse_overhead.py``: ``HEAVY_MODULES``).
+HEAVY_MODULES = {
+    "requests",
+    "urllib3",
+    "aiohttp",
+    "httpx",
+    "jsonschema",
+    "airflow.triggers.base",
+    "uvicorn",
+    "pendulum",
+}
 ROW_KEYS = {
     "variant",
     "n",
@@ -43,16 +57,21 @@ ROW_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def triggerer_result() -> dict[str, Any]:
-    return triggerer_cost.smoke()
+def triggerer_run(run_smoke) -> Any:
+    return run_smoke("triggerer_cost")  # its JSON is pure JSON: run_smoke fails otherwise
+
+
+@pytest.fixture(scope="module")
+def triggerer_result(triggerer_run) -> dict[str, Any]:
+    return triggerer_run.result
 
 
 def test_triggerer_cost_smoke_runs_every_variant_to_done(triggerer_result: dict[str, Any]) -> None:
     rows = triggerer_result["rows"]
-    assert {row["variant"] for row in rows} == set(triggerer_cost.VARIANTS)
+    assert {row["variant"] for row in rows} == set(triggerer_result["variants"]) == VARIANTS
     for row in rows:
         assert row.keys() >= ROW_KEYS, row["variant"]
-        assert row["n"] == triggerer_cost.SMOKE_SIZES[0]
+        assert [row["n"]] == triggerer_result["settings"]["sizes"]  # the smoke size: one N
         assert row["all_done"], row
         assert row["event_statuses"] == {"done": row["n"]}
         assert row["polls"] >= row["n"] > 0
@@ -67,7 +86,7 @@ def test_triggerer_cost_batches_the_status_reads(triggerer_result: dict[str, Any
     assert rows["batched"]["status_requests"] < rows["batched"]["polls"]
 
 
-def test_triggerer_cost_reports_targets_and_machine(triggerer_result: dict[str, Any]) -> None:
+def test_triggerer_cost_reports_targets_and_machine(triggerer_run, triggerer_result: dict[str, Any]) -> None:
     checks = triggerer_result["targets"]
     assert len(checks) == 6 and all({"name", "value", "limit", "met"} <= check.keys() for check in checks)
     assert all(check["value"] is not None for check in checks), checks
@@ -75,27 +94,31 @@ def test_triggerer_cost_reports_targets_and_machine(triggerer_result: dict[str, 
     assert triggerer_result["settings"]["transport"] == "https"  # like the real API
     assert all(row["harness"] for row in triggerer_result["rows"])  # lag and RSS from the latency pass
     assert triggerer_result["machine"]["cores"]
-    assert "per_id" in triggerer_cost.report(triggerer_result)
-    json.dumps(triggerer_result)  # JSON-serialisable as documented
+    assert "per_id" in triggerer_run.report
 
 
-def test_parse_overhead_three_runs() -> None:
-    result = parse_overhead.smoke()
+def test_parse_overhead_three_runs(run_smoke) -> None:
+    smoke = run_smoke("parse_overhead")  # its JSON is pure JSON: run_smoke fails otherwise
+    result = smoke.result
     assert result["runs"] == 3
     for key in ("import_airflow_sdk_ms", "ours_after_sdk_ms", "ours_after_sdk_no_bytecode_ms"):
         assert len(result[key]["all"]) == 3
         assert result[key]["median"] > 0
-    assert set(result["heavy_modules"]) == set(parse_overhead.HEAVY_MODULES)
+    assert set(result["heavy_modules"]) == HEAVY_MODULES
     assert any(name.startswith("airflow_provider_creatify.operators") for name in result["added_modules"])
     assert result["importtime"]["top_self"]
     assert [t["name"] for t in result["targets"]]
-    assert "Targets" in parse_overhead.report(result)
-    json.dumps(result)
+    assert "Targets" in smoke.report
 
 
 def test_common_helpers() -> None:
-    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert target("x", 5.0, 3.0, at_least=True)["met"]
-    assert not target("x", 5.0, 3.0)["met"]
-    assert "yes" in format_table([{"a": True}], [("a", "A", "")])
-    assert machine_info()["python"]
+    """percentile, target, format_table and machine_info: their docstring examples hold."""
+    done = subprocess.run(
+        [sys.executable, "-m", "doctest", "-v", "benchmarks/common.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.rstrip().endswith("4 passed and 0 failed.\nTest passed."), done.stdout[-3000:]

@@ -30,7 +30,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from airflow_provider_creatify import get_provider_info
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
-from benchmarks.deployment import Proc, airflow_env, free_port, health, stop_all
+from devtools.airflow_deployment import Proc, airflow_env, free_port, health, stop_all
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.skipif(

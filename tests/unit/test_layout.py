@@ -91,3 +91,17 @@ def test_every_import_the_readme_shows_works():
         imported = importlib.import_module(module)
         for name in re.findall(r"\w+", names):
             assert hasattr(imported, name), f"{module}.{name}"
+
+
+def test_no_test_imports_benchmarks():
+    """Benchmarks are programs; what tests share with them lives in devtools/ (tests/benchmarks runs them)."""
+    tests = PACKAGE.parent / "tests"
+    importers = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(name == "benchmarks" or name.startswith("benchmarks.") for name in names):
+                importers.append(str(path.relative_to(tests)))
+    assert importers == []

@@ -1,4 +1,4 @@
-"""The system test's DAG: what users run, and what faults must not make them pay twice for.
+"""The deployment test's DAG: what users run, and what faults must not make them pay twice for.
 
 Six mapped deferrable generations (their triggerer is SIGKILLed while they wait), one blocking wait (its
 Celery worker is SIGKILLed while it waits), and a deferrable and a blocking wait whose

@@ -1,5 +1,5 @@
-"""PostgreSQL and Redis for the system test: Debian's packages, each started on a free loopback port in a
-throw-away directory (not the system services; there is no systemd in CI)."""
+"""PostgreSQL and Redis for the deployment test: Debian's packages, each started on a free loopback port
+in a throw-away directory (not the system services; there is no systemd in CI)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.deployment import DeploymentError, free_port
+from devtools.airflow_deployment import DeploymentError, free_port
 
 
 def ensure_packages() -> None:

@@ -1,8 +1,9 @@
-"""Run a throw-away Airflow deployment from a benchmark: its processes, CLI calls and metadata DB.
+"""A throw-away Airflow deployment: its processes, environment, CLI calls, API and metadata DB.
 
 Each component runs in its own session (process group, stopped as a whole), with its output in a log
 file; the metadata DB (SQLite) is read with the standard library, read-only, so polling it costs the
-deployment nothing. Used by ``benchmarks/airflow_e2e.py``.
+deployment nothing. Used by ``benchmarks/airflow_e2e.py``, the deployment test (``tests/deployment/``,
+which swaps SQLite for PostgreSQL) and the UI test.
 """
 
 from __future__ import annotations

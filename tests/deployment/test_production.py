@@ -1,12 +1,12 @@
 """The provider in a production-like Airflow: PostgreSQL, Redis, CeleryExecutor, two triggerers, real faults.
 
-Runs in its own venv with the Celery provider (``scripts/system-test.sh``); skipped elsewhere. Starts
-PostgreSQL and Redis from Debian's packages (installing them as root where missing), then Airflow's
-components as separate processes (``tests/system/production.py``). While the DAG runs, the triggerer
-holding its six deferred waits is SIGKILLed, then the Celery worker running its blocking wait; the
-sandbox fails a fifth of the status reads and loses the answers of the first two creates; two tasks run
-over their ``execution_timeout``. No timing assertions; the figures (start-up, takeover and run time,
-POSTs, each task's state and tries) are printed.
+Runs in its own venv with the Celery provider (``scripts/deployment-test.sh``); skipped elsewhere.
+Starts PostgreSQL and Redis from Debian's packages (installing them as root where missing), then
+Airflow's components as separate processes (``celery_deployment.py``). While the DAG runs
+(``scenario.py``), the triggerer holding its six deferred waits is SIGKILLed, then the Celery worker
+running its blocking wait; the sandbox fails a fifth of the status reads and loses the answers of the
+first two creates; two tasks run over their ``execution_timeout``. No timing assertions; the figures
+(start-up, takeover and run time, POSTs, each task's state and tries) are printed.
 
 What must hold depends on the Airflow version (docs/reliability.md): on 3.3+ every task succeeds with
 exactly one POST each. Before 3.3 there is no ``task_state_store``: the waits still survive their
@@ -24,9 +24,11 @@ import pytest
 from airflow import __version__ as airflow_version
 from packaging.version import Version
 
-pytest.importorskip("airflow.providers.celery", reason="the system test runs in its own venv (Celery)")
+pytest.importorskip("airflow.providers.celery", reason="the deployment test runs in its own venv (Celery)")
 if os.geteuid() != 0:
-    pytest.skip("the system test starts PostgreSQL through runuser: run it as root", allow_module_level=True)
+    pytest.skip(
+        "the deployment test starts PostgreSQL through runuser: run it as root", allow_module_level=True
+    )
 
 #: ``task_state_store`` came with Airflow 3.3: a retry resumes the generation of an earlier try.
 HAS_TASK_STATE_STORE = Version(airflow_version).release[:2] >= (3, 3)
@@ -35,7 +37,7 @@ HAS_TASK_STATE_STORE = Version(airflow_version).release[:2] >= (3, 3)
 @pytest.fixture(scope="module")
 def found() -> dict[str, Any]:
     """One run of the scenario (about a minute and a half), its figures printed in the test's output."""
-    from tests.system.production import run_scenario
+    from tests.deployment.scenario import run_scenario
 
     figures = run_scenario()
     print(json.dumps(figures, indent=2, default=str))
@@ -44,7 +46,7 @@ def found() -> dict[str, Any]:
 
 @pytest.mark.skipif(not HAS_TASK_STATE_STORE, reason="needs task_state_store (Airflow 3.3+)")
 def test_every_task_succeeds_with_one_post_through_real_faults(found: dict[str, Any]) -> None:
-    from tests.system.production import TASKS
+    from tests.deployment.scenario import TASKS
 
     assert found["state"] == "success", found.get("logs")
     assert all(state == "success" for _, _, state, _ in found["tasks"]), found["tasks"]
@@ -62,7 +64,7 @@ def test_every_task_succeeds_with_one_post_through_real_faults(found: dict[str, 
 
 @pytest.mark.skipif(HAS_TASK_STATE_STORE, reason="what Airflow 3.1 and 3.2 guarantee (no task_state_store)")
 def test_before_3_3_a_lost_triggerer_costs_nothing_and_each_retry_creates_anew(found: dict[str, Any]) -> None:
-    from tests.system.production import MAPPED, TASKS, TRIES
+    from tests.deployment.scenario import MAPPED, TASKS, TRIES
 
     assert found["state"] in ("success", "failed"), found.get("logs")
     assert len(found["tasks"]) == TASKS
