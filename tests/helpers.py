@@ -6,12 +6,19 @@ conftest.py imports this module before it points AIRFLOW_HOME at its throw-away 
 
 from __future__ import annotations
 
+import http.server
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_creatify import endpoints  # stdlib only: imports no Airflow
 
 if TYPE_CHECKING:
+    from airflow.triggers.base import TriggerEvent
+
+    from airflow_provider_creatify.generation import Generation
     from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,6 +34,10 @@ KLING_PARAMS = {
     "aspect_ratio": "16:9",
     "negative_prompt": "blur, distort, and low quality",
 }
+#: One nano-banana image (0.5 credits in the sandbox), as keyword arguments of an operator or a Submission.
+ONE_IMAGE = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
+#: A generation id no sandbox holds.
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
 # The API's paths (endpoints.py) under the names the tests read: the create (POST) and the reads of many
 # generations (GET ?ids=...; the request log names the path without its query) are one path; a
 # generation's status path as the sandbox's request log and fault rules name it.
@@ -63,8 +74,12 @@ class FakeStateStore:
         self.values[key] = value
 
 
-def make_context() -> dict[str, Any]:
-    return {"ti": RecordingTI()}
+def make_context(store: FakeStateStore | None = None) -> dict[str, Any]:
+    """A task's context: a :class:`RecordingTI`, and ``store`` as its ``task_state_store`` when given."""
+    context: dict[str, Any] = {"ti": RecordingTI()}
+    if store is not None:
+        context["task_state_store"] = store
+    return context
 
 
 def airflow_has_task_state_store() -> bool:
@@ -74,53 +89,139 @@ def airflow_has_task_state_store() -> bool:
     return hasattr(context, "TaskStateStoreAccessor")
 
 
+def create_generations(count: int) -> list[str]:
+    """The ids of ``count`` new FLUX generations (prompts p0, p1, ...) on ``creatify_default``."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+    hook = CreatifyHook()
+    return [hook.create_generation(FLUX, {"prompt": f"p{n}"}).id for n in range(count)]
+
+
+def wait_until_finished(generation_id: str) -> Generation:
+    """The generation once it is done or failed, read on ``creatify_default`` every 0.05 s (30 s at most)."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+    return CreatifyHook().wait_for_generation(generation_id, poll_interval=0.05, deadline=time.time() + 30)
+
+
+def finished_generation(model: str = FLUX, input_params: dict | None = None) -> Generation:
+    """A new generation (FLUX, prompt "x" unless told), once it is done or failed."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+    generation = CreatifyHook().create_generation(model, input_params or {"prompt": "x"})
+    return wait_until_finished(generation.id)
+
+
+async def events_of(trigger: CreatifyGenerationTrigger) -> list[TriggerEvent]:
+    """Every event a trigger yields (a success ended in the triggerer is a TaskSuccessEvent)."""
+    return [event async for event in trigger.run()]
+
+
 async def only_event(trigger: CreatifyGenerationTrigger) -> dict:
     """The payload of the one event a trigger yields."""
-    (event,) = [e.payload async for e in trigger.run()]
-    return event
+    (event,) = await events_of(trigger)
+    return event.payload
+
+
+#: An answer of :class:`LoopbackServer`: writes its own status line, headers and body (``handler.wfile``),
+#: however broken.
+Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+def send(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes, **headers: str) -> None:
+    """A plain answer with its Content-Length (``Content_Type=...`` is sent as ``Content-Type``)."""
+    handler.send_response(status)
+    for name, value in {"Content-Length": str(len(body)), **headers}.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def file(body: bytes) -> Answer:
+    return lambda handler: send(handler, 200, body)
+
+
+def redirect(location: str, status: int = 302) -> Answer:
+    return lambda handler: send(handler, status, b"", Location=location)
+
+
+class Request(NamedTuple):
+    """A request a :class:`LoopbackServer` received."""
+
+    method: str
+    path: str  # the query included
+    headers: dict[str, str]
+    body: bytes
 
 
 class LoopbackServer:
-    """A tiny HTTP server on 127.0.0.1 for hostile answers the sandbox does not give (redirects, HTML).
+    """An HTTP server on a loopback address, in a thread, for answers the sandbox does not give: redirects,
+    HTML, broken or slow bodies, another host.
 
-    ``answer(method, path, headers)`` returns ``(status, headers, body)``; every request is recorded in
-    :attr:`seen` as ``(method, path, headers)``. Use as a context manager; :attr:`url` is its origin.
+    A request to a path listed in :attr:`routes` (the query included) gets that :data:`Answer`; any other,
+    ``answer(method, path, headers)``'s ``(status, headers, body)``, or 404 without ``answer``. Every
+    request is recorded in :attr:`seen`. It serves from the start; ``with`` (or :meth:`close`) stops it.
+
+    :param answer: the answer to paths not in :attr:`routes`.
+    :param host: the loopback address to listen on.
+    :param port: the port; 0 picks a free one (:attr:`port`).
+    :param tls: (certificate, key) PEM files: serve https.
     """
 
-    def __init__(self, answer: Any) -> None:
-        import http.server
-        import threading
-
+    def __init__(
+        self,
+        answer: Callable[[str, str, dict[str, str]], tuple[int, dict[str, str], bytes]] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: tuple[Any, Any] | None = None,
+    ) -> None:
         server = self
+        self.routes: dict[str, Answer] = {}
+        self.seen: list[Request] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def _any(self) -> None:
                 headers = dict(self.headers.items())
-                length = int(headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                server.seen.append((self.command, self.path, headers))
-                status, extra, body = answer(self.command, self.path, headers)
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **extra}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                body = self.rfile.read(int(headers.get("Content-Length") or 0))
+                server.seen.append(Request(self.command, self.path, headers, body))
+                route = server.routes.get(self.path)
+                if route is not None:
+                    route(self)
+                elif answer is not None:
+                    status, extra, content = answer(self.command, self.path, headers)
+                    send(self, status, content, **extra)
+                else:
+                    send(self, 404, b"not found")
 
             do_GET = do_POST = _any
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.seen: list[tuple[str, str, dict[str, str]]] = []
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._httpd = http.server.ThreadingHTTPServer((host, port), Handler)
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.port = self._httpd.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def paths(self) -> list[str]:
+        """The paths requested, in order."""
+        return [request.path for request in self.seen]
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
 
     def __enter__(self) -> LoopbackServer:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.close()

@@ -13,14 +13,7 @@ from airflow_provider_creatify.hooks._batch import MAX_IDS_PER_READ, batches
 from airflow_provider_creatify.hooks._http import readable
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from tests.helpers import CREDITS_PATH, FLUX, POST_PATH
-
-UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def make(count: int) -> list[str]:
-    hook = CreatifyHook()
-    return [hook.create_generation(FLUX, {"prompt": f"p{n}"}).id for n in range(count)]
+from tests.helpers import CREDITS_PATH, FLUX, POST_PATH, UNKNOWN, create_generations
 
 
 def test_batches_of_at_most_100_ids_each_once():
@@ -33,7 +26,7 @@ def test_batches_of_at_most_100_ids_each_once():
 
 
 def test_get_generations_keeps_the_order_and_reports_missing_ids(creatify_conn, capfd):
-    ids = make(3)
+    ids = create_generations(3)
     asked = [ids[2], UNKNOWN, ids[0], ids[1]]
     found = CreatifyHook().get_generations(asked)
     assert list(found) == asked
@@ -43,7 +36,7 @@ def test_get_generations_keeps_the_order_and_reports_missing_ids(creatify_conn, 
 
 
 def test_get_generations_reads_100_per_request(creatify_conn):
-    ids = make(3)
+    ids = create_generations(3)
     asked = ids + [f"00000000-0000-4000-8000-{n:012d}" for n in range(200)]
     found = CreatifyHook().get_generations(asked)
     assert len(found) == 203 and all(found[i] is not None for i in ids)
@@ -51,7 +44,7 @@ def test_get_generations_reads_100_per_request(creatify_conn):
 
 
 def test_get_generations_retries_a_failing_read(creatify_conn):
-    ids = make(2)
+    ids = create_generations(2)
     creatify_conn.add_fault(FaultRule(path=POST_PATH, method="GET", status=503, count=2))
     assert all(CreatifyHook().get_generations(ids).values())
     assert creatify_conn.count("GET", POST_PATH, status=503) == 2
@@ -60,7 +53,7 @@ def test_get_generations_retries_a_failing_read(creatify_conn):
 async def test_aget_generations_is_the_async_twin(creatify_conn):
     import asyncio
 
-    ids = await asyncio.to_thread(make, 2)
+    ids = await asyncio.to_thread(create_generations, 2)
     async with CreatifyHook() as hook:
         found = await hook.aget_generations([ids[1], UNKNOWN, ids[0]])
     assert list(found) == [ids[1], UNKNOWN, ids[0]] and found[UNKNOWN] is None
@@ -75,7 +68,7 @@ async def test_aget_generations_outside_async_with_is_refused():
 def test_remaining_credits_goes_down_by_each_create(creatify_conn):
     hook = CreatifyHook()
     before = hook.remaining_credits()
-    make(2)
+    create_generations(2)
     assert hook.remaining_credits() == pytest.approx(before - 2 * 0.5)
 
 

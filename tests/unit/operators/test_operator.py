@@ -22,12 +22,7 @@ from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.mixins import DEFER_TIMEOUT_GRACE
 from airflow_provider_creatify.operators.creatify import CreatifyAssetLink, CreatifyCreateGenerationOperator
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import FLUX, KLING, KLING_PARAMS, POST_PATH, make_context
-
-
-def make_operator(**kwargs) -> CreatifyCreateGenerationOperator:
-    kwargs = {"model_name": KLING, "input_params": KLING_PARAMS, "poll_interval": 0.1, **kwargs}
-    return CreatifyCreateGenerationOperator(task_id="create", **kwargs)
+from tests.helpers import FLUX, KLING, POST_PATH, make_context, only_event
 
 
 def test_template_fields():
@@ -39,27 +34,27 @@ def test_template_fields():
     }
 
 
-def test_invalid_input_fails_before_any_post(creatify_conn):
+def test_invalid_input_fails_before_any_post(creatify_conn, make_operator):
     operator = make_operator(input_params={"prompt": "no image"})
     with pytest.raises(CreatifyValidationError, match=f"{KLING}.*'image_url'"):
         operator.execute(make_context())
     assert creatify_conn.count("POST", POST_PATH) == 0
 
 
-def test_non_dict_input_fails_even_without_validation(creatify_conn):
+def test_non_dict_input_fails_even_without_validation(creatify_conn, make_operator):
     with pytest.raises(CreatifyValidationError, match="must be a dict"):
         make_operator(input_params=["prompt"], validate_input=False).execute(make_context())
     assert creatify_conn.count("POST", POST_PATH) == 0
 
 
-def test_no_wait_returns_the_generation_id(creatify_conn):
+def test_no_wait_returns_the_generation_id(creatify_conn, make_operator):
     context = make_context()
     result = make_operator(wait_for_completion=False).execute(context)
     assert result == context["ti"].xcom["generation_id"]
     assert result in creatify_conn.generations
 
 
-def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn):
+def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn, make_operator):
     context = make_context()
     urls = make_operator(deferrable=False).execute(context)
     xcom = context["ti"].xcom
@@ -70,14 +65,14 @@ def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn):
     assert creatify_conn.count("POST", POST_PATH) == 1
 
 
-def test_several_outputs_keep_the_api_order(creatify_conn):
+def test_several_outputs_keep_the_api_order(creatify_conn, make_operator):
     context = make_context()
     urls = make_operator(model_name=FLUX, input_params={"prompt": "x", "num_images": 3}).execute(context)
     generation = creatify_conn.generations[context["ti"].xcom["generation_id"]]
     assert urls == [asset["url"] for asset in generation["assets"]] and len(urls) == 3
 
 
-def test_sync_failed_generation_fails_with_reason_and_id(creatify_conn):
+def test_sync_failed_generation_fails_with_reason_and_id(creatify_conn, make_operator):
     context = make_context()
     operator = make_operator(model_name=FLUX, input_params={"prompt": "[sandbox:fail]"})
     with pytest.raises(CreatifyGenerationFailed) as err:
@@ -86,7 +81,7 @@ def test_sync_failed_generation_fails_with_reason_and_id(creatify_conn):
     assert generation_id in str(err.value) and creatify_conn.settings.failed_reason in str(err.value)
 
 
-def test_sync_timeout_names_the_generation(creatify_conn):
+def test_sync_timeout_names_the_generation(creatify_conn, make_operator):
     creatify_conn.settings.generation_seconds = 60
     context = make_context()
     with pytest.raises(CreatifyTimeoutError) as err:
@@ -94,7 +89,7 @@ def test_sync_timeout_names_the_generation(creatify_conn):
     assert context["ti"].xcom["generation_id"] in str(err.value)
 
 
-def test_deferrable_defers_then_completes(creatify_conn):
+def test_deferrable_defers_then_completes(creatify_conn, make_operator):
     context = make_context()
     operator = make_operator(deferrable=True, timeout=120)
     before = time.time()
@@ -107,11 +102,7 @@ def test_deferrable_defers_then_completes(creatify_conn):
     assert before + 120 <= trigger.deadline <= time.time() + 120
     assert trigger.poll_interval == 0.1
 
-    async def first_event():
-        async for event in trigger.run():
-            return event.payload
-
-    urls = operator.execute_complete(context, asyncio.run(first_event()))
+    urls = operator.execute_complete(context, asyncio.run(only_event(trigger)))
     assert urls == context["ti"].xcom["asset_urls"] and urls
     assert creatify_conn.count("POST", POST_PATH) == 1
 
@@ -129,7 +120,7 @@ def test_deferrable_defers_then_completes(creatify_conn):
     ids=["default", "switched off", "outlets", "on_success_callback", "no XCom push", "listeners"],
 )
 def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
-    creatify_conn, kwargs, ends_in_triggerer, request
+    creatify_conn, make_operator, kwargs, ends_in_triggerer, request
 ):
     if kwargs.pop("listeners", False):
         listener = types.ModuleType("a_listener")  # a listener plugin (no hook of interest here)
@@ -140,7 +131,7 @@ def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
     assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
 
 
-def test_execution_timeout_bounds_the_deferral(creatify_conn):
+def test_execution_timeout_bounds_the_deferral(creatify_conn, make_operator):
     context = make_context()
     operator = make_operator(deferrable=True, execution_timeout=timedelta(seconds=40), timeout=3600)
     before = time.time()
@@ -154,7 +145,7 @@ def test_execution_timeout_bounds_the_deferral(creatify_conn):
     assert trigger.deadline >= before + 3600  # the generation's own deadline is unchanged
 
 
-def test_execution_timeout_event_is_airflows_task_timeout_naming_the_generation():
+def test_execution_timeout_event_is_airflows_task_timeout_naming_the_generation(make_operator):
     event = {
         "status": "execution_timeout",
         "generation_id": "g1",
@@ -166,7 +157,7 @@ def test_execution_timeout_event_is_airflows_task_timeout_naming_the_generation(
     assert "execution_timeout" in str(err.value) and "resumes this generation" in str(err.value)
 
 
-def test_terminal_at_first_read_finishes_without_deferring(creatify_conn):
+def test_terminal_at_first_read_finishes_without_deferring(creatify_conn, make_operator):
     context = make_context()
     done = Generation.from_api(
         {"id": "g1", "status": "done", "assets": [{"url": "http://x/a.png", "type": "image"}]}
@@ -211,14 +202,14 @@ def test_terminal_at_first_read_finishes_without_deferring(creatify_conn):
         ({"status": "done"}, CreatifyError, "Unexpected event"),
     ],
 )
-def test_execute_complete_turns_events_into_errors(event, error, fragment):
+def test_execute_complete_turns_events_into_errors(make_operator, event, error, fragment):
     with pytest.raises(error, match=fragment) as err:
         make_operator().execute_complete(make_context(), event)
     if event and "generation_id" in event:
         assert "g1" in str(err.value)
 
 
-def test_on_kill_says_which_generation_goes_on_and_how_to_pick_it_up(creatify_conn, capfd):
+def test_on_kill_says_which_generation_goes_on_and_how_to_pick_it_up(creatify_conn, make_operator, capfd):
     operator = make_operator(deferrable=True)
     operator.on_kill()  # killed before any generation: nothing to say
     assert "Stopped waiting" not in capfd.readouterr().out
@@ -235,7 +226,7 @@ def test_on_kill_says_which_generation_goes_on_and_how_to_pick_it_up(creatify_co
     assert creatify_conn.count("POST", POST_PATH) == 1  # and nothing else was sent
 
 
-def test_the_link_comes_from_the_generation_the_task_holds(creatify_conn):
+def test_the_link_comes_from_the_generation_the_task_holds(creatify_conn, make_operator):
     link, operator = CreatifyAssetLink(), make_operator(deferrable=True)
     with pytest.raises(TaskDeferred):
         operator.execute(make_context())

@@ -11,36 +11,24 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.operators.creatify import STATE_KEY, CreatifyCreateGenerationOperator
+from airflow_provider_creatify.operators.creatify import STATE_KEY
 from airflow_provider_creatify.sandbox import FaultRule
 from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, make_context
 
 
-def operator(**kwargs) -> CreatifyCreateGenerationOperator:
-    kwargs = {"model_name": KLING, "input_params": KLING_PARAMS, "wait_for_completion": False, **kwargs}
-    return CreatifyCreateGenerationOperator(task_id="create", **kwargs)
-
-
 def context_with(store: FakeStateStore | None = None, *, try_number: int = 1) -> dict:
-    context = make_context()
-    if store is not None:
-        context["task_state_store"] = store
+    context = make_context(store)
     context["ti"].try_number = try_number
     context["dag_run"] = SimpleNamespace(start_date=datetime.now(timezone.utc) - timedelta(minutes=1))
     return context
 
 
-@pytest.fixture(autouse=True)
-def quick_searches(monkeypatch):
-    monkeypatch.setattr("airflow_provider_creatify.submission.LOST_SEARCH_INTERVAL", 0.01)
-
-
 @pytest.mark.parametrize("store", [FakeStateStore(), None], ids=["3.3 store", "no store"])
-def test_a_lost_answer_is_found_and_adopted_without_a_second_post(creatify_conn, capfd, store):
+def test_a_lost_answer_is_found_and_adopted_without_a_second_post(creatify_conn, make_operator, capfd, store):
     # Creatify creates the generation, then the answer is lost on the way back
     lost = FaultRule(method="POST", path=POST_PATH, drop=True, after_processing=True, count=1)
     creatify_conn.add_fault(lost)
-    generation_id = operator().execute(context_with(store))
+    generation_id = make_operator(wait_for_completion=False).execute(context_with(store))
     (created,) = creatify_conn.generations
     assert generation_id == created and creatify_conn.count("POST", POST_PATH) == 1
     assert f"Adopting Creatify generation {created}" in capfd.readouterr().out
@@ -49,8 +37,9 @@ def test_a_lost_answer_is_found_and_adopted_without_a_second_post(creatify_conn,
 
 
 @pytest.mark.parametrize("adopt", [True, False])
-def test_without_a_store_a_retry_adopts_only_when_asked(creatify_conn, adopt):
+def test_without_a_store_a_retry_adopts_only_when_asked(creatify_conn, make_operator, adopt):
     made = CreatifyHook().create_generation(KLING, KLING_PARAMS)  # the lost try's, on Airflow 3.1/3.2
-    generation_id = operator(adopt_on_retry=adopt).execute(context_with(try_number=2))
+    no_wait = make_operator(wait_for_completion=False, adopt_on_retry=adopt)
+    generation_id = no_wait.execute(context_with(try_number=2))
     assert (generation_id == made.id) is adopt
     assert creatify_conn.count("POST", POST_PATH) == (1 if adopt else 2)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.sandbox import SandboxSettings
-from tests.helpers import CREDITS_PATH, POST_PATH, make_context
+from tests.helpers import CREDITS_PATH, ONE_IMAGE, POST_PATH, make_context
 
 
 @pytest.fixture
@@ -17,19 +16,9 @@ def creatify_sandbox_settings() -> SandboxSettings:
     return SandboxSettings(generation_seconds=0.3, credits=1.0)
 
 
-def make_operator(**kwargs) -> CreatifyCreateGenerationOperator:
-    kwargs = {
-        "model_name": "nano-banana",
-        "input_params": {"prompt": "a fox"},
-        "poll_interval": 0.1,
-        **kwargs,
-    }
-    return CreatifyCreateGenerationOperator(task_id="create", deferrable=False, **kwargs)
-
-
-def test_at_or_above_the_minimum_it_creates_and_pushes_what_it_cost(creatify_conn, capfd):
+def test_at_or_above_the_minimum_it_creates_and_pushes_what_it_cost(creatify_conn, make_operator, capfd):
     context = make_context()
-    make_operator(min_remaining_credits=0.5).execute(context)
+    make_operator(**ONE_IMAGE, deferrable=False, min_remaining_credits=0.5).execute(context)
     assert creatify_conn.count("GET", CREDITS_PATH) == 1 and creatify_conn.count("POST", POST_PATH) == 1
     assert context["ti"].xcom["credits_used"] == 0.5
     logged = capfd.readouterr().out

@@ -17,11 +17,14 @@ from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.polling import GenerationWait
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
-from tests.helpers import FLUX, STATUS_PATH, FakeStateStore, make_context
-
-
-def wait_until_done(generation_id: str) -> None:
-    CreatifyHook().wait_for_generation(generation_id, poll_interval=0.1, deadline=time.time() + 30)
+from tests.helpers import (
+    FLUX,
+    STATUS_PATH,
+    FakeStateStore,
+    finished_generation,
+    make_context,
+    wait_until_finished,
+)
 
 
 def test_template_fields():
@@ -33,22 +36,20 @@ def test_poke_false_while_running_then_returns_urls(creatify_conn):
     sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id)
     context = make_context()
     assert sensor.poke(context) is False
-    wait_until_done(generation.id)
+    wait_until_finished(generation.id)
     result = sensor.poke(context)
     assert isinstance(result, PokeReturnValue) and result.is_done
     assert result.xcom_value == context["ti"].xcom["asset_urls"] and result.xcom_value
 
 
 def test_poke_failed_raises_with_reason(creatify_conn):
-    generation = CreatifyHook().create_generation(FLUX, {"prompt": "[sandbox:fail]"})
-    wait_until_done(generation.id)
+    generation = finished_generation(FLUX, {"prompt": "[sandbox:fail]"})
     with pytest.raises(CreatifyGenerationFailed, match=generation.id):
         CreatifyGenerationSensor(task_id="wait", generation_id=generation.id).poke(make_context())
 
 
 def test_deferrable_already_done_finishes_without_deferring(creatify_conn):
-    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
-    wait_until_done(generation.id)
+    generation = finished_generation()
     context = make_context()
     sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id, deferrable=True)
     assert sensor.execute(context) == context["ti"].xcom["asset_urls"]
@@ -90,8 +91,7 @@ def test_on_kill_names_the_generation_it_polled(creatify_conn, capfd):
 
 def test_poke_reads_a_transient_failure_as_not_yet_until_the_streak_limit(creatify_conn, monkeypatch, capfd):
     monkeypatch.setattr(GenerationWait, "max_consecutive_errors", 3)
-    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
-    wait_until_done(generation.id)
+    generation = finished_generation()
     sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id)
     sensor.hook.max_retries = 0  # each poke is one read here
     creatify_conn.add_fault(FaultRule(path=STATUS_PATH, status=503))
@@ -121,8 +121,7 @@ def test_deferred_timeout_counts_from_the_first_try(creatify_conn):
         sensor = CreatifyGenerationSensor(
             task_id="wait", generation_id=generation.id, deferrable=True, timeout=50
         )
-        context = make_context()
-        context["task_state_store"] = store
+        context = make_context(store)
         with pytest.raises(TaskDeferred) as deferred:
             sensor.execute(context)
         return deferred.value.trigger.deadline

@@ -8,13 +8,9 @@ import pytest
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.operators.creatify import CreatifyCopyAssetsOperator
 from airflow_provider_creatify.storage import asset_file_name
-from tests.unit.storage.conftest import file
+from tests.helpers import file
 
 ROOT = "file:///srv/creatify-assets/"
-
-
-def operator(urls, destination: str, **kwargs) -> CreatifyCopyAssetsOperator:
-    return CreatifyCopyAssetsOperator(task_id="store", asset_urls=urls, destination=destination, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -32,9 +28,11 @@ def operator(urls, destination: str, **kwargs) -> CreatifyCopyAssetsOperator:
         "file://other-host/srv/creatify-assets/",
     ],
 )
-def test_a_destination_outside_the_allowed_ones_is_refused_before_any_download(asset_server, destination):
+def test_a_destination_outside_the_allowed_ones_is_refused_before_any_download(
+    asset_server, make_copy_operator, destination
+):
     asset_server.routes["/a.png"] = file(b"png")
-    task = operator([asset_server.url + "/a.png"], destination, allowed_destinations=[ROOT])
+    task = make_copy_operator([asset_server.url + "/a.png"], destination, allowed_destinations=[ROOT])
 
     with pytest.raises(CreatifyAssetCopyError) as info:
         task.execute({})
@@ -43,11 +41,11 @@ def test_a_destination_outside_the_allowed_ones_is_refused_before_any_download(a
     assert asset_server.seen == []
 
 
-def test_a_destination_under_an_allowed_one_is_copied_to(asset_server, tmp_path):
+def test_a_destination_under_an_allowed_one_is_copied_to(asset_server, make_copy_operator, tmp_path):
     asset_server.routes["/a.png"] = file(b"png")
     url = asset_server.url + "/a.png"
     allowed = ["s3://aws_default@bucket/x/", f"file://{tmp_path}/assets"]  # with or without a final /
-    task = operator(
+    task = make_copy_operator(
         url,
         f"file://{tmp_path}/assets/batch/2026-01-01/",
         allowed_destinations=allowed,
@@ -60,11 +58,13 @@ def test_a_destination_under_an_allowed_one_is_copied_to(asset_server, tmp_path)
 
 
 def test_allow_private_hosts_comes_from_the_configuration_when_the_task_runs(
-    asset_server, tmp_path, monkeypatch
+    asset_server, make_copy_operator, tmp_path, monkeypatch
 ):
     asset_server.routes["/a.png"] = file(b"png")
     monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "True")
-    task = operator([asset_server.url + "/a.png"], f"file://{tmp_path}/", max_bytes=10, download_timeout=5)
+    task = make_copy_operator(
+        [asset_server.url + "/a.png"], f"file://{tmp_path}/", max_bytes=10, download_timeout=5
+    )
     monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "False")  # read at execute, not before
 
     with pytest.raises(CreatifyAssetCopyError, match="not a public address"):
@@ -73,6 +73,8 @@ def test_allow_private_hosts_comes_from_the_configuration_when_the_task_runs(
 
     monkeypatch.setenv("AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS", "True")
     assert len(task.execute({})) == 1
-    refusing = operator([asset_server.url + "/a.png"], f"file://{tmp_path}/new/", allow_private_hosts=False)
+    refusing = make_copy_operator(
+        [asset_server.url + "/a.png"], f"file://{tmp_path}/new/", allow_private_hosts=False
+    )
     with pytest.raises(CreatifyAssetCopyError, match="not a public address"):
         refusing.execute({})

@@ -8,7 +8,7 @@ import pytest
 from airflow_provider_creatify.addresses import is_public_address
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.storage import MAX_REDIRECTS, copy_assets
-from tests.unit.storage.conftest import AssetServer, file, redirect
+from tests.helpers import LoopbackServer, file, redirect
 
 
 def refused(url: str, folder, **kwargs) -> str:
@@ -82,9 +82,7 @@ def test_the_address_checked_is_the_address_connected_to(names, tmp_path, monkey
     from airflow_provider_creatify import addresses
 
     monkeypatch.setattr(addresses, "is_public_address", lambda address: address == "127.0.0.2")
-    public = AssetServer("127.0.0.2")
-    internal = AssetServer("127.0.0.1", public.port)
-    try:
+    with LoopbackServer(host="127.0.0.2") as public, LoopbackServer(port=public.port) as internal:
         public.routes["/a.png"] = file(b"public")
         internal.routes["/a.png"] = file(b"internal")
         names["localhost"] = ["127.0.0.2", "127.0.0.1"]  # the second answer, and any after, is internal
@@ -93,9 +91,6 @@ def test_the_address_checked_is_the_address_connected_to(names, tmp_path, monkey
 
         assert (tmp_path / stored.rpartition("/")[2]).read_bytes() == b"public"
         assert internal.seen == []
-    finally:
-        public.close()
-        internal.close()
 
 
 def test_https_to_a_checked_address_still_verifies_the_host_name(names, tmp_path, monkeypatch):
@@ -111,8 +106,7 @@ def test_https_to_a_checked_address_still_verifies_the_host_name(names, tmp_path
     certificate, key = write_self_signed_certificate(tmp_path, host="assets.test")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))  # trusted, as requests itself would
     names["assets.test"] = names["other.test"] = ["127.0.0.1"]
-    server = AssetServer(tls=(certificate, key))
-    try:
+    with LoopbackServer(tls=(certificate, key)) as server:
         server.routes["/a.png"] = file(b"over tls")
 
         (stored,) = copy_assets([f"https://assets.test:{server.port}/a.png"], f"file://{tmp_path}/out/")
@@ -122,8 +116,6 @@ def test_https_to_a_checked_address_still_verifies_the_host_name(names, tmp_path
             f"https://other.test:{server.port}/a.png", tmp_path / "other", allow_private_hosts=False
         )
         assert "SSLError" in message and server.paths() == ["/a.png"]
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize(
@@ -161,8 +153,7 @@ def test_global_addresses_are_public(address):
 
 
 def test_no_proxy_and_no_netrc_credentials(asset_server, tmp_path, monkeypatch):
-    proxy = AssetServer()
-    try:
+    with LoopbackServer() as proxy:
         netrc = tmp_path / "netrc"
         netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
         for name in ("NO_PROXY", "no_proxy"):
@@ -175,7 +166,5 @@ def test_no_proxy_and_no_netrc_credentials(asset_server, tmp_path, monkeypatch):
         copy_assets([asset_server.url + "/a.png"], f"file://{tmp_path}/out/", allow_private_hosts=True)
 
         assert proxy.seen == []
-        ((path, headers),) = asset_server.seen
-        assert path == "/a.png" and "Authorization" not in headers
-    finally:
-        proxy.close()
+        (request,) = asset_server.seen
+        assert request.path == "/a.png" and "Authorization" not in request.headers

@@ -12,13 +12,33 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.storage import copy_assets
-from tests.unit.storage.conftest import dribble, file, send
+from tests.helpers import Answer, file, send
 
 
 def copy_fails(url: str, destination: str, **kwargs) -> str:
     with pytest.raises(CreatifyAssetCopyError) as info:
         copy_assets([url], destination, allow_private_hosts=True, **kwargs)
     return str(info.value)
+
+
+def dribble(total: int, every: float = 0.1, at_most: float = 10.0) -> Answer:
+    """Announces ``total`` bytes, then sends one byte every ``every`` seconds, for ``at_most`` seconds."""
+
+    def answer(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(total))
+        handler.end_headers()
+        ends = time.monotonic() + at_most
+        try:
+            while time.monotonic() < ends:
+                handler.wfile.write(b"x")
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass  # the client gave up: what the test expects
+        handler.close_connection = True
+
+    return answer
 
 
 def test_a_file_announced_larger_than_max_bytes_is_refused_at_once(asset_server, tmp_path):

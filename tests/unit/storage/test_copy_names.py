@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.storage import MAX_NAME_CHARS, asset_file_name, copy_assets, redacted
-from tests.unit.storage.conftest import file
+from tests.helpers import file
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 

@@ -13,12 +13,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.storage import asset_file_name
-from tests.helpers import FLUX, KLING, KLING_PARAMS
-
-
-def done_asset_urls(hook: CreatifyHook, model: str, params: dict) -> list[str]:
-    generation = hook.create_generation(model, params)
-    return hook.wait_for_generation(generation.id, poll_interval=0.05, deadline=10**10).asset_urls
+from tests.helpers import KLING, KLING_PARAMS, finished_generation
 
 
 def media_gets(sandbox) -> int:
@@ -36,7 +31,7 @@ def test_asset_file_name_is_deterministic_and_the_query_counts():
 
 def test_copies_to_a_local_folder_byte_for_byte_and_skips_what_is_there(creatify_conn, tmp_path):
     hook = CreatifyHook()
-    urls = done_asset_urls(hook, KLING, KLING_PARAMS) + done_asset_urls(hook, FLUX, {"prompt": "x"})
+    urls = finished_generation(KLING, KLING_PARAMS).asset_urls + finished_generation().asset_urls
     destination = f"file://{tmp_path}/nested/folder/"
 
     stored = hook.copy_assets(urls, destination)
@@ -62,7 +57,7 @@ def test_copies_to_any_fsspec_backend_without_sending_credentials(creatify_conn,
     monkeypatch.setattr(requests.Session, "send", recording_send)
     attach("memory", fs=MemoryFileSystem())  # any fsspec filesystem, as s3:// or gs:// with their provider
     hook = CreatifyHook()
-    urls = done_asset_urls(hook, FLUX, {"prompt": "x"})
+    urls = finished_generation().asset_urls
 
     stored = hook.copy_assets(urls, ObjectStoragePath("memory://creatify-test/assets/"))
 
@@ -81,12 +76,10 @@ def test_a_missing_asset_fails_with_the_url_and_what_to_do(creatify_conn, tmp_pa
     assert list(tmp_path.iterdir()) == []  # nothing that a retry would mistake for a copied asset
 
 
-def test_copy_operator_needs_no_creatify_connection(creatify_conn, monkeypatch, tmp_path):
-    from airflow_provider_creatify.operators.creatify import CreatifyCopyAssetsOperator
-
-    urls = done_asset_urls(CreatifyHook(), FLUX, {"prompt": "x"})
+def test_copy_operator_needs_no_creatify_connection(creatify_conn, make_copy_operator, monkeypatch, tmp_path):
+    urls = finished_generation().asset_urls
     monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT")  # the asset URLs are all it needs
-    operator = CreatifyCopyAssetsOperator(task_id="store", asset_urls=urls, destination=f"file://{tmp_path}/")
+    operator = make_copy_operator(urls, f"file://{tmp_path}/")
 
     stored = operator.execute({})
 
@@ -95,7 +88,7 @@ def test_copy_operator_needs_no_creatify_connection(creatify_conn, monkeypatch, 
 
 
 def test_the_hook_passes_the_copy_options_on(creatify_conn, tmp_path):
-    urls = done_asset_urls(CreatifyHook(), FLUX, {"prompt": "x"})
+    urls = finished_generation().asset_urls
     gets = media_gets(creatify_conn)
     for options, reason in [
         ({"allow_private_hosts": False}, "not a public address"),  # the sandbox's setting overridden

@@ -22,9 +22,3 @@ def make_submission(creatify_conn) -> Callable[..., Submission]:
         return Submission(hook=hook, task_id="create", log=hook.log, **{**defaults, **fields})
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def quick_searches(monkeypatch):
-    """A lost answer is searched for LOST_SEARCHES times, milliseconds apart."""
-    monkeypatch.setattr("airflow_provider_creatify.submission.LOST_SEARCH_INTERVAL", 0.01)

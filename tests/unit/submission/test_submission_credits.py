@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError
 from airflow_provider_creatify.sandbox import SandboxSettings
-from tests.helpers import CREDITS_PATH, POST_PATH, RecordingTI
+from tests.helpers import CREDITS_PATH, ONE_IMAGE, POST_PATH, RecordingTI
 
 
 @pytest.fixture
@@ -17,9 +17,7 @@ def creatify_sandbox_settings() -> SandboxSettings:
 @pytest.fixture
 def make_image(make_submission):
     """``make_image(**fields)``: a Submission of one nano-banana image (0.5 credits in the sandbox)."""
-    return lambda **fields: make_submission(
-        model_name="nano-banana", input_params={"prompt": "a fox"}, **fields
-    )
+    return lambda **fields: make_submission(**ONE_IMAGE, **fields)
 
 
 def test_below_the_minimum_nothing_is_created_and_the_task_is_not_retried(make_image, creatify_conn):

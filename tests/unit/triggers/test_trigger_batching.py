@@ -4,43 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+
+import pytest
 
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import FLUX, LIST_PATH, STATUS_PATH, only_event
+from tests.helpers import LIST_PATH, STATUS_PATH, UNKNOWN, create_generations, only_event
 
-UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def create(count: int) -> list[str]:
-    hook = CreatifyHook()
-    return [hook.create_generation(FLUX, {"prompt": f"p{n}"}).id for n in range(count)]
+EVERY_300_MS = {"poll_interval": 0.3, "min_poll_interval": 0.3}  # fixed polling: reads due together
 
 
-def trigger(generation_id: str, conn_id: str = "creatify_default") -> CreatifyGenerationTrigger:
-    return CreatifyGenerationTrigger(
-        generation_id=generation_id,
-        deadline=time.time() + 30,
-        creatify_conn_id=conn_id,
-        poll_interval=0.3,
-        min_poll_interval=0.3,
-    )
+@pytest.fixture
+def wait_all(make_trigger):
+    """``await wait_all(ids, conn_id)``: the events of a wait on each id, all at once, reading every 0.3 s."""
 
+    async def wait(ids: list[str], conn_id: str = "creatify_default") -> list[dict]:
+        triggers = [make_trigger(i, creatify_conn_id=conn_id, **EVERY_300_MS) for i in ids]
+        return await asyncio.gather(*(only_event(t) for t in triggers))
 
-async def wait_all(ids: list[str], conn_id: str = "creatify_default") -> list[dict]:
-    return await asyncio.gather(*(only_event(trigger(i, conn_id)) for i in ids))
+    return wait
 
 
 def list_reads(sandbox, status: int | None = None) -> int:
     return sandbox.count("GET", LIST_PATH, status=status)
 
 
-async def test_many_waits_read_in_few_requests(creatify_conn):
+async def test_many_waits_read_in_few_requests(creatify_conn, wait_all):
     creatify_conn.settings.generation_seconds = 1.5
-    ids = await asyncio.to_thread(create, 150)
+    ids = await asyncio.to_thread(create_generations, 150)
 
     events = await wait_all(ids)
 
@@ -52,10 +44,10 @@ async def test_many_waits_read_in_few_requests(creatify_conn):
     assert CreatifyHook.transport.open_batchers() == 0 and CreatifyHook.transport.open_sessions() == 0
 
 
-async def test_waits_on_other_connections_read_in_their_own_batches(creatify_conn, monkeypatch):
+async def test_waits_on_other_connections_read_in_their_own_batches(creatify_conn, wait_all, monkeypatch):
     wrong_key = json.loads(creatify_conn.connection_json()) | {"password": "not-the-key"}
     monkeypatch.setenv("AIRFLOW_CONN_CREATIFY_WRONG_KEY", json.dumps(wrong_key))
-    ids = await asyncio.to_thread(create, 4)
+    ids = await asyncio.to_thread(create_generations, 4)
 
     good, bad = await asyncio.gather(wait_all(ids[:3]), wait_all(ids[3:], "creatify_wrong_key"))
 
@@ -65,8 +57,8 @@ async def test_waits_on_other_connections_read_in_their_own_batches(creatify_con
     assert "creatify_wrong_key" in refused["message"]
 
 
-async def test_an_id_missing_from_the_batch_is_read_alone(creatify_conn):
-    ids = await asyncio.to_thread(create, 2)
+async def test_an_id_missing_from_the_batch_is_read_alone(creatify_conn, wait_all):
+    ids = await asyncio.to_thread(create_generations, 2)
 
     *done, missing = await wait_all([*ids, UNKNOWN])
 
@@ -75,10 +67,12 @@ async def test_an_id_missing_from_the_batch_is_read_alone(creatify_conn):
     assert creatify_conn.count("GET", STATUS_PATH) == 1  # only the missing one, once
 
 
-async def test_a_refused_list_endpoint_means_per_id_reads_from_then_on(creatify_conn, monkeypatch, caplog):
+async def test_a_refused_list_endpoint_means_per_id_reads_from_then_on(
+    creatify_conn, wait_all, monkeypatch, caplog
+):
     monkeypatch.setattr(CreatifyHook, "transport", AsyncTransport())  # the refusal is kept per process
     creatify_conn.add_fault(FaultRule(path=LIST_PATH, method="GET", status=405))
-    ids = await asyncio.to_thread(create, 3)
+    ids = await asyncio.to_thread(create_generations, 3)
 
     events = await wait_all(ids)
 
@@ -88,9 +82,9 @@ async def test_a_refused_list_endpoint_means_per_id_reads_from_then_on(creatify_
     assert caplog.text.count("reading each generation of Airflow connection 'creatify_default' alone") == 1
 
 
-async def test_a_failing_batch_is_a_failed_read_for_each_of_its_waits(creatify_conn):
+async def test_a_failing_batch_is_a_failed_read_for_each_of_its_waits(creatify_conn, wait_all):
     creatify_conn.add_fault(FaultRule(path=LIST_PATH, method="GET", status=503, count=2))
-    ids = await asyncio.to_thread(create, 5)
+    ids = await asyncio.to_thread(create_generations, 5)
 
     events = await wait_all(ids)
 
@@ -98,10 +92,10 @@ async def test_a_failing_batch_is_a_failed_read_for_each_of_its_waits(creatify_c
     assert list_reads(creatify_conn, status=503) == 2
 
 
-async def test_cancelled_waits_leave_the_reader_consistent(creatify_conn):
+async def test_cancelled_waits_leave_the_reader_consistent(creatify_conn, make_trigger):
     creatify_conn.settings.generation_seconds = 1.5
-    ids = await asyncio.to_thread(create, 10)
-    tasks = [asyncio.ensure_future(only_event(trigger(i))) for i in ids]
+    ids = await asyncio.to_thread(create_generations, 10)
+    tasks = [asyncio.ensure_future(only_event(make_trigger(i, **EVERY_300_MS))) for i in ids]
     await asyncio.sleep(0.5)  # some reads are waiting for their batch, some are in flight
 
     for task in tasks[:5]:  # triggerer shutdown, task cleared, trigger reassigned

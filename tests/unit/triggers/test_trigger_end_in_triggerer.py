@@ -13,12 +13,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.triggers.base import TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import TaskSuccessEvent
 
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import FLUX
+from tests.helpers import FLUX, events_of, finished_generation
 
 TI = SimpleNamespace(dag_id="nightly", task_id="image", run_id="manual__1", map_index=4, try_number=1)
 
@@ -47,30 +47,22 @@ def comms(monkeypatch) -> RecordingComms:
     return recorder
 
 
-def make_trigger(generation_id: str, *, task_instance: Any = TI, **kwargs: Any) -> CreatifyGenerationTrigger:
-    trigger = CreatifyGenerationTrigger(
-        generation_id=generation_id,
-        deadline=time.time() + 30,
-        poll_interval=0.1,
-        end_from_trigger=kwargs.pop("end_from_trigger", True),
-        **kwargs,
-    )
-    trigger.task_instance = task_instance  # what Airflow's triggerer sets
-    return trigger
+@pytest.fixture
+def ending_trigger(make_trigger):
+    """``ending_trigger(generation_id, *, task_instance=TI, **kwargs)``: ``end_from_trigger`` on, and the task
+    instance Airflow's triggerer sets."""
+
+    def make(generation_id: str, *, task_instance: Any = TI, **kwargs: Any) -> CreatifyGenerationTrigger:
+        trigger = make_trigger(generation_id, **{"end_from_trigger": True, **kwargs})
+        trigger.task_instance = task_instance
+        return trigger
+
+    return make
 
 
-async def events_of(trigger: CreatifyGenerationTrigger) -> list[TriggerEvent]:
-    return [event async for event in trigger.run()]
-
-
-def done_generation(prompt: str = "x") -> Generation:
-    generation = CreatifyHook().create_generation(FLUX, {"prompt": prompt})
-    return CreatifyHook().wait_for_generation(generation.id, poll_interval=0.1, deadline=time.time() + 30)
-
-
-async def test_done_pushes_the_workers_xcoms_then_ends_the_task(creatify_conn, comms, capfd):
-    generation = done_generation()
-    (event,) = await events_of(make_trigger(generation.id))
+async def test_done_pushes_the_workers_xcoms_then_ends_the_task(creatify_conn, ending_trigger, comms, capfd):
+    generation = finished_generation()
+    (event,) = await events_of(ending_trigger(generation.id))
 
     assert isinstance(event, TaskSuccessEvent) and not event.xcoms
     pushed = {m.key: m.value for m in comms.messages}
@@ -92,10 +84,10 @@ async def test_done_pushes_the_workers_xcoms_then_ends_the_task(creatify_conn, c
     assert "the task ends here, in the triggerer" in capfd.readouterr().out
 
 
-async def test_xcoms_not_pushed_means_a_worker_finishes_the_task(creatify_conn, comms, capfd):
+async def test_xcoms_not_pushed_means_a_worker_finishes_the_task(creatify_conn, ending_trigger, comms, capfd):
     comms.error = ConnectionResetError("supervisor gone")
-    generation = done_generation()
-    (event,) = await events_of(make_trigger(generation.id))
+    generation = finished_generation()
+    (event,) = await events_of(ending_trigger(generation.id))
 
     assert not isinstance(event, TaskSuccessEvent)
     assert event.payload["status"] == "done" and event.payload["generation"]["id"] == generation.id
@@ -106,15 +98,15 @@ async def test_xcoms_not_pushed_means_a_worker_finishes_the_task(creatify_conn, 
     "case",
     ["switched off", "dag.test() (no task instance)", "failed"],
 )
-async def test_other_ends_resume_the_task_in_a_worker(creatify_conn, comms, case):
+async def test_other_ends_resume_the_task_in_a_worker(creatify_conn, ending_trigger, comms, case):
     prompt = "[sandbox:fail]" if case == "failed" else "x"
-    generation = done_generation(prompt)
+    generation = finished_generation(FLUX, {"prompt": prompt})
     kwargs: dict[str, Any] = {
         "switched off": {"end_from_trigger": False},
         "dag.test() (no task instance)": {"task_instance": None},
         "failed": {},
     }[case]
-    (event,) = await events_of(make_trigger(generation.id, **kwargs))
+    (event,) = await events_of(ending_trigger(generation.id, **kwargs))
 
     assert not isinstance(event, TaskSuccessEvent)
     assert event.payload["status"] == ("failed" if case == "failed" else "done")
@@ -134,7 +126,7 @@ async def test_done_without_an_asset_url_resumes_the_task_to_fail_it(creatify_co
     assert comms.messages == []
 
 
-def test_end_from_trigger_is_a_stored_kwarg_off_by_default():
+def test_end_from_trigger_is_a_stored_kwarg_off_by_default(ending_trigger):
     trigger = CreatifyGenerationTrigger(generation_id="g1", deadline=1.0)
     assert trigger.serialize()[1]["end_from_trigger"] is False  # triggers stored before it: resume
-    assert make_trigger("g1").serialize()[1]["end_from_trigger"] is True
+    assert ending_trigger("g1").serialize()[1]["end_from_trigger"] is True
