@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.common import RESULTS_DIR, format_machine, format_targets, machine_info, write_results
 
-BENCHMARKS = ("parse_overhead", "poll_schedule", "triggerer_cost", "airflow_e2e")
+BENCHMARKS = ("parse_overhead", "poll_schedule", "triggerer_cost", "airflow_e2e", "create_burst")
 
 
 def targets_of(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 # Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
 CREATE_RETRYABLE_STATUSES = (429, 503)
+#: Seconds of waits a create refused with 429 keeps being retried for, past ``max_retries``: a rate
+#: limit met by a burst (hundreds of mapped creates) delays a create, it is no reason to fail its task.
+CREATE_THROTTLE_BUDGET = 600.0
 #: Keys of an error object whose value is the message itself, not a field's.
 MESSAGE_KEYS = frozenset({"detail", "error", "message", "non_field_errors"})
 
@@ -227,8 +230,11 @@ class SyncClient:
     def request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         """A request retried on transient errors; one that is not ``idempotent`` (a create) only while it
         certainly never reached Creatify (refused connection, 429, 503), else :func:`uncertain_create`.
+        A create refused with 429 is retried past ``max_retries`` while the waits stay within
+        :data:`CREATE_THROTTLE_BUDGET`.
         """
         attempt = 0
+        throttled = 0.0  # seconds waited on a create's 429s
         while True:
             try:
                 return self.request_once(method, path, what, **kwargs)
@@ -236,13 +242,26 @@ class SyncClient:
                 never_processed = not err.request_sent or err.http_status in CREATE_RETRYABLE_STATUSES
                 if not idempotent and err.is_transient and not never_processed:
                     raise uncertain_create(what, err) from None
-                if not err.is_transient or attempt >= self.max_retries:
+                throttled_create = not idempotent and err.http_status == 429
+                within_budget = throttled_create and throttled < CREATE_THROTTLE_BUDGET
+                if not err.is_transient or (attempt >= self.max_retries and not within_budget):
                     raise
                 delay = backoff_delay(
                     attempt, base=self.retry_backoff, cap=self.retry_max_delay, retry_after=err.retry_after
                 )
                 attempt += 1
-                self.log.warning(
-                    "%s Retrying in %.1f s (retry %d of %d).", err, delay, attempt, self.max_retries
-                )
+                if throttled_create:
+                    throttled += delay
+                    self.log.warning(
+                        "%s Retrying in %.1f s (retry %d; rate limited for %.0f s of at most %.0f s).",
+                        err,
+                        delay,
+                        attempt,
+                        throttled,
+                        CREATE_THROTTLE_BUDGET,
+                    )
+                else:
+                    self.log.warning(
+                        "%s Retrying in %.1f s (retry %d of %d).", err, delay, attempt, self.max_retries
+                    )
                 time.sleep(delay)

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of status reads (one generation, or a list) answered 503 instead (default: 0)",
     )
+    p.add_argument(
+        "--create-rate-limit",
+        type=int,
+        default=d.create_rate_limit,
+        help="creates allowed per second; those above are answered 429 with Retry-After (default: no limit)",
+    )
     p.add_argument("--webhook-repeat", type=int, default=d.webhook_repeat)
     p.add_argument("--seed", type=int, default=None)
     tls = p.add_mutually_exclusive_group()
@@ -76,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--counts-file",
         type=Path,
         help='on exit (and on SIGUSR1), write {"post_create": N, "requests": N, "generations": N} as '
-        "JSON to this file",
+        'JSON to this file (and "create_throttled": N, the creates answered 429, with --create-rate-limit)',
     )
     return p
 
@@ -110,6 +116,8 @@ def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
         "requests": sandbox.count(),
         "generations": len(sandbox.generations),
     }
+    if sandbox.settings.create_rate_limit is not None:
+        counts["create_throttled"] = sandbox.count("POST", GENERATIONS_PATH, status=429)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(counts))
     tmp.replace(path)
@@ -129,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail_rate=args.fail_rate,
         webhook_repeat=args.webhook_repeat,
         seed=args.seed,
+        create_rate_limit=args.create_rate_limit,
     )
     stop, dump = threading.Event(), threading.Event()
 

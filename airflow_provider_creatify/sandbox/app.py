@@ -11,7 +11,10 @@ Where Creatify documents no shape, the sandbox guesses, and says so here:
 - a failed generation is refunded (``credits_used`` stays ``"0"``);
 - ``GET /api/asset_generator/`` without ``ids``: a bare array, newest first, at most ``limit`` (1 to 100,
   default 100); the real ordering and pagination are undocumented;
-- an image's ``duration`` is ``0``; an audio's ``resolution`` and ``aspect_ratio`` are ``""``.
+- an image's ``duration`` is ``0``; an audio's ``resolution`` and ``aspect_ratio`` are ``""``;
+- a create above ``create_rate_limit`` a second (authenticated, before validation, as Django REST
+  framework throttles): ``429``, ``Retry-After`` in whole seconds until a slot frees, and
+  ``{"detail": "Request was throttled. Expected available in 1 second."}``; nothing is created or charged.
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ from airflow_provider_creatify.sandbox.asgi import (
     send_response,
 )
 from airflow_provider_creatify.sandbox.credits import credits_used_string
-from airflow_provider_creatify.sandbox.faults import FaultInjector, FaultRule, RequestLog
+from airflow_provider_creatify.sandbox.faults import (
+    CreateRateLimiter,
+    FaultInjector,
+    FaultRule,
+    RequestLog,
+    throttled_detail,
+)
 from airflow_provider_creatify.sandbox.generation import new_generation
 from airflow_provider_creatify.sandbox.state import SandboxState
 from airflow_provider_creatify.sandbox.validation import check_create
@@ -64,6 +73,7 @@ class SandboxApp:
         self.faults = faults
         self.log = log
         self.rng = rng
+        self.create_limiter = CreateRateLimiter()
 
     # ----------------------------------------------------------------- ASGI entry
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,7 +139,8 @@ class SandboxApp:
         query = parse_qs(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else {}
         if path == GENERATIONS_PATH:
             if method == "POST":
-                return self._create(await read_body(receive))
+                body = await read_body(receive)  # read even when throttled: the connection stays usable
+                return self._throttled() or self._create(body)
             if method in ("GET", "HEAD"):
                 return self._list(query)
             return self._not_allowed(method, b"GET, POST, HEAD, OPTIONS")
@@ -184,6 +195,15 @@ class SandboxApp:
         return Response(200, data, content_type.encode(), [(b"cache-control", b"public, max-age=86400")])
 
     # ------------------------------------------------------------------ create
+    def _throttled(self) -> Response | None:
+        """The 429 of a create above ``create_rate_limit``; ``None`` if it may go on."""
+        limit = self.state.settings.create_rate_limit
+        wait = None if limit is None else self.create_limiter.admit(limit, time.monotonic())
+        if wait is None:
+            return None
+        retry_after, detail = throttled_detail(wait)
+        return json_response(429, {"detail": detail}, [(b"retry-after", retry_after.encode())])
+
     def _create(self, raw: bytes) -> Response:
         asked = check_create(raw)
         if isinstance(asked, Response):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import re
 import threading
@@ -140,6 +141,44 @@ class FaultInjector:
                     decision.rule = rule
             self._rules = [a for a in self._rules if a.remaining is None or a.remaining > 0]
         return decision
+
+
+class CreateRateLimiter:
+    """At most ``limit`` creates in any second: a sliding window, as Django REST framework throttles.
+
+    An admitted create takes a slot for one second (whatever its answer); a create finding every slot
+    taken is refused, and told when the oldest slot frees. The limit is passed on every call (the live
+    setting), so a test may change it mid-run.
+    """
+
+    window = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._admitted: deque[float] = deque()
+
+    def admit(self, limit: int, now: float) -> float | None:
+        """Take a slot: ``None`` if admitted, else the seconds until one frees (more than 0).
+
+        :param limit: creates allowed per second.
+        :param now: ``time.monotonic()``.
+        """
+        with self._lock:
+            admitted = self._admitted
+            while admitted and admitted[0] <= now - self.window:
+                admitted.popleft()
+            if len(admitted) < limit:
+                admitted.append(now)
+                return None
+            return admitted[-limit] + self.window - now
+
+
+def throttled_detail(wait: float) -> tuple[str, str]:
+    """A throttled request's ``Retry-After`` (whole seconds, rounded up, at least 1: RFC 9110 has no
+    fractions) and its ``detail``, in Django REST framework's words."""
+    seconds = max(1, math.ceil(wait))
+    unit = "second" if seconds == 1 else "seconds"
+    return str(seconds), f"Request was throttled. Expected available in {seconds} {unit}."
 
 
 class RequestRecord(NamedTuple):

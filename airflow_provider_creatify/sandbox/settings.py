@@ -26,6 +26,8 @@ class SandboxSettings:
     it mid-run moves the balance by the same amount. The ``initializing`` phase lasts
     ``initializing_fraction`` of a generation. ``webhook_repeat`` is how many times the final notice is
     sent (0 simulates a lost webhook; the notice for ``generating`` is sent once regardless).
+    ``create_rate_limit`` (creates per second, ``None`` = no limit) answers the creates above it 429 with
+    ``Retry-After``, before anything is validated or charged.
     """
 
     api_id: str = "sandbox-api-id"
@@ -40,6 +42,7 @@ class SandboxSettings:
     seed: int | None = None
     initializing_fraction: float = 0.2
     webhook_timeout: float = 5.0
+    create_rate_limit: int | None = None
 
     def seconds_for(self, typical_seconds: float) -> float:
         """How long a new generation takes: ``generation_seconds`` if set, else ``typical * time_scale``.

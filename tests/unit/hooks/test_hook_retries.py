@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -15,9 +16,10 @@ from airflow_provider_creatify.exceptions import (
     CreatifyNotFoundError,
 )
 from airflow_provider_creatify.hooks import creatify as hook_module
+from airflow_provider_creatify.hooks._http import CREATE_THROTTLE_BUDGET
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from tests.helpers import FLUX, POST_PATH, SCHEMAS_PATH, STATUS_PATH
+from tests.helpers import FLUX, POST_PATH, SCHEMAS_PATH, STATUS_PATH, LoopbackServer, send
 
 
 @pytest.fixture
@@ -130,3 +132,66 @@ def test_create_read_timeout_is_uncertain(creatify_conn):
     with pytest.raises(CreatifyCreateUncertainError, match="broke before an answer"):
         CreatifyHook(request_timeout=0.2).create_generation(FLUX, {"prompt": "x"})
     assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+# -- a create at a rate limit ------------------------------------------------------------------------
+
+
+def use_server(monkeypatch, server: LoopbackServer) -> None:
+    conn = Connection(conn_id="x", conn_type="creatify", login="i", password="k", host=server.url)
+    monkeypatch.setenv("AIRFLOW_CONN_CREATIFY_DEFAULT", conn.as_json())
+
+
+def throttled(*_: object) -> tuple[int, dict[str, str], bytes]:
+    """Every request answered as a limiter answers one above its rate."""
+    return (
+        429,
+        {"Retry-After": "30"},
+        b'{"detail": "Request was throttled. Expected available in 30 seconds."}',
+    )
+
+
+def test_a_throttled_create_is_retried_past_max_retries_until_a_slot_frees(creatify_conn, sleeps):
+    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=429, retry_after=1, count=8))
+    generation = CreatifyHook(max_retries=2, retry_max_delay=30.0).create_generation(FLUX, {"prompt": "x"})
+    assert list(creatify_conn.generations) == [generation.id]  # created once
+    assert creatify_conn.count("POST", POST_PATH) == 9 and len(sleeps) == 8
+    assert min(sleeps) >= 1.0  # each wait honoured Retry-After
+
+
+def test_a_create_throttled_for_longer_than_the_budget_fails_as_throttled(monkeypatch, sleeps):
+    with LoopbackServer(throttled) as server:
+        use_server(monkeypatch, server)
+        with pytest.raises(CreatifyAPIError, match="HTTP 429") as err:
+            CreatifyHook(max_retries=2, retry_max_delay=30.0).create_generation(FLUX, {"prompt": "x"})
+    assert not isinstance(err.value, CreatifyCreateUncertainError)  # nothing was created
+    assert sleeps == [30.0] * 20 and sum(sleeps) == CREATE_THROTTLE_BUDGET
+    assert server.paths() == [POST_PATH] * 21
+
+
+def test_reads_throttled_still_stop_at_max_retries(monkeypatch, sleeps):
+    with LoopbackServer(throttled) as server:
+        use_server(monkeypatch, server)
+        with pytest.raises(CreatifyAPIError, match="HTTP 429"):
+            CreatifyHook(max_retries=2, retry_max_delay=30.0).list_models()
+    assert len(server.seen) == 3 and sleeps == [30.0, 30.0]
+
+
+def test_a_throttled_create_whose_answer_is_then_lost_is_not_sent_again(monkeypatch, sleeps):
+    def limited_then_lost(handler: BaseHTTPRequestHandler) -> None:
+        if len(server.seen) <= 2:
+            status, headers, body = throttled()
+            send(handler, status, body, **headers)
+            return
+        handler.send_response(201)  # created, then the connection breaks mid-body
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        handler.wfile.write(b'{"id": "11111111-2222')
+        handler.close_connection = True
+
+    with LoopbackServer() as server:
+        server.routes[POST_PATH] = limited_then_lost
+        use_server(monkeypatch, server)
+        with pytest.raises(CreatifyCreateUncertainError):
+            CreatifyHook(retry_max_delay=30.0).create_generation(FLUX, {"prompt": "x"})
+    assert server.paths() == [POST_PATH] * 3 and sleeps == [30.0, 30.0]

@@ -1,0 +1,276 @@
+"""Creates at burst: C mapped creates against a sandbox that answers 429 above N creates a second.
+
+The sandbox (its own process, ``devtools.sandbox_process.SandboxProcess``) runs with
+``--create-rate-limit N``: at most N creates in any second (a sliding window, as Django REST framework
+throttles), the others answered 429 with ``Retry-After`` (whole seconds until a slot frees), not billed.
+
+The tasks run as Airflow runs mapped task instances: K worker processes (a Celery worker's concurrency)
+take task indexes from one queue, and each task runs in its own process forked from its worker, as
+Airflow 3's supervisor forks every try: nothing a task learns outlives it. A task is the create path of
+``CreatifyCreateGenerationOperator``: a fresh ``CreatifyHook`` (connection lookup), then ``Submission``
+(validate the input against the model's schema, POST, retried on 429 as the hook retries a create). The
+workers are forked from one process that imported Airflow, the provider, requests and jsonschema,
+before the clock starts, as a running Celery worker's children are.
+
+Counted by the sandbox (``--counts-file``): create POSTs, those answered 429, generations (billed
+creates). Reported: tasks succeeded, billed creates per succeeded task (must be 1), the 429s against
+their minimum, wall time (the first task's start to the last create) against the ideal.
+
+The minimum, ``C - N``: the fewest 429s a population of task processes can receive while it keeps the
+limit busy. The first N creates fill the window. A task process knows nothing before its first POST
+(Airflow starts it fresh; Creatify publishes no rate), so it sends at once; when the limit is busy the
+window is full then (a slot frees only when an admitted create turns one second old, and a task already
+told to come back at that moment is owed it), so every later task gets at least one 429. A task that,
+after it, came back exactly when its slot frees would get no second one. Fewer 429s are possible only
+by leaving slots unused (slower than the ideal time), which the wall time shows. The ideal time,
+``floor((C - 1) / N)`` seconds: the C-th create cannot be admitted earlier.
+
+The default limit, 5 a second, is one 16 task processes exceed several times over even on a busy
+2-core machine (unthrottled they reach about 9 creates a second there): the limit, not the machine,
+must set the pace for the 429s to mean anything.
+
+Usage: python -m benchmarks.create_burst [--creates 1000] [--rate 5] [--workers 16] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    format_machine,
+    format_table,
+    format_targets,
+    machine_info,
+    target,
+    write_results,
+)
+from devtools.sandbox_process import SandboxProcess, child_env
+
+NAME = "create_burst"
+MODEL = "flux-pro/kontext/text-to-image"
+TARGET_RATIO = 2.0
+#: What a worker has imported before its first task (each task still builds its own hook).
+WARM_MODULES = [
+    "airflow_provider_creatify.hooks.creatify",
+    "airflow_provider_creatify.submission",
+    "requests",
+    "jsonschema",
+]
+
+
+class _MappedTaskInstance:
+    """What ``Submission`` reads of a task instance: the first try, no other map index's XCom known."""
+
+    try_number = 1
+
+    @staticmethod
+    def xcom_pull(**kwargs: Any) -> None:
+        return None
+
+
+def _task(index: int) -> dict[str, Any]:
+    """One mapped task's create path, in its own process; what came of it."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+    from airflow_provider_creatify.submission import Submission
+
+    started = time.time()
+    try:
+        hook = CreatifyHook()  # each task builds its own
+        submission = Submission(
+            hook=hook,
+            model_name=MODEL,
+            input_params={"prompt": f"burst {index}"},
+            webhook_url=None,
+            timeout=3600.0,
+            task_id="create",
+            log=hook.log,
+        )
+        generation, _deadline = submission.run(None, _MappedTaskInstance(), None)
+    except Exception as exc:  # a failed task: reported, never raised
+        return {
+            "index": index,
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+            "started": started,
+        }
+    return {"index": index, "ok": True, "id": generation.id, "started": started, "created": time.time()}
+
+
+def _forked(index: int) -> dict[str, Any]:
+    """Run :func:`_task` in a child forked from this worker (its output discarded, as a task's log file
+    would take it); its result comes back through a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the task process
+        os.close(read_end)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        with os.fdopen(write_end, "w") as out:
+            out.write(json.dumps(_task(index)))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as answer:
+        text = answer.read()
+    os.waitpid(pid, 0)
+    return json.loads(text) if text else {"index": index, "ok": False, "error": "the task process died"}
+
+
+def _worker(tasks: Any, results: Any) -> None:
+    """A worker process: one forked task process per index until ``None``."""
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+    _ = CreatifyHook().credentials  # Airflow's connection lookup loaded, as in a worker that ran tasks
+    results.put("ready")
+    while (index := tasks.get()) is not None:
+        results.put(_forked(index))
+
+
+def _burst(creates: int, workers: int) -> list[dict[str, Any]]:
+    # warm, as a Celery worker's children are forked from a parent that imported everything: the
+    # workers are forked from a server that imported Airflow, the provider, requests and jsonschema once
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WARM_MODULES)
+    tasks, results = context.Queue(), context.Queue()
+    processes = [context.Process(target=_worker, args=(tasks, results)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            if results.get(timeout=300) != "ready":
+                raise RuntimeError("a worker answered before it was ready")
+        for index in range(creates):
+            tasks.put(index)
+        for _ in processes:
+            tasks.put(None)
+        return [results.get(timeout=600) for _ in range(creates)]
+    finally:
+        for process in processes:
+            process.join(30)
+            if process.is_alive():
+                process.terminate()
+
+
+def run(creates: int = 1000, rate: int = 5, workers: int = 16) -> dict[str, Any]:
+    """Run C creates from K workers against a sandbox limited to N creates a second."""
+    counts_file = Path(tempfile.mkdtemp(prefix="creatify-burst-")) / "counts.json"
+    extra = ["--create-rate-limit", str(rate), "--counts-file", str(counts_file)]
+    with SandboxProcess(generation_seconds=1.0, extra_args=extra) as sandbox:
+        os.environ.update(child_env(**sandbox.client_env()))  # the workers inherit the connection
+        before = sandbox.counts_now(counts_file)
+        tasks = _burst(creates, workers)
+        after = sandbox.counts_now(counts_file)
+    done = [t for t in tasks if t["ok"]]
+    failed = [t for t in tasks if not t["ok"]]
+    posts = after["post_create"] - before["post_create"]
+    throttled = after["create_throttled"] - before["create_throttled"]
+    billed = after["generations"] - before["generations"]
+    minimum = max(0, creates - rate)
+    ideal = (creates - 1) // rate
+    start = min(t["started"] for t in tasks)
+    wall = max(t["created"] for t in done) - start if done else None
+    per_task = [t["created"] - t["started"] for t in done]
+    ratio = throttled / minimum if minimum else None
+    return {
+        "benchmark": NAME,
+        "machine": machine_info(("apache-airflow", "requests")),
+        "creates": creates,
+        "rate": rate,
+        "workers": workers,
+        "succeeded": len(done),
+        "failed": len(failed),
+        "errors": sorted({t["error"] for t in failed})[:5],
+        "distinct_ids": len({t["id"] for t in done}),
+        "billed": billed,
+        "billed_per_task": billed / len(done) if done else None,
+        "create_posts": posts,
+        "throttled": throttled,
+        "min_throttled": minimum,
+        "ratio": ratio,
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "achieved_rate": len(done) / wall if wall else None,
+        "task_s_median": statistics.median(per_task) if per_task else None,
+        "task_s_max": max(per_task) if per_task else None,
+        "targets": [
+            target("tasks succeeded", len(done), creates, at_least=True),
+            target("billed creates per succeeded task", billed / len(done) if done else None, 1.0),
+            target("429s / their minimum", ratio, TARGET_RATIO, unit="x"),
+        ],
+    }
+
+
+def smoke() -> dict[str, Any]:
+    """40 creates from 8 workers at 5 creates a second (7 s at best)."""
+    return run(creates=40, rate=5, workers=8)
+
+
+def report(result: dict[str, Any]) -> str:
+    """The run as a table, with the targets."""
+    r = result
+    rows = [
+        {"what": "tasks succeeded / failed", "value": f"{r['succeeded']} / {r['failed']}"},
+        {
+            "what": "billed creates (generations) / distinct ids",
+            "value": f"{r['billed']} / {r['distinct_ids']}",
+        },
+        {"what": "billed creates per succeeded task", "value": _num(r["billed_per_task"], ".3f")},
+        {"what": "create POSTs / answered 429", "value": f"{r['create_posts']} / {r['throttled']}"},
+        {
+            "what": "429s: minimum C - N / ratio",
+            "value": f"{r['min_throttled']} / {_num(r['ratio'], '.2f')}x",
+        },
+        {
+            "what": "wall time / ideal floor((C-1)/N)",
+            "value": f"{_num(r['wall_s'], '.1f')} s / {r['ideal_s']} s",
+        },
+        {"what": "creates per second achieved", "value": _num(r["achieved_rate"], ".1f")},
+        {
+            "what": "task time median / max",
+            "value": f"{_num(r['task_s_median'], '.1f')} / {_num(r['task_s_max'], '.1f')} s",
+        },
+    ]
+    lines = [
+        f"Creates at burst: C = {r['creates']} mapped creates, K = {r['workers']} workers (a process forked "
+        f"per task), sandbox limit N = {r['rate']} creates/s",
+        f"Machine: {format_machine(r['machine'])}",
+        "",
+        format_table(rows, [("what", "", ""), ("value", "", "")]),
+    ]
+    if r["errors"]:
+        lines += ["", "Errors of failed tasks:", *(f"  {e}" for e in r["errors"])]
+    lines += ["", f"Targets: every task succeeds, one billed create each, 429s <= {TARGET_RATIO:g}x C - N"]
+    lines.append(format_targets(r["targets"]))
+    return "\n".join(lines)
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run, print the table, write ``benchmarks/results/create_burst.json``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--creates", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=5, help="the sandbox's creates per second")
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--smoke", action="store_true", help="40 creates, 8 workers, 5 per second")
+    args = parser.parse_args(argv)
+    result = smoke() if args.smoke else run(args.creates, args.rate, args.workers)
+    print(report(result))
+    print(f"JSON: {write_results(NAME + ('_smoke' if args.smoke else ''), result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
