@@ -56,13 +56,16 @@ class WaitAndFinishMixin(_Operator):
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)
 
-    def ends_in_triggerer(self) -> bool:
+    def ends_in_triggerer(self, ti: Any = None) -> bool:
         """Whether a success ends the task in the triggerer (no worker resume).
 
         Only with ``end_from_trigger``, and not when the worker has something left to do on success:
         outlets (Airflow emits Asset events from the worker), an ``on_success_callback`` (Airflow 3.1 to
-        3.3 run none for a task ended by its trigger), ``do_xcom_push=False``, or listeners (plugins
-        such as OpenLineage's hear of a task's success in the worker only).
+        3.3 run none for a task ended by its trigger), ``do_xcom_push=False``, listeners (plugins
+        such as OpenLineage's hear of a task's success in the worker only), or tasks mapped over this
+        unmapped task's output (the worker records their count with the return value; a trigger cannot).
+
+        :param ti: the running task instance (whether it is mapped).
         """
         return (
             self.finish_in_triggerer
@@ -70,7 +73,13 @@ class WaitAndFinishMixin(_Operator):
             and not self.outlets
             and not self.on_success_callback
             and not get_listener_manager().has_listeners
+            and not self._maps_downstream_tasks(ti)
         )
+
+    def _maps_downstream_tasks(self, ti: Any) -> bool:
+        if getattr(ti, "is_mapped", False) or self.get_dag() is None:
+            return False  # a mapped task's output is counted by its task instances, not recorded
+        return next(self.iter_mapped_dependants(), None) is not None
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage (when installed): the URLs the generation was given as inputs, its assets as
@@ -89,7 +98,7 @@ class WaitAndFinishMixin(_Operator):
         if self.deferrable:
             from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
-            end_from_trigger = self.ends_in_triggerer()
+            end_from_trigger = self.ends_in_triggerer(context["ti"])
             execution_deadline = self._execution_deadline(context)
             # Airflow's own limit on the deferral, for a real scheduler: what the try has left, plus a
             # grace so that the trigger's event (the task's timeout, naming the generation) comes first;

@@ -131,6 +131,27 @@ def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
     assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["unmapped task", "mapped task"])
+def test_a_task_whose_output_a_downstream_maps_over_ends_in_a_worker(creatify_conn, make_operator, mapped):
+    """The worker records how many mapped tasks an unmapped task's return value makes (TaskMap, with the
+    return value's XCom); a trigger pushing it cannot, so such a task resumes in a worker."""
+    from airflow.sdk import DAG, task
+
+    with DAG("mapping_downstream", schedule=None):
+        create = make_operator(deferrable=True)
+
+        @task
+        def use(url: str) -> str:
+            return url
+
+        use.expand(url=create.output)
+    context = make_context()
+    context["ti"].is_mapped = mapped
+    with pytest.raises(TaskDeferred) as deferred:
+        create.execute(context)
+    assert deferred.value.trigger.end_from_trigger is mapped
+
+
 def test_execution_timeout_bounds_the_deferral(creatify_conn, make_operator):
     context = make_context()
     operator = make_operator(deferrable=True, execution_timeout=timedelta(seconds=40), timeout=3600)
