@@ -20,7 +20,14 @@ from typing import Any
 
 from benchmarks.common import RESULTS_DIR, format_machine, format_targets, machine_info, write_results
 
-BENCHMARKS = ("parse_overhead", "poll_schedule", "triggerer_cost", "airflow_e2e", "create_burst")
+BENCHMARKS = (
+    "parse_overhead",
+    "poll_schedule",
+    "triggerer_cost",
+    "triggerer_soak",
+    "airflow_e2e",
+    "create_burst",
+)
 
 
 def targets_of(result: dict[str, Any]) -> list[dict[str, Any]]:

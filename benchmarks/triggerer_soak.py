@@ -1,0 +1,629 @@
+"""Triggerer soak: ~N waits live all the time in one event loop, for minutes to an hour: lag, RSS, growth.
+
+What a busy triggerer lives through: generations finish and new tasks defer all the time. Three processes:
+
+- the **feeder**: the sandbox (:class:`CreatifySandbox`, HTTPS with a throw-away certificate, in a thread)
+  and the client that creates generations through its HTTP API (``requests``, one create at a time, each
+  generation's length drawn uniformly from ``--min-seconds`` to ``--max-seconds`` by setting the running
+  sandbox's ``generation_seconds`` before its create). Its CPU is reported (the sandbox's and the
+  creator's apart), not counted: in a deployment the creates come from workers, the reads from the API.
+  Lengths default to 30-240 s (videos): ~10,000 live over 5-60 s generations would take ~300 creates/s,
+  more than this one process makes (about 190/s on an idle 2-core VM, one create at a time).
+- the **triggerer** (measured): one event loop running one :class:`CreatifyGenerationTrigger` per wait
+  exactly as Airflow's triggerer does (``async for event in trigger.run()``), the product path (batched
+  reads, adaptive schedule), with the product's default poll interval: a fifth of the generation's age,
+  between 5 and 10 s (``--poll-interval``, ``--min-poll-interval``). Each ended wait asks the feeder for a
+  new generation, whose id starts a new trigger (a new task deferring): ~N waits stay live.
+- this process, which starts both (pipes between them) and prints the report.
+
+Everything before the end of ``--warmup-minutes`` is warm-up (the first N creates, the first turnover,
+caches filling) and left out. After it, in the triggerer: event-loop lag (a 10 ms ``asyncio.sleep``
+heartbeat's overshoot: max and p99, and the max net of garbage-collection pauses, as ``triggerer_cost``
+takes them out; and the most CPU the loop's own work took within one beat, GC out: at most what it would
+be late on an idle core, when a loaded machine leaves the loop waiting for a CPU), RSS per wait (median
+RSS after warm-up minus the RSS before the first trigger, over the mean number of live waits), RSS at the
+end of warm-up (mean of its first minute) against at the end (mean of the last minute) and the growth in
+%, the least-squares slope of RSS over time (KB/min), waits ended, requests per wait-poll, process CPU
+per wait-poll (the heartbeat and the RSS sampler, 2-3 % of a core, included), detection delay (from a
+generation's end to its event). Aggregates only (histograms, bounded queues): the harness itself does
+not grow over an hour.
+
+Usage: python -m benchmarks.triggerer_soak [--waits 10000] [--minutes 60] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from benchmarks.common import (
+    format_machine,
+    format_table,
+    format_targets,
+    machine_info,
+    process_cpu_seconds,
+    rss_bytes,
+    system_busy_seconds,
+    target,
+    write_results,
+)
+from devtools.sandbox_process import child_env, raise_open_files_limit
+
+NAME = "triggerer_soak"
+WAITS = 10_000
+MINUTES = 60.0  # the soak, by hand
+RUN_MINUTES = 10.0  # what ``python -m benchmarks.run`` runs
+WARMUP_MINUTES = 5.0
+MIN_SECONDS, MAX_SECONDS = 30.0, 240.0  # generation lengths, uniform (see the module doc)
+POLL_INTERVAL, MIN_POLL_INTERVAL = 10.0, 5.0  # the product's defaults
+SMOKE_WAITS = 300
+SMOKE: dict[str, float] = {
+    "minutes": 20 / 60,
+    "warmup_minutes": 8 / 60,
+    "min_seconds": 3.0,
+    "max_seconds": 8.0,
+    "poll_interval": 1.0,
+    "min_poll_interval": 0.5,
+}
+HEARTBEAT_SECONDS = 0.01
+SEED = 23  # of the generation lengths (the feeder's) and the sandbox
+REFILL_SECONDS = 0.2  # how often ended waits are replaced (asked of the feeder together)
+TARGET_LAG_MS = 100.0  # worst loop lag net of GC pauses
+TARGET_RSS_KB = 15.0  # per live wait
+TARGET_GROWTH_PCT = 5.0  # RSS from the end of warm-up to the end
+
+
+# -- aggregates that do not grow -------------------------------------------------------------------------
+
+
+class Histogram:
+    """Values in fixed-width buckets (the last one open-ended), with count and exact max."""
+
+    def __init__(self, width: float, buckets: int) -> None:
+        self.width = width
+        self.counts = [0] * buckets
+        self.count = 0
+        self.max = 0.0
+
+    def add(self, value: float) -> None:
+        self.counts[min(len(self.counts) - 1, max(0, int(value / self.width)))] += 1
+        self.count += 1
+        self.max = max(self.max, value)
+
+    def percentile(self, q: float) -> float | None:
+        """Upper edge of the bucket holding the ``q``-th percentile (capped at the max)."""
+        if not self.count:
+            return None
+        rank, seen = math.ceil(self.count * q / 100), 0
+        for i, n in enumerate(self.counts):
+            seen += n
+            if seen >= rank:
+                return min(self.max, (i + 1) * self.width)
+        return self.max
+
+
+class GcWatch:
+    """Garbage-collector pauses (``gc.callbacks``): count, longest and total per generation (wall clock),
+    their CPU time, and the recent ones (a bounded queue) to take out of each heartbeat."""
+
+    def __init__(self) -> None:
+        self.reset()
+        self.recent: deque[tuple[float, float, float]] = deque(maxlen=2000)  # (start, end, CPU seconds)
+        self._start = self._cpu = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if phase == "start":
+            self._start, self._cpu = now, cpu
+            return
+        generation, pause = info["generation"], now - self._start
+        self.count[generation] += 1
+        self.longest[generation] = max(self.longest[generation], pause)
+        self.total += pause
+        self.total_cpu += cpu - self._cpu
+        self.recent.append((self._start, now, cpu - self._cpu))
+
+    def overlap(self, start: float, end: float) -> tuple[float, float]:
+        """Seconds of collection between ``start`` and ``end``, and their CPU seconds (recent pauses)."""
+        wall = cpu = 0.0
+        for a, b, used in reversed(self.recent):
+            if b < start:
+                break
+            part = max(0.0, min(end, b) - max(start, a))
+            wall += part
+            cpu += used * part / (b - a) if b > a else 0.0
+        return wall, cpu
+
+    def reset(self) -> None:
+        self.count, self.longest, self.total, self.total_cpu = [0, 0, 0], [0.0, 0.0, 0.0], 0.0, 0.0
+
+
+def _slope_per_minute(points: Sequence[tuple[float, float]]) -> float | None:
+    """Least-squares slope of ``(seconds, value)`` points, per minute."""
+    if len(points) < 2:
+        return None
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_v = sum(v for _, v in points) / len(points)
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    return 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / var if var else None
+
+
+def _thread_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process's main thread (``/proc/<pid>/task/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the feeder: sandbox and creates ---------------------------------------------------------------------
+
+
+def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
+    """Serve the sandbox; for each line ``k`` read from ``requests_fd`` create k generations and write
+    ``<id> <when it will be done>`` lines to ``ids_fd``; stop at end of input."""
+    import requests
+
+    from airflow_provider_creatify.endpoints import GENERATIONS_PATH
+    from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
+    from airflow_provider_creatify.sandbox.tls import write_self_signed_certificate
+
+    rng = random.Random(cfg["seed"])
+    with tempfile.TemporaryDirectory(prefix="creatify-soak-tls-") as tls:
+        cert, key = write_self_signed_certificate(Path(tls))
+        settings = SandboxSettings(credits=1e12, seed=cfg["seed"])
+        with (
+            CreatifySandbox(settings, ssl_certfile=str(cert), ssl_keyfile=str(key)) as sandbox,
+            requests.Session() as session,
+        ):
+            print(f"CONN {sandbox.connection_json()}\nCA {cert}", flush=True)
+            session.headers.update({"X-API-ID": sandbox.api_id, "X-API-KEY": sandbox.api_key})
+            url, n = sandbox.url(GENERATIONS_PATH), 0
+            with open(requests_fd, "rb") as asked, open(ids_fd, "wb", buffering=0) as out:
+                for line in asked:
+                    lines = []
+                    for _ in range(int(line)):
+                        seconds = rng.uniform(cfg["min_seconds"], cfg["max_seconds"])
+                        settings.generation_seconds = seconds  # read by this create, one at a time
+                        n += 1
+                        body = {"model_name": "nano-banana", "input_params": {"prompt": f"soak {n}"}}
+                        response = session.post(url, json=body, timeout=60, verify=str(cert))
+                        response.raise_for_status()
+                        lines.append(f"{response.json()['id']} {time.time() + seconds:.3f}\n")
+                    out.write("".join(lines).encode())
+
+
+# -- the triggerer: the measured process ----------------------------------------------------------------
+
+
+class Soak:
+    """~``waits`` triggers live in this event loop; what they cost, aggregated (see the module doc)."""
+
+    def __init__(self, cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int) -> None:
+        self.cfg = cfg
+        self.asked: IO[bytes] = open(requests_fd, "wb", buffering=0)  # noqa: SIM115 (closed in run())
+        self.ids_fd = ids_fd
+        self.feeder_pid = feeder_pid
+        self.live: set[asyncio.Task[None]] = set()
+        self.to_refill = 0
+        self.measuring = False
+        self.statuses: Counter[str] = Counter()
+        self.delays = Histogram(0.01, 12_000)  # seconds
+        self.lags = Histogram(0.0005, 4000)  # seconds
+        self.lags_net = Histogram(0.0005, 4000)
+        self.lags_cpu = Histogram(0.0005, 4000)
+        self.lag_warmup_max = 0.0
+        self.gc = GcWatch()
+        self.samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS, live waits)
+
+    async def _consume(self, trigger: Any, done_at: float) -> None:
+        async for event in trigger.run():  # as the triggerer runs a trigger
+            if self.measuring:
+                self.statuses[event.payload["status"]] += 1
+                self.delays.add(max(0.0, time.time() - done_at))
+        self.to_refill += 1
+
+    async def _start_triggers(self) -> None:
+        from benchmarks.triggerer_variants import ProductTrigger
+
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=2**20)
+        ids = open(self.ids_fd, "rb")  # noqa: SIM115 (the pipe lives as long as the process)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), ids)
+        cfg = self.cfg
+        while line := await reader.readline():
+            generation_id, done_at = line.decode().split()
+            trigger = ProductTrigger(
+                generation_id=generation_id,
+                deadline=float(done_at) + 600,
+                poll_interval=cfg["poll_interval"],
+                min_poll_interval=cfg["min_poll_interval"],
+            )
+            task = asyncio.create_task(self._consume(trigger, float(done_at)))
+            self.live.add(task)
+            task.add_done_callback(self.live.discard)
+
+    async def _refill(self, stop: asyncio.Event) -> None:
+        self.asked.write(f"{self.cfg['waits']}\n".encode())
+        while not stop.is_set():
+            await asyncio.sleep(REFILL_SECONDS)
+            if self.to_refill:
+                self.asked.write(f"{self.to_refill}\n".encode())  # a few bytes: the pipe never fills
+                self.to_refill = 0
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        every = HEARTBEAT_SECONDS
+        while not stop.is_set():
+            start, cpu = time.perf_counter(), time.thread_time()
+            await asyncio.sleep(every)
+            woke, cpu = time.perf_counter(), time.thread_time() - cpu
+            lag = woke - start - every
+            if self.measuring:
+                gc_wall, gc_cpu = self.gc.overlap(start, woke)
+                self.lags.add(lag)
+                self.lags_net.add(max(0.0, lag - gc_wall))
+                # the loop's own CPU work within the beat: the most it could be late on an idle core
+                self.lags_cpu.add(max(0.0, cpu - gc_cpu))
+            else:
+                self.lag_warmup_max = max(self.lag_warmup_max, lag)
+
+    async def _sample(self, stop: asyncio.Event, t0: float, every: float, progress: IO[str] | None) -> None:
+        while not stop.is_set():
+            now = time.monotonic() - t0
+            self.samples.append((now, rss_bytes(), len(self.live)))
+            if progress and len(self.samples) % max(1, round(60 / every)) == 0:
+                progress.write(
+                    f"  {now / 60:5.1f} min: {len(self.live)} live, RSS {rss_bytes() / 2**20:.0f} MB\n"
+                )
+                progress.flush()
+            await asyncio.sleep(every)
+
+    async def run(self, progress: IO[str] | None) -> dict[str, Any]:
+        from benchmarks.triggerer_variants import POLLS, ProductTrigger
+
+        cfg = self.cfg
+        # first use of the code path (imports, connection lookup, session): before the baseline
+        async with ProductTrigger(generation_id="warm-up", deadline=0).hook as hook:
+            await hook.aget_generations(["warm-up"])  # one batched read (of an id the sandbox lacks)
+        gc.collect()
+        rss_before = rss_bytes()
+        stop = asyncio.Event()
+        t0 = time.monotonic()
+        every = min(5.0, cfg["minutes"] * 60 / 200)
+        gc.callbacks.append(self.gc)
+        helpers = [
+            asyncio.create_task(self._start_triggers()),
+            asyncio.create_task(self._refill(stop)),
+            asyncio.create_task(self._heartbeat(stop)),
+            asyncio.create_task(self._sample(stop, t0, every, progress)),
+        ]
+        await asyncio.sleep(cfg["warmup_minutes"] * 60)
+        warm = len(self.samples)
+        self.gc.reset()
+        POLLS.reset()
+        self.measuring = True
+        cpu, times, wall = time.process_time(), os.times(), time.perf_counter()
+        feeder_cpu = process_cpu_seconds(self.feeder_pid)
+        creator_cpu = _thread_cpu_seconds(self.feeder_pid)
+        busy = system_busy_seconds()
+        await asyncio.sleep((cfg["minutes"] - cfg["warmup_minutes"]) * 60)
+        self.samples.append((time.monotonic() - t0, rss_bytes(), len(self.live)))
+        self.measuring = False
+        wall = time.perf_counter() - wall
+        cpu, system = time.process_time() - cpu, os.times().system - times.system
+        creator_cpu = _thread_cpu_seconds(self.feeder_pid) - creator_cpu
+        feeder_cpu = process_cpu_seconds(self.feeder_pid) - feeder_cpu
+        busy = system_busy_seconds() - busy
+        polls, requests, errors = POLLS.calls, POLLS.requests, POLLS.errors
+        stop.set()
+        gc.callbacks.remove(self.gc)
+        self.asked.close()  # the feeder stops
+        for task in [*self.live, *helpers]:
+            task.cancel()
+        await asyncio.gather(*self.live, *helpers, return_exceptions=True)
+
+        after = self.samples[warm:]
+        rss = sorted(r for _, r, _ in after)
+        live_mean = sum(n for _, _, n in after) / len(after)
+        minute = max(1, sum(1 for t, _, _ in after if t <= after[0][0] + 60))
+        rss_warm = sum(r for _, r, _ in after[:minute]) / minute
+        rss_end = sum(r for _, r, _ in after[-minute:]) / minute
+
+        def ms(value: float | None) -> float | None:
+            return None if value is None else 1000 * value
+
+        return {
+            "measured_seconds": wall,
+            "live_mean": live_mean,
+            "live_min": min(n for _, _, n in after),
+            "waits_ended": sum(self.statuses.values()),
+            "event_statuses": dict(self.statuses),
+            "polls": polls,
+            "poll_errors": errors,
+            "status_requests": requests,
+            "requests_per_poll": requests / polls if polls else None,
+            "polls_per_second": polls / wall,
+            "cpu_ms_per_poll": 1000 * cpu / polls if polls else None,
+            "cpu_system_ms_per_poll": 1000 * system / polls if polls else None,
+            "cpu_share": cpu / wall,
+            "sandbox_cpu_share": (feeder_cpu - creator_cpu) / wall,
+            "creator_cpu_share": creator_cpu / wall,
+            "other_load_cores": max(0.0, busy - cpu - feeder_cpu) / wall,
+            "loop_lag_max_ms": ms(self.lags.max),
+            "loop_lag_p99_ms": ms(self.lags.percentile(99)),
+            "loop_lag_max_ms_without_gc": ms(self.lags_net.max),
+            "loop_lag_p99_ms_without_gc": ms(self.lags_net.percentile(99)),
+            "loop_cpu_max_ms_without_gc": ms(self.lags_cpu.max),
+            "loop_cpu_p99_ms_without_gc": ms(self.lags_cpu.percentile(99)),
+            "loop_lag_max_ms_warmup": ms(self.lag_warmup_max),
+            "heartbeats": self.lags.count,
+            "gc_collections": self.gc.count,
+            "gc_longest_pause_ms": [1000 * pause for pause in self.gc.longest],
+            "gc_total_pause_ms": 1000 * self.gc.total,
+            "gc_total_cpu_ms": 1000 * self.gc.total_cpu,
+            "detection_delay_median_s": self.delays.percentile(50),
+            "detection_delay_p95_s": self.delays.percentile(95),
+            "rss_before_mb": rss_before / 2**20,
+            "rss_median_mb": rss[len(rss) // 2] / 2**20,
+            "rss_peak_mb": rss[-1] / 2**20,
+            "rss_kb_per_wait": (rss[len(rss) // 2] - rss_before) / 1024 / live_mean if live_mean else None,
+            "rss_warm_mb": rss_warm / 2**20,
+            "rss_end_mb": rss_end / 2**20,
+            "rss_growth_pct": 100 * (rss_end - rss_warm) / rss_warm,
+            "rss_slope_kb_per_min": _slope_per_minute([(t, r / 1024) for t, r, _ in after]),
+            "rss_samples": [[round(t, 1), round(r / 2**20, 2), n] for t, r, n in self.samples],
+        }
+
+
+def soak(
+    cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int, progress_fd: int | None
+) -> dict:
+    """Run the soak in this process (the connection comes from ``AIRFLOW_CONN_CREATIFY_DEFAULT``)."""
+    raise_open_files_limit()
+    progress = open(progress_fd, "w") if progress_fd is not None else None  # noqa: SIM115
+    try:
+        return asyncio.run(Soak(cfg, requests_fd, ids_fd, feeder_pid).run(progress))
+    finally:
+        if progress:
+            progress.close()
+
+
+# -- the whole benchmark ---------------------------------------------------------------------------------
+
+
+def _start_feeder(
+    cfg: dict[str, Any], log: IO[str]
+) -> tuple[subprocess.Popen[str], dict[str, str], int, int]:
+    """The feeder process; returns it, the triggerer's environment and the triggerer's two pipe ends."""
+    asked_r, asked_w = os.pipe()
+    ids_r, ids_w = os.pipe()
+    command = [sys.executable, "-m", "benchmarks.triggerer_soak", "--feeder", json.dumps(cfg)]
+    command += ["--requests-fd", str(asked_r), "--ids-fd", str(ids_w)]
+    feeder = subprocess.Popen(
+        command, pass_fds=(asked_r, ids_w), stdout=subprocess.PIPE, stderr=log, text=True, env=child_env()
+    )
+    os.close(asked_r)
+    os.close(ids_w)
+    assert feeder.stdout is not None
+    conn, ca = feeder.stdout.readline(), feeder.stdout.readline()
+    if not conn.startswith("CONN ") or not ca.startswith("CA "):
+        feeder.kill()
+        log.seek(0)
+        raise RuntimeError(f"The feeder did not start: {conn}{ca}{log.read()[-3000:]}")
+    env = child_env(AIRFLOW_CONN_CREATIFY_DEFAULT=conn[5:].strip())
+    env.update(SSL_CERT_FILE=ca[3:].strip(), REQUESTS_CA_BUNDLE=ca[3:].strip())
+    return feeder, env, asked_w, ids_r
+
+
+def run(
+    waits: int = WAITS,
+    *,
+    minutes: float = RUN_MINUTES,
+    warmup_minutes: float = WARMUP_MINUTES,
+    min_seconds: float = MIN_SECONDS,
+    max_seconds: float = MAX_SECONDS,
+    poll_interval: float = POLL_INTERVAL,
+    min_poll_interval: float = MIN_POLL_INTERVAL,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Feeder and triggerer processes; return the triggerer's figures, targets and machine info."""
+    if not 0 < warmup_minutes < minutes:
+        raise ValueError("the warm-up must be shorter than the run")
+    cfg = {
+        "waits": waits,
+        "minutes": minutes,
+        "warmup_minutes": warmup_minutes,
+        "min_seconds": min_seconds,
+        "max_seconds": max_seconds,
+        "poll_interval": poll_interval,
+        "min_poll_interval": min_poll_interval,
+        "seed": SEED,
+    }
+    with tempfile.TemporaryDirectory(prefix="creatify-soak-") as tmp:
+        out, logs = Path(tmp) / "result.json", Path(tmp) / "logs.txt"
+        with open(logs, "w+") as log:
+            feeder, env, asked_w, ids_r = _start_feeder(cfg, log)
+            progress_fd = os.dup(sys.stdout.fileno()) if progress else None
+            command = [sys.executable, "-m", "benchmarks.triggerer_soak", "--child", json.dumps(cfg)]
+            command += [
+                "--requests-fd",
+                str(asked_w),
+                "--ids-fd",
+                str(ids_r),
+                "--feeder-pid",
+                str(feeder.pid),
+            ]
+            command += ["--out", str(out)] + (["--progress-fd", str(progress_fd)] if progress_fd else [])
+            fds = (asked_w, ids_r) + ((progress_fd,) if progress_fd else ())
+            try:
+                child = subprocess.run(
+                    command,
+                    pass_fds=fds,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    timeout=60 * minutes + 600,
+                )
+            finally:
+                for fd in fds:
+                    os.close(fd)
+                feeder_exit = feeder.poll()  # None: still serving, as it should be
+                feeder.terminate()
+                feeder.wait(30)
+            if child.returncode != 0 or not out.exists() or feeder_exit is not None:
+                log.seek(0)
+                raise RuntimeError(
+                    f"The soak failed (exit {child.returncode}, feeder {feeder_exit}):\n{log.read()[-5000:]}"
+                )
+            log_bytes = log.seek(0, os.SEEK_END)
+        row = {"n": waits, **json.loads(out.read_text()), "log_bytes": log_bytes}
+    row["feeder_kept_up"] = row["live_mean"] >= 0.95 * waits
+    targets = [
+        target(
+            f"worst loop lag net of GC, ~{waits} live",
+            row["loop_lag_max_ms_without_gc"],
+            TARGET_LAG_MS,
+            unit="ms",
+        ),
+        target(f"RSS per live wait, ~{waits} live", row["rss_kb_per_wait"], TARGET_RSS_KB, unit="KB"),
+        target(
+            f"RSS growth after warm-up, {minutes:g} min", row["rss_growth_pct"], TARGET_GROWTH_PCT, unit="%"
+        ),
+    ]
+    return {
+        "benchmark": NAME,
+        "machine": machine_info(),
+        "settings": {**cfg, "heartbeat_seconds": HEARTBEAT_SECONDS, "transport": "https"},
+        "rows": [row],
+        "targets": targets,
+        "targets_met": all(t["met"] for t in targets),
+    }
+
+
+def smoke() -> dict[str, Any]:
+    """The smoke size: 300 waits, 3-8 s generations, 0.5-1 s polls, 20 s of which 8 s warm-up."""
+    return run(SMOKE_WAITS, progress=False, **SMOKE)
+
+
+COLUMNS = [
+    ("n", "N", "d"),
+    ("live_mean", "live", ".0f"),
+    ("waits_ended", "ended", "d"),
+    ("polls", "wait-polls", "d"),
+    ("requests_per_poll", "req/poll", ".3f"),
+    ("cpu_ms_per_poll", "CPU ms/poll", ".3f"),
+    ("cpu_share", "CPU share", ".0%"),
+    ("loop_lag_max_ms", "lag max ms", ".0f"),
+    ("loop_lag_p99_ms", "lag p99 ms", ".1f"),
+    ("loop_lag_max_ms_without_gc", "lag no-GC ms", ".0f"),
+    ("loop_cpu_max_ms_without_gc", "on-CPU ms", ".0f"),
+    ("rss_kb_per_wait", "RSS KB/wait", ".1f"),
+    ("rss_warm_mb", "RSS warm MB", ".1f"),
+    ("rss_end_mb", "RSS end MB", ".1f"),
+    ("rss_growth_pct", "growth %", ".2f"),
+    ("rss_slope_kb_per_min", "KB/min", ".0f"),
+    ("detection_delay_median_s", "delay med s", ".2f"),
+    ("sandbox_cpu_share", "sandbox CPU", ".0%"),
+    ("creator_cpu_share", "creator CPU", ".0%"),
+    ("other_load_cores", "other load", ".2f"),
+]
+
+BEHIND = "NO (fewer waits live than asked: the feeder, or the machine, fell behind)"
+LEGEND = """\
+live: mean live waits after warm-up; ended: waits ended after warm-up (each replaced by a new one).
+CPU ms/poll: the triggerer process's CPU (user + system, heartbeat and sampler included) / wait-polls.
+lag: how late a 10 ms heartbeat woke (max, p99); no-GC: with garbage-collection pauses taken out;
+on-CPU: the most CPU the loop's own work (GC out) took within one beat: its lag on an idle core at most.
+RSS KB/wait: (median RSS after warm-up - RSS before the first trigger) / live. RSS warm / end: mean RSS
+in the first / last minute after warm-up; growth: end over warm; KB/min: least-squares slope of RSS.
+delay: from a generation's end to its event. sandbox / creator CPU: cores the feeder process used
+serving the API / creating generations (100 % = one core). other load: cores busy elsewhere (of 2)."""
+
+
+def report(result: dict[str, Any]) -> str:
+    """The result as a readable table with the targets."""
+    s, row = result["settings"], result["rows"][0]
+    gc_ms = ", ".join(f"{ms:.0f}" for ms in row["gc_longest_pause_ms"])
+    return "\n".join(
+        [
+            f"Triggerer soak: ~{s['waits']} live waits in one event loop for {s['minutes']:g} min "
+            f"({s['warmup_minutes']:g} min warm-up left out), {s['min_seconds']:g}-{s['max_seconds']:g} s "
+            f"generations, polls every {s['min_poll_interval']:g}-{s['poll_interval']:g} s, HTTPS, loopback",
+            f"Machine: {format_machine(result['machine'])}",
+            "",
+            format_table(result["rows"], COLUMNS),
+            "",
+            LEGEND,
+            f"Longest GC pause per generation (ms): {gc_ms}; lag max during warm-up: "
+            f"{row['loop_lag_max_ms_warmup']:.0f} ms; fewest live: {row['live_min']}; "
+            f"feeder kept up: {'yes' if row['feeder_kept_up'] else BEHIND}",
+            "",
+            f"Targets: worst loop lag net of GC < {TARGET_LAG_MS:g} ms, <= {TARGET_RSS_KB:g} KB RSS per live "
+            f"wait, RSS growth after warm-up < {TARGET_GROWTH_PCT:g} %",
+            format_targets(result["targets"]),
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run, print the table, write ``benchmarks/results/triggerer_soak[_smoke].json``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--waits", type=int, default=WAITS, help=f"live waits ({WAITS})")
+    parser.add_argument("--minutes", type=float, default=MINUTES, help=f"whole run ({MINUTES:g})")
+    parser.add_argument("--warmup-minutes", type=float, default=WARMUP_MINUTES)
+    parser.add_argument("--min-seconds", type=float, default=MIN_SECONDS, help="shortest generation")
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, help="longest generation")
+    parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL)
+    parser.add_argument("--min-poll-interval", type=float, default=MIN_POLL_INTERVAL)
+    parser.add_argument("--smoke", action="store_true", help="300 waits, 20 s")
+    parser.add_argument("--name", help="results file name (default: triggerer_soak, or triggerer_soak_smoke)")
+    # the two child processes (how run() starts them)
+    parser.add_argument("--feeder", help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--requests-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ids-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--feeder-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--progress-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.feeder:
+        feed(json.loads(args.feeder), args.requests_fd, args.ids_fd)
+        return 0
+    if args.child:
+        row = soak(json.loads(args.child), args.requests_fd, args.ids_fd, args.feeder_pid, args.progress_fd)
+        args.out.write_text(json.dumps(row))
+        return 0
+
+    waits: int = SMOKE_WAITS if args.smoke else args.waits
+    if args.smoke:
+        options = dict(SMOKE)
+    else:
+        options = {
+            "minutes": args.minutes,
+            "warmup_minutes": args.warmup_minutes,
+            "min_seconds": args.min_seconds,
+            "max_seconds": args.max_seconds,
+            "poll_interval": args.poll_interval,
+            "min_poll_interval": args.min_poll_interval,
+        }
+    print(f"Running the soak: {waits} waits, {options}", flush=True)
+    result = run(waits, progress=True, **options)
+    print(report(result))
+    print(f"\nWritten {write_results(args.name or NAME + ('_smoke' if args.smoke else ''), result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
