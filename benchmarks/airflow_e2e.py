@@ -13,7 +13,10 @@ Counted per mode: worker task processes started (one line per process from the D
 ``on_execute_callback``), POSTs (the sandbox's request log, read through ``--counts-file`` and SIGUSR1
 before and after the run), the XCom contract of every task (``return_value``, ``asset_urls``, ``assets``,
 ``credits_used`` and the extra link's XCom, in the metadata DB) and the "Creatify asset" link as the
-api-server serves it.
+api-server serves it. What those five XComs cost when a task finishes: one request each to the finishing
+process's supervisor (a worker's, or the triggerer's), counted and timed from their rows in the metadata
+DB (each row's ``timestamp``: the time from one request to the next), and, for a task ended in the
+triggerer, the time its trigger spent pushing them (its "XComs pushed in" log line, 10 ms resolution).
 
 Wall clock = the run's ``end_date - queued_at`` (Airflow's own timestamps); overhead = wall clock minus
 one generation's duration. Airflow CPU = the CPU time of every Airflow process (the components' process
@@ -34,8 +37,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
+import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -83,6 +89,9 @@ MODES: dict[str, str] = {
 WARM_UP_DAG = "creatify_bench_warm_up"
 WARM_UP_ASSET_URI = "creatify://benchmark/warm-up"  # the outlet of its second task
 LINK_XCOM_KEY = CreatifyAssetLink().xcom_key
+#: What a task writes when it finishes (in a worker or in the triggerer): one request to a supervisor each.
+FINISH_XCOM_KEYS = ("return_value", "asset_urls", "assets", "credits_used", LINK_XCOM_KEY)
+PUSHED_IN = re.compile(r"XComs pushed in ([0-9.]+) s")  # the trigger's line when it ends a task
 NAME = "airflow_e2e"
 MAPPED = 50
 GENERATION_SECONDS = 20.0
@@ -150,6 +159,7 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         (dag_id, run_id),
     )[0]
     xcoms = _xcoms(db, dag_id, run_id)
+    requests = _finish_xcom_requests(db, dag_id, run_id)
     q, s, e = parse_ts(queued), parse_ts(started), parse_ts(ended)
     starts = [ts for t in tis if (ts := parse_ts(t[3]))]
     ends = [ts for t in tis if (ts := parse_ts(t[4]))]
@@ -164,6 +174,7 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         "generation_ids": [str(x["generation_id"]) for x in xcoms.values() if "generation_id" in x],
         "xcom_contract_ok": sum(1 for x in xcoms.values() if _contract_ok(x)),
         "first_asset_urls": {i: x["asset_urls"][0] for i, x in xcoms.items() if x.get("asset_urls")},
+        **requests,
         "queued_to_end_s": (e - q).total_seconds() if q and e else None,
         "queued_to_start_s": (s - q).total_seconds() if q and s else None,
         "queued_to_first_task_s": (first_start - q).total_seconds() if q and first_start else None,
@@ -182,6 +193,36 @@ def _xcoms(db: MetaDB, dag_id: str, run_id: str) -> dict[int, dict[str, Any]]:
         found.setdefault(int(map_index), {})[str(key)] = (
             json.loads(value) if isinstance(value, (str, bytes)) else value
         )
+    return found
+
+
+def _finish_xcom_requests(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
+    """The XComs written at each task's finish, one request each: how many per task, and the time from one
+    to the next (their rows' timestamps: what the supervisor takes per request, waits included)."""
+    stamps: dict[int, list[Any]] = {}
+    marks = ",".join("?" * len(FINISH_XCOM_KEYS))
+    for map_index, stamp in db.query(
+        f"SELECT map_index, timestamp FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'generate' "
+        f"AND key IN ({marks}) ORDER BY map_index, timestamp",
+        (dag_id, run_id, *FINISH_XCOM_KEYS),
+    ):
+        stamps.setdefault(int(map_index), []).append(parse_ts(stamp))
+    gaps = [
+        (b - a).total_seconds() * 1000 for t in stamps.values() for a, b in itertools.pairwise(t) if a and b
+    ]
+    counts = [len(t) for t in stamps.values()]
+    return {
+        "xcom_requests_per_task": statistics.mean(counts) if counts else None,
+        "xcom_request_gap_ms_median": statistics.median(gaps) if gaps else None,
+        "xcom_request_gap_ms_max": max(gaps, default=None),
+    }
+
+
+def _trigger_push_seconds(home: Path, dag_id: str, run_id: str) -> list[float]:
+    """For each task its trigger ended: the time the trigger spent pushing the XComs (its log line)."""
+    found = []
+    for path in (home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}").glob("**/*.log.trigger.*"):
+        found += [float(m.group(1)) for m in PUSHED_IN.finditer(path.read_text(errors="replace"))]
     return found
 
 
@@ -364,6 +405,10 @@ def _run_mode(
     found["state"] = _wait_run(db, dag_id, run_id, procs, timeout=300 + generation_seconds + 10 * mapped)
     found["cli_trigger_to_seen_done_s"] = time.monotonic() - t_trigger
     found.update(_collect(db, dag_id, run_id))
+    pushes = _trigger_push_seconds(home, dag_id, run_id)
+    found["trigger_xcom_pushes"] = len(pushes)  # tasks ended in the triggerer (their log says so)
+    found["trigger_xcom_push_ms_median"] = statistics.median(pushes) * 1000 if pushes else None
+    found["trigger_xcom_push_ms_max"] = max(pushes) * 1000 if pushes else None
     found["distinct_generation_ids"] = len(set(found["generation_ids"]))
     wall = found["queued_to_end_s"]
     found["wall_clock_s"] = wall
@@ -374,7 +419,7 @@ def _run_mode(
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Every task succeeds with one POST in both modes; ending in the triggerer halves worker processes,
-    cuts the scheduling overhead by 40 % and meets no stale-event race."""
+    cuts the scheduling overhead by 40 %, meets no stale-event race and sends one request per XCom."""
     mapped, modes = result["mapped"], result["modes"]
     on, off = modes.get("end_in_triggerer", {}), modes.get("resume_in_worker", {})
 
@@ -401,6 +446,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         target("ending in the triggerer: overhead / resuming's", ratio, 0.6),
         target("ending in the triggerer: stale-event race retries", on.get("retries_after_stale_event"), 0),
+        # one per XCom of the contract: Airflow 3.1 to 3.3 have no message that sets several, and the
+        # XComs of a TaskSuccessEvent are stored JSON-encoded twice (docs/performance.md#end-to-end)
+        target(
+            "ending in the triggerer: XCom requests per task",
+            on.get("xcom_requests_per_task"),
+            len(FINISH_XCOM_KEYS),
+        ),
     ]
     return found
 
@@ -420,6 +472,12 @@ REPORT_ROWS = (
     ("posts", "POSTs on the sandbox"),
     ("distinct_generation_ids", "distinct generation ids (XCom)"),
     ("xcom_contract_ok", "tasks with the full XCom contract"),
+    ("xcom_requests_per_task", "XCom requests at the finish, per task"),
+    ("xcom_request_gap_ms_median", "  time from one to the next, median [ms]"),
+    ("xcom_request_gap_ms_max", "  max [ms]"),
+    ("trigger_xcom_pushes", "tasks whose trigger pushed their XComs"),
+    ("trigger_xcom_push_ms_median", "  push time per task, median [ms]"),
+    ("trigger_xcom_push_ms_max", "  max [ms]"),
     ("extra_links_ok", "tasks whose asset link works (API)"),
     ("wall_clock_s", "wall clock queued->success [s]"),
     ("overhead_s", "scheduling overhead [s]"),

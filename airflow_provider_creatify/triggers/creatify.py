@@ -120,13 +120,17 @@ class CreatifyGenerationTrigger(BaseTrigger):
     async def _push_xcoms(self, generation: Generation) -> bool:
         """Push the XComs the worker would push on success; ``False`` if that failed.
 
-        Through the triggerer's Task SDK comms, as a worker's XComs go: ``TaskSuccessEvent(xcoms=...)`` is
-        no use on Airflow 3.1 to 3.3 (the triggerer stores those XComs JSON-encoded twice: downstream tasks
-        would pull a string, not the list of asset URLs).
+        The five a worker leaves, none of them spare: ``return_value`` and ``asset_urls`` (the asset
+        URLs: what ``.output`` and the documented key pull), ``assets``, ``credits_used``, and the link's
+        XCom (what the UI's "Creatify asset" button reads). One ``SetXCom`` each through the triggerer's
+        Task SDK comms, as a worker's go: Airflow 3.1 to 3.3 have no message that sets several, and
+        ``TaskSuccessEvent(xcoms=...)`` stores them JSON-encoded twice (downstream tasks would pull a
+        string, not the list of asset URLs). Sent together: on 3.3 all five are in flight at once (3.1's
+        comms lock sends one at a time); the supervisor serves one request per loop either way.
         """
         urls, link = generation.asset_urls, CreatifyAssetLink()
         xcoms = {"return_value": urls, **generation.result_xcoms(), link.xcom_key: link.url(urls)}
-        try:  # at once: the comms take them together (Airflow 3.3; 3.1 sends one at a time anyway)
+        try:
             await asyncio.gather(*(_aset_xcom(self.task_instance, k, v) for k, v in xcoms.items()))
         except Exception:
             self.log.warning(

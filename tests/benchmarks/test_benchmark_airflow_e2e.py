@@ -29,6 +29,7 @@ def test_airflow_e2e_smoke(run_smoke) -> None:
         # return_value, asset_urls, assets, credits_used and the link's XCom, JSON as a worker stores them
         assert found["xcom_contract_ok"] == done
         assert found["extra_links_ok"] == done  # the "Creatify asset" button opens the first asset
+        assert found["xcom_requests_per_task"] == 5  # one request each, in a worker or the triggerer
         # retries come only from Airflow's stale-executor-event race (apache/airflow#72716)
         assert found["retries"] == found["retries_after_stale_event"]
         if airflow_has_task_state_store():  # 3.3+: a retry resumes its generation, never buys another
@@ -36,6 +37,7 @@ def test_airflow_e2e_smoke(run_smoke) -> None:
         else:  # 3.1/3.2: a retry after the POST buys a new generation (docs/reliability.md)
             assert found["posts"] == 3 + found["retries"]
     assert ended["distinct_generation_ids"] == 3
+    assert (ended["trigger_xcom_pushes"], resumed["trigger_xcom_pushes"]) == (3, 0)  # the trigger's log
 
     # a task with an Asset outlet is resumed in a worker, which emits its Asset event
     assert result["warm_up"]["state"] == "success"

@@ -8,6 +8,7 @@ through a real scheduler and triggerer in ``tests/benchmarks/test_benchmark_airf
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -29,6 +30,7 @@ class RecordingComms:
     def __init__(self) -> None:
         self.messages: list[Any] = []  # the SetXCom messages
         self.error: Exception | None = None
+        self.answer_after = 1  # answer none until this many have been sent (5 s at most)
 
     async def asend(self, message: Any) -> None:
         if type(message).__name__ != "SetXCom":  # Airflow 3.3 also sends MaskSecret for the API key
@@ -36,6 +38,11 @@ class RecordingComms:
         if self.error:
             raise self.error
         self.messages.append(message)
+        await asyncio.wait_for(self._sent(self.answer_after), timeout=5)
+
+    async def _sent(self, count: int) -> None:
+        while len(self.messages) < count:
+            await asyncio.sleep(0.001)
 
 
 @pytest.fixture
@@ -82,6 +89,15 @@ async def test_done_pushes_the_workers_xcoms_then_ends_the_task(creatify_conn, e
             4,
         )
     assert "the task ends here, in the triggerer" in capfd.readouterr().out
+
+
+async def test_the_xcoms_are_in_flight_together(creatify_conn, ending_trigger, comms):
+    # the trigger waits one round trip, not five: no answer comes before all five are sent (Airflow
+    # 3.3's comms let them go together; 3.1's lock sends them one at a time whatever the trigger does)
+    comms.answer_after = 5
+    (event,) = await events_of(ending_trigger(finished_generation().id))
+
+    assert isinstance(event, TaskSuccessEvent) and len(comms.messages) == 5
 
 
 async def test_xcoms_not_pushed_means_a_worker_finishes_the_task(creatify_conn, ending_trigger, comms, capfd):
