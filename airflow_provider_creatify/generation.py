@@ -6,7 +6,6 @@ trigger all ask :class:`Generation`, never compare status strings themselves.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,20 +43,22 @@ class Generation:
     @classmethod
     def from_api(cls, data: Any, *, context: str = "the generation") -> Generation:
         """Build from a decoded JSON body: tolerate missing optional fields, refuse one without id/status."""
-        if not isinstance(data, dict) or not data.get("id") or not isinstance(data.get("status"), str):
+        get = data.get if isinstance(data, dict) else None
+        status = get and get("status")
+        if not get or not get("id") or not isinstance(status, str):
             raise CreatifyAPIError(
                 f"Creatify returned an unexpected body for {context}: expected a generation object with "
                 f"'id' and 'status', got {str(data)[:200]!r}. Retry later; if it persists, contact Creatify.",
                 http_status=200,
                 body=str(data)[:500],
             )
-        assets = data.get("assets") or []
+        assets = get("assets")
         return cls(
             id=str(data["id"]),
-            status=data["status"],
-            model_name=data.get("model_name"),
-            failed_reason=data.get("failed_reason") or "",
-            assets=[a for a in assets if isinstance(a, dict)] if isinstance(assets, list) else [],
+            status=status,
+            model_name=get("model_name"),
+            failed_reason=get("failed_reason") or "",
+            assets=[a for a in assets if isinstance(a, dict)] if assets and isinstance(assets, list) else [],
             raw=data,
         )
 
@@ -139,12 +140,6 @@ class Generation:
         except ValueError:
             return None
         return created.timestamp() if created.tzinfo is not None else None
-
-    @property
-    def age(self) -> float | None:
-        """Seconds since ``created_at`` (``None`` if the API did not say)."""
-        created = self.created_at
-        return None if created is None else max(0.0, time.time() - created)
 
     def describe_credits(self) -> str:
         """``", 12 credits used"`` for log lines, or ``""`` when the cost is not known."""

@@ -122,6 +122,7 @@ class WaitAndFinishMixin(_Operator):
                     model_name=generation.model_name,
                     end_from_trigger=end_from_trigger,
                     execution_deadline=execution_deadline,
+                    last_status=generation.status,
                 ),
                 method_name="execute_complete",
                 timeout=None if limit is None else timedelta(seconds=limit),

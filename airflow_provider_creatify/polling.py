@@ -106,12 +106,12 @@ def stopped_message(generation_id: str, model_name: str | None, why: str) -> str
 class GenerationWait:
     """The rules of one wait on a generation, shared by the blocking loop and the trigger.
 
-    Each status change is logged once; done or failed ends the wait; reads follow the adaptive schedule
-    (:func:`poll_delay`); a transient read error (no answer, 429, 5xx) is followed by another read after a
-    backoff (honouring ``Retry-After``) until :attr:`max_consecutive_errors` in a row; the deadline ends it
-    with :class:`~airflow_provider_creatify.exceptions.CreatifyTimeoutError`. A loop reads, asks
-    :meth:`after_read` (or :meth:`after_error`) how long to wait, stops when that is ``None``, and sleeps
-    :meth:`sleep_for` that.
+    Each status change while it runs is logged once; done or failed ends the wait; reads follow the
+    adaptive schedule (:func:`poll_delay`); a transient read error (no answer, 429, 5xx) is followed by
+    another read after a backoff (honouring ``Retry-After``) until :attr:`max_consecutive_errors` in a row;
+    the deadline ends it with :class:`~airflow_provider_creatify.exceptions.CreatifyTimeoutError`. A loop
+    reads, asks :meth:`after_read` (or :meth:`after_error`) how long to wait, stops when that is ``None``,
+    and sleeps :meth:`sleep_for` that.
 
     :param generation_id: the generation waited on.
     :param deadline: absolute time (``time.time()``) after which the wait times out.
@@ -119,6 +119,7 @@ class GenerationWait:
     :param log: where status changes and read errors are logged (the hook's or the trigger's logger).
     :param min_poll_interval: the shortest wait between two reads.
     :param model_name: the model, for messages, until a read tells it.
+    :param last_status: the status the caller last saw (and logged): only changes from it are logged.
     """
 
     #: Failed status reads in a row (each after the client's own retries) that end a wait: the one knob,
@@ -131,20 +132,26 @@ class GenerationWait:
     log: Any
     min_poll_interval: float = MIN_POLL_INTERVAL
     model_name: str | None = None
-    last_status: str | None = field(default=None, init=False)
+    last_status: str | None = None
     errors: int = field(default=0, init=False)
+    created_at: float | None = field(default=None, init=False)
 
     def after_read(self, generation: Generation) -> float | None:
         """Take a read in: the error streak ends, a status change is logged (once). Seconds until the next
-        read, or ``None``: the generation is done or failed, the wait is over."""
+        read, or ``None``: the generation is done or failed, the wait is over (not logged here: whoever
+        takes the result says so, with its assets and credits, or raises)."""
         self.errors = 0
         self.model_name = generation.model_name or self.model_name
+        if generation.is_terminal:
+            self.last_status = generation.status
+            return None
         if generation.status != self.last_status:
             self.log.info("Creatify %s is %s.", generation.describe(), generation.status)
             self.last_status = generation.status
-        if generation.is_terminal:
-            return None
-        return poll_delay(generation.age, self.poll_interval, self.min_poll_interval)
+        if self.created_at is None:  # parsed once: it does not change
+            self.created_at = generation.created_at
+        age = None if self.created_at is None else max(0.0, time.time() - self.created_at)
+        return poll_delay(age, self.poll_interval, self.min_poll_interval)
 
     def count_error(self, err: CreatifyAPIError) -> None:
         """Count a failed read; raise if it ends the wait.

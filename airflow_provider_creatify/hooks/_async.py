@@ -81,7 +81,7 @@ class AsyncReads:
         alone when the batch did not return it. Use inside ``async with hook:``.
         """
         found = await self.transport.read_status(
-            await self.acredentials(),
+            self._credentials or await self.acredentials(),  # known after the first read: no coroutine
             self.creatify_conn_id,
             generation_id,
             request_timeout=self.request_timeout,

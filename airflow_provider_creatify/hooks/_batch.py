@@ -1,11 +1,11 @@
 """Batched status reads (private): the waits of one event loop read their generations together.
 
-A wait asks :meth:`StatusBatcher.read` for its generation when it is due; the batcher gathers the reads
-asked for within :attr:`StatusBatcher.window` seconds (or until 100 ids are waiting) and answers them
-with one ``GET /api/asset_generator/?ids=...`` per 100 ids. Each wait gets its own generation back and
-applies its own rules (:mod:`airflow_provider_creatify.polling`). ``None`` means "read it alone": the
-batch did not return it (Creatify then answers 404 for a read of it alone, if it is gone), or the list
-endpoint was refused for this connection, after which its reads are per id.
+A wait asks :meth:`StatusBatcher.read` for its generation when it is due and awaits the future it gets;
+the batcher gathers the reads asked for within :attr:`StatusBatcher.window` seconds (or until 100 ids are
+waiting) and answers them with one ``GET /api/asset_generator/?ids=...`` per 100 ids. Each wait gets its
+own generation back and applies its own rules (:mod:`airflow_provider_creatify.polling`). ``None`` means
+"read it alone": the batch did not return it (Creatify then answers 404 for a read of it alone, if it is
+gone), or the list endpoint was refused for this connection, after which its reads are per id.
 
 An optimisation only: nothing here matters across processes, and nothing is held once no wait reads.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_READ
 from airflow_provider_creatify.exceptions import CreatifyAPIError
@@ -26,13 +26,17 @@ Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
 
 
 def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
-    """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each."""
+    """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each.
+
+    The query is ``ids=<id>,<id>,...``, what is not plain in an id percent-encoded (a comma in one as well:
+    as for any list in a query, an id holding one reads as two).
+    """
     ids = list(dict.fromkeys(generation_ids))
     chunks = [ids[i : i + MAX_IDS_PER_READ] for i in range(0, len(ids), MAX_IDS_PER_READ)]
     return [
         (
             chunk,
-            f"{GENERATIONS_PATH}?{urlencode({'ids': ','.join(chunk)})}",
+            f"{GENERATIONS_PATH}?ids={quote(','.join(chunk), safe=',')}",
             f"Reading {len(chunk)} Creatify generations",
         )
         for chunk in chunks
@@ -87,6 +91,7 @@ class StatusBatcher:
         self.key = key
         self.on_idle = on_idle
         self.on_lists_refused = on_lists_refused
+        self._loop = asyncio.get_running_loop()
         self._due: dict[str, list[asyncio.Future[Generation | None]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -96,41 +101,38 @@ class StatusBatcher:
         """No read waiting and no request under way."""
         return not self._due and not self._in_flight
 
-    async def read(self, generation_id: str) -> Generation | None:
-        """The generation, from the next batch; ``None``: read it alone.
+    def read(self, generation_id: str) -> asyncio.Future[Generation | None]:
+        """A future of the generation from the next batch; ``None``: read it alone. A plain future (a
+        read is one of thousands a second in a triggerer): a wait cancelled meanwhile cancels it, and the
+        batch skips it.
 
-        :raises CreatifyAPIError: the batch's request failed (each wait in it counts a failed read).
+        :raises CreatifyAPIError: (from the future) the batch's request failed.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Generation | None] = loop.create_future()
-        self._due.setdefault(generation_id, []).append(future)
+        future: asyncio.Future[Generation | None] = self._loop.create_future()
+        waiting = self._due.get(generation_id)
+        if waiting is None:
+            self._due[generation_id] = [future]
+        else:  # two waits on one generation in this loop
+            waiting.append(future)
         if len(self._due) >= MAX_IDS_PER_READ:
             self._flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self.window, self._flush)
-        try:
-            return await future
-        finally:
-            if not future.done():  # cancelled: the others in its batch go on without it
-                waiting = self._due.get(generation_id, [])
-                if future in waiting:
-                    waiting.remove(future)
-                    if not waiting:
-                        del self._due[generation_id]
-                if not self._due and self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
-            self.on_idle(self)
+            self._timer = self._loop.call_later(self.window, self._flush)
+        return future
 
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         due, self._due = self._due, {}
-        for ids, path, what in batches(list(due)):
-            task = asyncio.ensure_future(self._answer({i: due[i] for i in ids}, path, what))
+        # an id whose only wait was cancelled is not asked for
+        ids = [i for i, futures in due.items() if len(futures) > 1 or not futures[0].done()]
+        for chunk, path, what in batches(ids):
+            task = self._loop.create_task(self._answer({i: due[i] for i in chunk}, path, what))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
+        if not ids:
+            self.on_idle(self)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

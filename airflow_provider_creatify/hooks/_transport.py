@@ -56,16 +56,20 @@ class AsyncTransport:
         """How many batched readers exist now (one per event loop and connection with waits reading)."""
         return len(self._batchers)
 
-    async def read_status(
+    def read_status(
         self, creds: Credentials, conn_id: str, generation_id: str, *, request_timeout: float
-    ) -> Generation | None:
-        """A generation from the next batched read of its connection; ``None``: read it alone.
+    ) -> Awaitable[Generation | None]:
+        """A generation from the next batched read of its connection (a future to await); ``None``: read
+        it alone.
 
-        :raises CreatifyAPIError: the batch's request failed.
+        :raises CreatifyAPIError: (awaited) the batch's request failed.
         """
-        if (conn_id, creds.base_url) in self._lists_refused:
-            return None
-        key = (asyncio.get_running_loop(), conn_id, creds)
+        loop = asyncio.get_running_loop()
+        if self._lists_refused and (conn_id, creds.base_url) in self._lists_refused:
+            alone: asyncio.Future[Generation | None] = loop.create_future()
+            alone.set_result(None)
+            return alone
+        key = (loop, conn_id, creds.base_url, creds.api_id, creds.api_key)  # hashed in C, every read
         batcher = self._batchers.get(key)
         if batcher is None:
 
@@ -83,7 +87,7 @@ class AsyncTransport:
                 on_idle=self.forget_batcher_if_idle,
                 on_lists_refused=lambda err: self.refuse_lists(creds, conn_id, err),
             )
-        return await batcher.read(generation_id)
+        return batcher.read(generation_id)
 
     def forget_batcher_if_idle(self, batcher: StatusBatcher) -> None:
         """Drop ``batcher`` once no read waits on it and no request of it is under way."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from functools import cached_property
 from typing import Any
 
@@ -37,6 +37,8 @@ class CreatifyGenerationTrigger(BaseTrigger):
     :param model_name: the model, for messages only.
     :param min_poll_interval: the shortest wait; set it to ``poll_interval`` for fixed polling.
     :param end_from_trigger: end the task here when the generation is done (see :meth:`run`).
+    :param last_status: the status the deferring task last saw (and logged): the trigger logs only
+        changes from it, and leaves done or failed to the task (a triggerer runs thousands of waits).
     :param execution_deadline: when the task's try runs out of ``execution_timeout`` (epoch seconds):
         the wait ends then with an ``execution_timeout`` event (the worker raises Airflow's task timeout,
         which retries as any ``execution_timeout``). Airflow 3 does not enforce ``execution_timeout``
@@ -59,6 +61,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         min_poll_interval: float = MIN_POLL_INTERVAL,
         end_from_trigger: bool = False,
         execution_deadline: float | None = None,
+        last_status: str | None = None,
     ) -> None:
         super().__init__()
         self.generation_id = generation_id
@@ -69,6 +72,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         self.min_poll_interval = float(min_poll_interval)
         self.end_from_trigger = end_from_trigger
         self.execution_deadline = None if execution_deadline is None else float(execution_deadline)
+        self.last_status = last_status
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -82,6 +86,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
                 "min_poll_interval": self.min_poll_interval,
                 "end_from_trigger": self.end_from_trigger,
                 "execution_deadline": self.execution_deadline,
+                "last_status": self.last_status,
             },
         )
 
@@ -89,9 +94,9 @@ class CreatifyGenerationTrigger(BaseTrigger):
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)
 
-    async def _read(self, hook: CreatifyHook) -> Generation:
+    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
         # The waits of this triggerer on the connection due within 0.2 s share one GET per 100 ids.
-        return await hook.aget_generation_in_batch(self.generation_id)
+        return hook.aget_generation_in_batch(self.generation_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait, then yield the event. With ``end_from_trigger``, a generation done with assets ends the
@@ -164,6 +169,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
             log=self.log,
             min_poll_interval=self.min_poll_interval,
             model_name=self.model_name,
+            last_status=self.last_status,
         )
         try:
             await asyncio.sleep(min(self._first_poll_delay(), max(0.0, deadline - time.time())))
@@ -174,8 +180,12 @@ class CreatifyGenerationTrigger(BaseTrigger):
                         delay = wait.after_read(generation)
                     except CreatifyAPIError as err:
                         delay = wait.after_error(err)
-                    if delay is None:
-                        return self._event(wait, generation.status, generation=generation.summary())
+                    else:
+                        if delay is None:
+                            return self._event(wait, generation.status, generation=generation.summary())
+                        # Not held over the sleep: thousands of waits holding their last read would outlive
+                        # the young garbage-collector generations, and make full collections come often.
+                        del generation
                     await asyncio.sleep(wait.sleep_for(delay))
         except CreatifyTimeoutError:
             status = "timeout" if deadline == self.deadline else "execution_timeout"

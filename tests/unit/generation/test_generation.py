@@ -46,11 +46,12 @@ def test_missing_optional_fields_are_tolerated():
     assert generation.assets == [] and generation.asset_urls == [] and generation.failed_reason == ""
 
 
-def test_age_from_created_at():
-    assert 99 < aged(100).age < 101
-    assert aged(None).age is None
-    assert Generation.from_api({"id": "g", "status": "x", "created_at": "2026-01-01T00:00:00Z"}).age > 0
-    assert Generation.from_api({"id": "g", "status": "x", "created_at": "yesterday"}).age is None
+def test_created_at_in_epoch_seconds():
+    assert 99 < time.time() - aged(100).created_at < 101  # type: ignore[operator]
+    assert aged(None).created_at is None
+    created = Generation.from_api({"id": "g", "status": "x", "created_at": "2026-01-01T00:00:00Z"}).created_at
+    assert created == 1767225600.0
+    assert Generation.from_api({"id": "g", "status": "x", "created_at": "yesterday"}).created_at is None
 
 
 @pytest.mark.parametrize(

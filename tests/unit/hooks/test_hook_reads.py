@@ -21,8 +21,13 @@ def test_batches_of_at_most_100_ids_each_once():
     reads = batches([*ids, ids[0]])
     assert [len(chunk) for chunk, _, _ in reads] == [MAX_IDS_PER_READ, MAX_IDS_PER_READ, 50]
     assert [i for chunk, _, _ in reads for i in chunk] == ids
-    assert reads[0][1].startswith("/api/asset_generator/?ids=id-0%2Cid-1%2C")
+    assert reads[0][1].startswith("/api/asset_generator/?ids=id-0,id-1,")
     assert reads[2][2] == "Reading 50 Creatify generations"
+
+
+def test_a_hostile_id_stays_inside_the_ids_parameter():
+    ((_, path, _),) = batches(["a&ids=b#c", "../d?e f"])
+    assert path == "/api/asset_generator/?ids=a%26ids%3Db%23c,..%2Fd%3Fe%20f"
 
 
 def test_get_generations_keeps_the_order_and_reports_missing_ids(creatify_conn, capfd):

@@ -129,6 +129,7 @@ def test_a_success_ends_in_the_triggerer_unless_the_worker_has_work_left(
     with pytest.raises(TaskDeferred) as deferred:
         make_operator(deferrable=True, **kwargs).execute(make_context())
     assert deferred.value.trigger.end_from_trigger is ends_in_triggerer
+    assert deferred.value.trigger.last_status == "initializing"  # logged at the create: not again
 
 
 @pytest.mark.parametrize("mapped", [False, True], ids=["unmapped task", "mapped task"])

@@ -59,13 +59,17 @@ def generation(status: str, *, age: float = 100.0) -> Generation:
 
 def test_after_read_logs_each_status_change_once_and_ends_on_a_terminal_status():
     log = mock.Mock()
-    wait = GenerationWait(generation_id="g-1", deadline=time.time() + 60, poll_interval=30, log=log)
+    wait = GenerationWait(
+        generation_id="g-1", deadline=time.time() + 60, poll_interval=30, log=log, last_status="pending"
+    )
     wait.errors = 3
-    assert wait.after_read(generation("generating")) == pytest.approx(20, abs=1)  # a fifth of 100 s
-    assert wait.errors == 0 and wait.model_name == "flux" and wait.last_status == "generating"
+    assert wait.after_read(generation("pending")) == pytest.approx(20, abs=1)  # a fifth of 100 s
+    assert wait.errors == 0 and wait.model_name == "flux" and wait.last_status == "pending"
     wait.after_read(generation("generating"))
-    assert wait.after_read(generation("done")) is None
-    assert [c.args[2] for c in log.info.call_args_list] == ["generating", "done"]
+    wait.after_read(generation("generating"))
+    assert wait.after_read(generation("done")) is None and wait.last_status == "done"
+    # the caller logged pending; done is the caller's to say, with the assets and credits
+    assert [c.args[2] for c in log.info.call_args_list] == ["generating"]
 
 
 def test_after_error_counts_the_streak_and_a_permanent_error_ends_the_wait():
