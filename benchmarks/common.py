@@ -20,6 +20,19 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+# -- the process ---------------------------------------------------------------------------------------
+
+
+def log_as_trigger_runner() -> None:
+    """Log as Airflow's trigger runner does (3.1 to 3.3: the supervisor's child process calls
+    ``configure_logging(json_output=True, sending_to_supervisor=True)``): each line rendered as JSON for the
+    supervisor, here written to ``/dev/null``. Without it a trigger's log lines would cost Airflow's
+    console renderer, which no triggerer runs."""
+    from airflow.sdk.log import configure_logging
+
+    configure_logging(json_output=True, output=open(os.devnull, "wb"), sending_to_supervisor=True)  # noqa: SIM115
+
+
 # -- machine -----------------------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ from benchmarks.common import (
     format_machine,
     format_table,
     format_targets,
+    log_as_trigger_runner,
     machine_info,
     process_cpu_seconds,
     rss_bytes,
@@ -235,7 +236,7 @@ class Soak:
         self.to_refill += 1
 
     async def _start_triggers(self) -> None:
-        from benchmarks.triggerer_variants import ProductTrigger
+        from benchmarks.triggerer_variants import CREATED_STATUS, ProductTrigger
 
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=2**20)
@@ -249,6 +250,7 @@ class Soak:
                 deadline=float(done_at) + 600,
                 poll_interval=cfg["poll_interval"],
                 min_poll_interval=cfg["min_poll_interval"],
+                last_status=CREATED_STATUS,  # as the operator defers what it created
             )
             task = asyncio.create_task(self._consume(trigger, float(done_at)))
             self.live.add(task)
@@ -391,6 +393,7 @@ def soak(
 ) -> dict:
     """Run the soak in this process (the connection comes from ``AIRFLOW_CONN_CREATIFY_DEFAULT``)."""
     raise_open_files_limit()
+    log_as_trigger_runner()
     progress = open(progress_fd, "w") if progress_fd is not None else None  # noqa: SIM115
     try:
         return asyncio.run(Soak(cfg, requests_fd, ids_fd, feeder_pid).run(progress))

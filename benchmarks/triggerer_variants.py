@@ -1,30 +1,37 @@
 """The triggers the triggerer-cost benchmark compares, each counting its wait-polls and HTTP requests.
 
 ``baseline`` is written the common way; ``per_id`` and ``batched`` are the product trigger, the first
-reading each generation alone (as before batched reads), the second as shipped.
+reading each generation alone (as before batched reads), the second as shipped; ``naive`` is the floor a
+batched trigger can reach: a wait that only sleeps and asks, one ``?ids=`` GET per 100 due waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.endpoints import generation_path
+from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_READ, generation_path
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
+#: The status the sandbox's create answers: the operator defers its wait with it (``last_status``).
+CREATED_STATUS = "initializing"
+
 VARIANTS = {
     "baseline": "new connection lookup + new aiohttp session on every poll (the common way)",
     "per_id": "the product trigger reading its own generation: one GET per wait per poll (before batching)",
     "batched": "CreatifyGenerationTrigger as shipped: the waits due within 0.2 s share one GET per 100 ids",
+    "naive": "the naive batched loop: a wait sleeps and asks; one GET per 100 due waits, parsed once",
 }
 
 
@@ -32,7 +39,7 @@ VARIANTS = {
 
 
 class PollCounter:
-    """Status reads made in this process: wait-polls (and those that raised), and HTTP requests."""
+    """Status reads made in this process: wait-polls, HTTP requests, and the reads or requests that failed."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -51,7 +58,14 @@ class CountingTransport(AsyncTransport):
 
     async def get(self, *args: Any, **kwargs: Any) -> tuple[int, bytes, str | None]:
         POLLS.requests += 1
-        return await super().get(*args, **kwargs)
+        try:
+            answer = await super().get(*args, **kwargs)
+        except Exception:
+            POLLS.errors += 1
+            raise
+        if answer[0] >= 400:
+            POLLS.errors += 1
+        return answer
 
 
 # -- the variants --------------------------------------------------------------------------------------------
@@ -134,39 +148,149 @@ class ProductHook(CreatifyHook):
 
 
 class ProductTrigger(CreatifyGenerationTrigger):
-    """The product trigger as shipped (batched reads), its wait-polls counted."""
+    """The product trigger as shipped (batched reads), its wait-polls counted (failed requests are counted
+    by :class:`CountingTransport`)."""
 
     @cached_property
     def hook(self) -> CreatifyHook:
         return ProductHook(self.creatify_conn_id)
 
-    async def _read(self, hook: CreatifyHook) -> Generation:
+    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
         POLLS.calls += 1  # a wait-poll, batched or not
-        try:
-            return await self._fetch(hook)
-        except Exception:
-            POLLS.errors += 1
-            raise
-
-    async def _fetch(self, hook: CreatifyHook) -> Generation:
-        return await CreatifyGenerationTrigger._read(self, hook)
+        return super()._read(hook)
 
 
 class PerIdTrigger(ProductTrigger):
     """The product trigger before batching: each wait reads its own generation."""
 
-    async def _fetch(self, hook: CreatifyHook) -> Generation:
-        return await hook.aget_generation(self.generation_id)
+    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
+        POLLS.calls += 1
+        return hook.aget_generation(self.generation_id)
 
 
-def make_trigger(variant: str, generation_id: str, deadline: float, poll_interval: float) -> BaseTrigger:
-    """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned)."""
+class NaiveBatch:
+    """The naive batched loop's reads (one per process, a benchmark artefact): the ids asked for within
+    :attr:`window` seconds (or until 100 are asked for) go in one ``GET /api/asset_generator/?ids=`` over
+    one aiohttp session, its answer parsed once, each wait handed its item. Nothing else: no logging, no
+    error handling beyond failing the waits of a failed request, no objects per generation."""
+
+    window = 0.2
+
+    def __init__(self) -> None:
+        self.due: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.session: Any = None
+        self.url = ""
+        self.users = 0
+        self.in_flight: set[asyncio.Future[None]] = set()
+
+    async def open(self) -> None:
+        """A wait starts: the first one looks the connection up once and opens the session."""
+        self.users += 1
+        if self.session is None:
+            import aiohttp
+
+            creds = await CreatifyHook().acredentials()
+            self.url = creds.base_url + GENERATIONS_PATH + "?ids="
+            self.session = aiohttp.ClientSession(headers=creds.headers)
+
+    async def close(self) -> None:
+        """A wait ends: the last one closes the session."""
+        self.users -= 1
+        if not self.users and self.session is not None:
+            session, self.session = self.session, None
+            await session.close()
+
+    def read(self, generation_id: str) -> asyncio.Future[dict[str, Any] | None]:
+        """The generation's item from the next request (``None``: not in the answer)."""
+        future = asyncio.get_running_loop().create_future()
+        self.due[generation_id] = future
+        if len(self.due) >= MAX_IDS_PER_READ:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.window, self.flush)
+        return future
+
+    def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        due, self.due = self.due, {}
+        ids = list(due)
+        for i in range(0, len(ids), MAX_IDS_PER_READ):
+            chunk = {gid: due[gid] for gid in ids[i : i + MAX_IDS_PER_READ]}
+            task = asyncio.ensure_future(self.get(chunk))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    async def get(self, due: dict[str, asyncio.Future[dict[str, Any] | None]]) -> None:
+        POLLS.requests += 1
+        try:
+            async with self.session.get(self.url + ",".join(due)) as response:
+                response.raise_for_status()
+                items = json.loads(await response.read())
+        except Exception as exc:
+            for future in due.values():
+                future.set_exception(exc)
+            return
+        for item in items:
+            if item["id"] in due:
+                due.pop(item["id"]).set_result(item)
+        for future in due.values():
+            future.set_result(None)
+
+
+NAIVE = NaiveBatch()
+
+
+class NaiveTrigger(BaseTrigger):
+    """The naive batched loop's wait (a benchmark artefact): the floor a trigger can reach. One coroutine
+    per wait, as the triggerer runs any trigger: start at a random moment of the first interval, then ask
+    :data:`NAIVE` for the status, end on done or failed, else sleep; nothing else (no logging, schedule,
+    error streak or parsing of its own)."""
+
+    def __init__(self, *, generation_id: str, deadline: float, poll_interval: float) -> None:
+        super().__init__()
+        self.generation_id = generation_id
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        kwargs = {"generation_id": self.generation_id, "deadline": self.deadline}
+        kwargs["poll_interval"] = self.poll_interval
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        await NAIVE.open()
+        try:
+            # deferred at random moments, as a triggerer's waits are (not all due in one loop iteration)
+            await asyncio.sleep(random.random() * self.poll_interval)
+            while time.time() < self.deadline:
+                POLLS.calls += 1
+                item = await NAIVE.read(self.generation_id)
+                if item is not None and item["status"] in ("done", "failed"):
+                    yield TriggerEvent({"status": item["status"], "generation_id": self.generation_id})
+                    return
+                await asyncio.sleep(self.poll_interval)
+            yield TriggerEvent({"status": "timeout", "generation_id": self.generation_id})
+        finally:
+            await NAIVE.close()
+
+
+def make_trigger(
+    variant: str, generation_id: str, deadline: float, poll_interval: float, last_status: str | None = None
+) -> BaseTrigger:
+    """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned); the
+    product's with ``last_status``, as the operator defers it."""
     if variant == "baseline":
         return BaselineTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
+    if variant == "naive":
+        return NaiveTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
     cls = PerIdTrigger if variant == "per_id" else ProductTrigger
     return cls(
         generation_id=generation_id,
         deadline=deadline,
         poll_interval=poll_interval,
         min_poll_interval=poll_interval,
+        last_status=last_status,
     )

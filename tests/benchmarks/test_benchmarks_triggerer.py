@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import REPO
 
 #: The triggers it compares (``benchmarks/triggerer_variants.py``: ``VARIANTS``).
-VARIANTS = {"baseline", "per_id", "batched"}
+VARIANTS = {"baseline", "per_id", "batched", "naive"}
 #: The modules it names if our import adds them (``benchmarks/parse_overhead.py``: ``HEAVY_MODULES``).
 HEAVY_MODULES = {
     "requests",
@@ -39,6 +39,7 @@ ROW_KEYS = {
     "cpu_system_ms_per_poll",
     "cpu_ms_per_poll_with_harness",
     "cpu_vs_baseline_x",
+    "cpu_vs_naive_x",
     "wall_seconds",
     "loop_lag_max_ms",
     "loop_lag_p99_ms",
@@ -84,11 +85,13 @@ def test_triggerer_cost_batches_the_status_reads(triggerer_result: dict[str, Any
     # N waits polling together share requests: fewer than one per wait-poll (counted at the transport)
     assert rows["batched"]["requests_per_poll"] < 0.5
     assert rows["batched"]["status_requests"] < rows["batched"]["polls"]
+    assert rows["naive"]["requests_per_poll"] < 0.5  # the floor: one request per 100 live waits a poll
+    assert rows["naive"]["cpu_vs_naive_x"] == 1 and rows["batched"]["cpu_vs_naive_x"] > 0
 
 
 def test_triggerer_cost_reports_targets_and_machine(triggerer_run, triggerer_result: dict[str, Any]) -> None:
     checks = triggerer_result["targets"]
-    assert len(checks) == 6 and all({"name", "value", "limit", "met"} <= check.keys() for check in checks)
+    assert len(checks) == 7 and all({"name", "value", "limit", "met"} <= check.keys() for check in checks)
     assert all(check["value"] is not None for check in checks), checks
     assert isinstance(triggerer_result["targets_met"], bool)
     assert triggerer_result["settings"]["transport"] == "https"  # like the real API
