@@ -190,15 +190,28 @@ def target(name: str, value: float | None, limit: float, *, at_least: bool = Fal
 
 
 def format_targets(targets: Iterable[Mapping[str, Any]]) -> str:
-    """Targets as lines: ``[met] name: value (target <= limit)``."""
+    """Targets as lines: ``[met] name: value (target <= limit)``.
+
+    >>> print(format_targets([target("tasks succeeded", 1000, 1000, at_least=True)]))
+      [met] tasks succeeded: 1000 (target >= 1000)
+    """
     lines = []
     for t in targets:
-        value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
+        value = "n/a" if t["value"] is None else _number(t["value"])
         sign = ">=" if t["at_least"] else "<="
         unit = f" {t['unit']}" if t["unit"] else ""
         verdict = "met" if t["met"] else "MISSED"
-        lines.append(f"  [{verdict}] {t['name']}: {value}{unit} (target {sign} {t['limit']:g}{unit})")
+        lines.append(f"  [{verdict}] {t['name']}: {value}{unit} (target {sign} {_number(t['limit'])}{unit})")
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    """Three significant digits, whole numbers from 1000 up written out (not ``1e+03``).
+
+    >>> [_number(v) for v in (0.01025, 1.6345, 1000, 12345.6)]
+    ['0.0103', '1.63', '1000', '12346']
+    """
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 # -- output ------------------------------------------------------------------------------------------------
