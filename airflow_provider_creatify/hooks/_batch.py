@@ -28,8 +28,8 @@ Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
 def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
     """The ids (duplicates once) in reads of at most 100: ``(ids, path, what)`` for each.
 
-    The query is ``ids=<id>,<id>,...``, what is not plain in an id percent-encoded (a comma in one as well:
-    as for any list in a query, an id holding one reads as two).
+    The query is ``ids=<id>,<id>,...``: anything but letters, digits, ``_.-~`` in an id is percent-encoded,
+    except a comma (as in any comma-separated list, an id holding one reads as two).
     """
     ids = list(dict.fromkeys(generation_ids))
     chunks = [ids[i : i + MAX_IDS_PER_READ] for i in range(0, len(ids), MAX_IDS_PER_READ)]
