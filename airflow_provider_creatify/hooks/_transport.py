@@ -1,8 +1,8 @@
 """What a triggerer process shares between the waits running in its event loop (private).
 
 :class:`AsyncTransport`: one aiohttp session and its keep-alive connections per event loop, connection
-lookups in flight joined, and the batched status reads (:mod:`._batch`). An optimisation only: nothing in
-it matters across processes, and it holds nothing once no wait uses it.
+lookups shared for a minute, and the batched status reads (:mod:`._batch`). An optimisation only: nothing
+in it matters across processes, and it holds nothing of a loop once no wait of it uses it.
 
 aiohttp is imported where used: DAG files import the hook, and this module, on every parse.
 """
@@ -35,19 +35,25 @@ class _Shared:
 
 
 class AsyncTransport:
-    """One aiohttp session per event loop, shared by its waits; connection lookups in flight, joined.
+    """One aiohttp session per event loop, shared by its waits; connection lookups shared for a minute.
 
     :meth:`acquire` hands out the loop's session (opening it for the first user) and :meth:`release`
     gives it back (closing it after the last), so a short-lived loop (``dag.test()``) leaks nothing.
     Auth goes with each request, so waits on different connections share the session too.
-    :meth:`credentials` lets waits starting together on one connection share one lookup.
+    :meth:`credentials` lets the waits starting within :attr:`credentials_reuse` seconds on one connection
+    share one lookup.
     :meth:`read_status` gathers the status reads of one connection's waits into batches (:mod:`._batch`),
     every request going through :meth:`get` (``benchmarks/triggerer_variants.py`` subclasses it to count).
     """
 
+    #: Seconds an answered connection lookup serves the waits starting after it in its event loop: a
+    #: changed key reaches the waits that start this much later at most (a wait keeps its own to its end).
+    credentials_reuse = 60.0
+
     def __init__(self) -> None:
         self._sessions: dict[asyncio.AbstractEventLoop, _Shared] = {}
         self._lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[Credentials]] = {}
+        self._answered: dict[tuple[asyncio.AbstractEventLoop, str], tuple[Credentials, float]] = {}
         self._batchers: dict[Hashable, StatusBatcher] = {}
         #: (connection id, base URL) whose list endpoint was refused: their reads go per id.
         self._lists_refused: set[tuple[str, str]] = set()
@@ -126,32 +132,44 @@ class AsyncTransport:
         return shared.session
 
     async def release(self, session: aiohttp.ClientSession) -> None:
-        """Give back what :meth:`acquire` handed out; the last user closes the session."""
+        """Give back what :meth:`acquire` handed out; the last user closes the session (and the loop's
+        shared lookups go)."""
         loop = asyncio.get_running_loop()
         shared = self._sessions[loop]
         shared.users -= 1
         if shared.users == 0:
             del self._sessions[loop]
+            for key in [key for key in self._answered if key[0] is loop]:
+                del self._answered[key]
             await shared.session.close()
 
     async def credentials(self, conn_id: str, lookup: Callable[[], Awaitable[Credentials]]) -> Credentials:
-        """``lookup()``'s answer, joined with a lookup of ``conn_id`` already in flight in this loop.
-
-        Nothing is kept once it is answered: this is not a cache (a changed key is read by the next wait).
+        """``lookup()``'s answer, shared: joined with a lookup of ``conn_id`` in flight in this loop, or
+        one answered less than :attr:`credentials_reuse` seconds ago: a lookup costs a thread hop for an
+        environment variable, and a round trip through the triggerer's supervisor to the API server for a
+        connection in Airflow's DB; a busy triggerer starts thousands of waits an hour. A failed lookup
+        is not kept.
         """
-        key = (asyncio.get_running_loop(), conn_id)
+        loop = asyncio.get_running_loop()
+        key = (loop, conn_id)
+        answered = self._answered.get(key)
+        if answered is not None and loop.time() < answered[1]:
+            return answered[0]
         future = self._lookups.get(key)
         if future is None:
             future = self._lookups[key] = asyncio.ensure_future(lookup())
-            future.add_done_callback(lambda done: self._forget(key, done))
+            future.add_done_callback(lambda done: self._answer(key, done))
         return await asyncio.shield(future)
 
-    def _forget(
+    def _answer(
         self, key: tuple[asyncio.AbstractEventLoop, str], future: asyncio.Future[Credentials]
     ) -> None:
         self._lookups.pop(key, None)
-        if not future.cancelled():
-            future.exception()  # retrieved: if every wait joined to it was cancelled, nobody else reads it
+        if future.cancelled() or future.exception() is not None:  # retrieved: maybe no wait is joined
+            return
+        for old in [k for k in self._answered if k[0].is_closed()]:  # short-lived loops (dag.test())
+            del self._answered[old]
+        self._answered[key] = (future.result(), key[0].time() + self.credentials_reuse)
 
     async def get(
         self, session: aiohttp.ClientSession, creds: Credentials, path: str, *, timeout: float, what: str

@@ -45,18 +45,36 @@ def test_each_event_loop_has_its_own_session():
     assert all(session.closed for session in sessions) and transport.open_sessions() == 0
 
 
-async def test_lookups_in_flight_are_joined_and_not_kept():
+async def test_lookups_are_joined_in_flight_and_shared_for_credentials_reuse_seconds(monkeypatch):
     transport = AsyncTransport()
+    monkeypatch.setattr(transport, "credentials_reuse", 0.2)
     calls = []
 
     async def lookup() -> Credentials:
         calls.append(1)
         await asyncio.sleep(0.02)
-        return Credentials("https://api.creatify.ai", "id", "key")
+        return Credentials("https://api.creatify.ai", "id", f"key-{len(calls)}")
 
     together = await asyncio.gather(*(transport.credentials("c", lookup) for _ in range(5)))
     assert len(calls) == 1 and all(creds is together[0] for creds in together)
     assert transport.lookups_in_flight() == 0
+    assert await transport.credentials("c", lookup) is together[0] and len(calls) == 1
+    await asyncio.sleep(0.25)  # past the reuse: a changed key is read
+    assert (await transport.credentials("c", lookup)).api_key == "key-2" and len(calls) == 2
+
+
+async def test_the_last_wait_of_a_loop_leaving_drops_its_shared_lookups(monkeypatch):
+    transport = AsyncTransport()
+    calls = []
+
+    async def lookup() -> Credentials:
+        calls.append(1)
+        return Credentials("https://api.creatify.ai", "id", "key")
+
+    session = await transport.acquire()
+    await transport.credentials("c", lookup)
+    await transport.credentials("c", lookup)
+    await transport.release(session)
     await transport.credentials("c", lookup)
     assert len(calls) == 2
 
