@@ -90,6 +90,12 @@ class CreatifyGenerationTrigger(BaseTrigger):
             },
         )
 
+    @property
+    def log(self) -> Any:
+        """One logger for all the waits: one of each sets itself up on its first line (~30 us), and a
+        triggerer sends a line to its task's log by context (the trigger's id), whatever the logger."""
+        return type(self).logger()
+
     @cached_property
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)

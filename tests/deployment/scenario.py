@@ -20,7 +20,12 @@ from typing import Any
 from devtools.airflow_deployment import check_alive
 from devtools.sandbox_process import SandboxProcess
 from tests.deployment.celery_deployment import DAG_ID, TRIGGERERS, Deployment
-from tests.deployment.task_logs import has_generation, task_log_events, trigger_started
+from tests.deployment.task_logs import (
+    has_generation,
+    task_log_events,
+    tasks_with_trigger_lines,
+    trigger_started,
+)
 
 TASKS = 9  # six mapped, one blocking, two over their execution_timeout: one POST each
 MAPPED = 6
@@ -74,6 +79,7 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
             run_id = deployment.trigger_run()
             found.update(_drive(deployment, run_id, timeout))
             found["log_events"] = task_log_events(deployment.home, run_id)
+            found["trigger_lines"] = sorted(tasks_with_trigger_lines(deployment.home, run_id))
             found["adopted"] = sum(events["adopted"] for events in found["log_events"].values())
             found["tasks"] = deployment.query(
                 "SELECT task_id, map_index, state, try_number FROM task_instance "

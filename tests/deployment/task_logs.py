@@ -8,6 +8,21 @@ from pathlib import Path
 
 from tests.deployment.celery_deployment import DAG_ID
 
+#: A line of the provider's trigger itself (a status change, a failed read), not of Airflow's runner.
+TRIGGER_LINE = re.compile(r"Creatify generation \S+ \(model [^)]*\) is \w+\.|Polling again in")
+
+
+def tasks_with_trigger_lines(home: Path, run_id: str) -> set[str]:
+    """The tasks (``generate[3]``) one of whose triggers' logs holds a line of the trigger's own: its
+    logger (one for all waits) reaches the task's log as Airflow's own trigger lines do."""
+    runs = home / "logs" / f"dag_id={DAG_ID}"
+    found = set()
+    for path in runs.glob(f"run_id={run_id}/task_id=*/**/attempt=*.log.trigger.*.log"):
+        parts = dict(part.split("=", 1) for part in path.relative_to(runs).parts[1:-1])
+        if TRIGGER_LINE.search(path.read_text(errors="replace")):
+            found.add(parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else ""))
+    return found
+
 
 def trigger_started(home: Path, job_id: int, trigger_id: int) -> bool:
     """Whether triggerer job ``job_id`` logged trigger ``trigger_id`` starting (in the task's log folder)."""

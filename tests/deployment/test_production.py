@@ -101,3 +101,11 @@ def test_before_3_3_a_lost_triggerer_costs_nothing_and_each_retry_creates_anew(f
     # the sandbox counted exactly these POSTs: the 9 first ones, plus one per retry after a POST
     extra = (2 - 1) + 2 * (TRIES - 1)
     assert found["post_create"] == sum(posts.values()) == TASKS + extra, (found["post_create"], posts)
+
+
+def test_each_deferred_tasks_log_has_its_triggers_own_lines(found: dict[str, Any]) -> None:
+    from tests.deployment.scenario import MAPPED
+
+    # the trigger logs through one logger for all its waits: the triggerer still files each line under
+    # its task (a status change, or a failed read's retry, by the trigger itself)
+    assert {f"generate[{index}]" for index in range(MAPPED)} <= set(found["trigger_lines"]), found
