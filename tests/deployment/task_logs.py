@@ -15,13 +15,23 @@ TRIGGER_LINE = re.compile(r"Creatify generation \S+ \(model [^)]*\) is \w+\.|Pol
 def tasks_with_trigger_lines(home: Path, run_id: str) -> set[str]:
     """The tasks (``generate[3]``) one of whose triggers' logs holds a line of the trigger's own: its
     logger (one for all waits) reaches the task's log as Airflow's own trigger lines do."""
-    runs = home / "logs" / f"dag_id={DAG_ID}"
-    found = set()
-    for path in runs.glob(f"run_id={run_id}/task_id=*/**/attempt=*.log.trigger.*.log"):
-        parts = dict(part.split("=", 1) for part in path.relative_to(runs).parts[1:-1])
-        if TRIGGER_LINE.search(path.read_text(errors="replace")):
-            found.add(parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else ""))
-    return found
+    runs = _runs(home)
+    return {
+        _task_key(runs, path)
+        for path in runs.glob(f"run_id={run_id}/task_id=*/**/attempt=*.log.trigger.*.log")
+        if TRIGGER_LINE.search(path.read_text(errors="replace"))
+    }
+
+
+def _runs(home: Path) -> Path:
+    """The DAG's log folder: ``run_id=.../task_id=.../[map_index=.../]attempt=N.log[.trigger.J.log]``."""
+    return home / "logs" / f"dag_id={DAG_ID}"
+
+
+def _task_key(runs: Path, path: Path) -> str:
+    """The task a log under ``runs`` is of: ``generate[3]``, ``blocking``."""
+    parts = dict(part.split("=", 1) for part in path.relative_to(runs).parts[1:-1])
+    return parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else "")
 
 
 def trigger_started(home: Path, job_id: int, trigger_id: int) -> bool:
@@ -51,13 +61,11 @@ def task_log_events(home: Path, run_id: str) -> dict[str, dict[str, int]]:
     logs ``created``, or ``adopted`` when the POST's answer was lost; a try killed before it either made
     no POST (the kill waits for it: see ``_worker_kill_due`` in ``scenario.py``)."""
     events: dict[str, dict[str, int]] = {}
-    runs = home / "logs" / f"dag_id={DAG_ID}"
+    runs = _runs(home)
     for path in sorted(runs.glob(f"run_id={run_id}/task_id=*/**/attempt=*.log")):
         if not re.fullmatch(r"attempt=\d+\.log", path.name):  # a trigger's: attempt=1.log.trigger.4.log
             continue
-        parts = dict(part.split("=", 1) for part in path.relative_to(runs).parts[1:-1])
-        key = parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else "")
-        counts = events.setdefault(key, {"tries": 0, **dict.fromkeys(LOG_EVENTS, 0)})
+        counts = events.setdefault(_task_key(runs, path), {"tries": 0, **dict.fromkeys(LOG_EVENTS, 0)})
         counts["tries"] += 1
         text = path.read_text(errors="replace")
         for name, line in LOG_EVENTS.items():

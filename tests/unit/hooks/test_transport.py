@@ -63,7 +63,7 @@ async def test_lookups_are_joined_in_flight_and_shared_for_credentials_reuse_sec
     assert (await transport.credentials("c", lookup)).api_key == "key-2" and len(calls) == 2
 
 
-async def test_the_last_wait_of_a_loop_leaving_drops_its_shared_lookups(monkeypatch):
+async def test_the_last_wait_of_a_loop_leaving_drops_its_shared_lookups():
     transport = AsyncTransport()
     calls = []
 
