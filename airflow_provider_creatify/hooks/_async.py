@@ -8,18 +8,18 @@ The worker half (``requests``) is :class:`._http.SyncClient`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from airflow_provider_creatify.endpoints import generation_path
 from airflow_provider_creatify.generation import Generation
-from airflow_provider_creatify.hooks._batch import batches
+from airflow_provider_creatify.hooks._batch import Fetch, batches, read_one
 from airflow_provider_creatify.hooks._connection import credentials_from_connection, missing_connection
 from airflow_provider_creatify.hooks._http import decode
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from airflow_provider_creatify.hooks._batch import StatusBatcher
     from airflow_provider_creatify.hooks._connection import Credentials
     from airflow_provider_creatify.hooks._transport import AsyncTransport
 
@@ -34,6 +34,7 @@ class AsyncReads:
     transport: ClassVar[AsyncTransport]
     _credentials: Credentials | None = None
     _asession: aiohttp.ClientSession | None = None
+    _batcher: StatusBatcher | None = None
 
     async def acredentials(self) -> Credentials:
         """Like :attr:`credentials`, without blocking the event loop (for triggers).
@@ -65,28 +66,31 @@ class AsyncReads:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            self.transport.leave_batch(batcher)
         session, self._asession = self._asession, None
         if session is not None:
             await self.transport.release(session)
 
     async def aget_generation(self, generation_id: str) -> Generation:
         """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
-        what = f"Reading Creatify generation {generation_id}"
-        data = await self._aget(generation_path(generation_id), what, "aget_generation")
-        return Generation.from_api(data, context=f"generation {generation_id}")
+        return await read_one(self._fetch("aget_generation"), self.creatify_conn_id, generation_id)
 
-    async def aget_generation_in_batch(self, generation_id: str) -> Generation:
+    def aget_generation_in_batch(self, generation_id: str) -> Awaitable[Generation]:
         """:meth:`aget_generation` through the event loop's batched reader: the waits on this connection
         due within a fraction of a second share one request for up to 100 ids (:mod:`._batch`); read
-        alone when the batch did not return it. Use inside ``async with hook:``.
+        alone when the batch did not return it. A future to await (no coroutine: a triggerer makes
+        thousands of these reads a second). Use inside ``async with hook:``.
         """
-        found = await self.transport.read_status(
-            self._credentials or await self.acredentials(),  # known after the first read: no coroutine
-            self.creatify_conn_id,
-            generation_id,
-            request_timeout=self.request_timeout,
-        )
-        return found if found is not None else await self.aget_generation(generation_id)
+        batcher = self._batcher
+        if batcher is None:
+            if self._asession is None or self._credentials is None:
+                raise _outside("aget_generation_in_batch")
+            batcher = self._batcher = self.transport.join_batch(
+                self._credentials, self.creatify_conn_id, request_timeout=self.request_timeout
+            )
+        return batcher.read(generation_id)
 
     async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
         """:meth:`get_generations` without blocking the event loop (one try per read of 100).
@@ -102,10 +106,21 @@ class AsyncReads:
 
     async def _aget(self, path: str, what: str, method: str) -> Any:
         """One ``GET`` through the shared session, decoded (:func:`._http.decode`)."""
-        if self._asession is None:
-            raise RuntimeError(f"CreatifyHook.{method} must be called inside 'async with hook:'.")
-        creds = await self.acredentials()
-        status, body, retry_after = await self.transport.get(
-            self._asession, creds, path, timeout=self.request_timeout, what=what
-        )
+        status, body, retry_after = await self._fetch(method)(path, what)
         return decode(status, body, what, conn_id=self.creatify_conn_id, retry_after=retry_after)
+
+    def _fetch(self, method: str) -> Fetch:
+        """What sends one ``GET`` through the shared session (:data:`._batch.Fetch`), for ``method``."""
+        session = self._asession
+        if session is None:
+            raise _outside(method)
+
+        async def fetch(path: str, what: str) -> tuple[int, bytes, str | None]:
+            creds = await self.acredentials()
+            return await self.transport.get(session, creds, path, timeout=self.request_timeout, what=what)
+
+        return fetch
+
+
+def _outside(method: str) -> RuntimeError:
+    return RuntimeError(f"CreatifyHook.{method} must be called inside 'async with hook:'.")

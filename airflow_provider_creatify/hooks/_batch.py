@@ -3,9 +3,9 @@
 A wait asks :meth:`StatusBatcher.read` for its generation when it is due and awaits the future it gets;
 the batcher gathers the reads asked for within :attr:`StatusBatcher.window` seconds (or until 100 ids are
 waiting) and answers them with one ``GET /api/asset_generator/?ids=...`` per 100 ids. Each wait gets its
-own generation back and applies its own rules (:mod:`airflow_provider_creatify.polling`). ``None`` means
-"read it alone": the batch did not return it (Creatify then answers 404 for a read of it alone, if it is
-gone), or the list endpoint was refused for this connection, after which its reads are per id.
+own generation back and applies its own rules (:mod:`airflow_provider_creatify.polling`). A generation the
+batch did not return is read alone (Creatify then answers 404, if it is gone); once the list endpoint is
+refused for a connection, its reads are per id.
 
 An optimisation only: nothing here matters across processes, and nothing is held once no wait reads.
 """
@@ -13,16 +13,18 @@ An optimisation only: nothing here matters across processes, and nothing is held
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_READ
+from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_READ, generation_path
 from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks._http import decode
 
 #: Sends one ``GET`` of a path: ``(status, body, Retry-After)``; ``what`` names it for messages.
 Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
+_T = TypeVar("_T")
 
 
 def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
@@ -64,14 +66,15 @@ def for_one(err: CreatifyAPIError, what: str, generation_id: str, batch_size: in
 
 
 class StatusBatcher:
-    """The batched reads of one connection in one event loop (made and dropped by the transport, which
-    hands it what it needs: this module imports nothing of the transport's).
+    """The batched reads of one connection in one event loop, for the waits that joined it (made, joined and
+    left through the transport, which hands it what it needs: this module imports nothing of the
+    transport's).
 
     :param fetch: sends one ``GET`` (through the loop's shared session).
     :param conn_id: the Airflow connection, for messages.
     :param key: the transport's key for this batcher.
-    :param on_idle: called with the batcher once no read waits and no request is under way.
     :param on_lists_refused: called with the error when the list endpoint is refused (reads go per id).
+    :param per_id: read each generation alone from the start (the list endpoint was refused before).
     """
 
     #: Seconds a read waits for others to join its request: at most this much detection delay.
@@ -83,32 +86,31 @@ class StatusBatcher:
         fetch: Fetch,
         conn_id: str,
         key: Hashable,
-        on_idle: Callable[[StatusBatcher], None],
         on_lists_refused: Callable[[CreatifyAPIError], None],
+        per_id: bool = False,
     ) -> None:
         self.fetch = fetch
         self.conn_id = conn_id
         self.key = key
-        self.on_idle = on_idle
         self.on_lists_refused = on_lists_refused
+        self.per_id = per_id
+        #: The waits that joined (counted by the transport, which drops the batcher after the last).
+        self.users = 0
         self._loop = asyncio.get_running_loop()
-        self._due: dict[str, list[asyncio.Future[Generation | None]]] = {}
+        self._due: dict[str, list[asyncio.Future[Generation]]] = {}
         self._timer: asyncio.TimerHandle | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._requests: set[asyncio.Task[Any]] = set()
 
-    @property
-    def idle(self) -> bool:
-        """No read waiting and no request under way."""
-        return not self._due and not self._in_flight
+    def read(self, generation_id: str) -> asyncio.Future[Generation]:
+        """A future of the generation from the next batch, or from a read of it alone (not in the batch's
+        answer, or lists refused). A plain future, awaited as it is: a read is one of thousands a second in
+        a triggerer. A wait cancelled meanwhile cancels it, and the batch skips it.
 
-    def read(self, generation_id: str) -> asyncio.Future[Generation | None]:
-        """A future of the generation from the next batch; ``None``: read it alone. A plain future (a
-        read is one of thousands a second in a triggerer): a wait cancelled meanwhile cancels it, and the
-        batch skips it.
-
-        :raises CreatifyAPIError: (from the future) the batch's request failed.
+        :raises CreatifyAPIError: (from the future) the read failed.
         """
-        future: asyncio.Future[Generation | None] = self._loop.create_future()
+        if self.per_id:
+            return self._start(read_one(self.fetch, self.conn_id, generation_id))
+        future: asyncio.Future[Generation] = self._loop.create_future()
         waiting = self._due.get(generation_id)
         if waiting is None:
             self._due[generation_id] = [future]
@@ -120,6 +122,12 @@ class StatusBatcher:
             self._timer = self._loop.call_later(self.window, self._flush)
         return future
 
+    def _start(self, request: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        task = self._loop.create_task(request)
+        self._requests.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self._requests.discard)
+        return task
+
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -128,51 +136,66 @@ class StatusBatcher:
         # an id whose only wait was cancelled is not asked for
         ids = [i for i, futures in due.items() if len(futures) > 1 or not futures[0].done()]
         for chunk, path, what in batches(ids):
-            task = self._loop.create_task(self._answer({i: due[i] for i in chunk}, path, what))
-            self._in_flight.add(task)
-            task.add_done_callback(self._done)
-        if not ids:
-            self.on_idle(self)
+            self._start(self._answer({i: due[i] for i in chunk}, path, what))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self.on_idle(self)
-
-    async def _answer(
-        self, due: dict[str, list[asyncio.Future[Generation | None]]], path: str, what: str
-    ) -> None:
+    async def _answer(self, due: dict[str, list[asyncio.Future[Generation]]], path: str, what: str) -> None:
         try:
-            found = await self._get(list(due), path, what)
+            status, body, retry_after = await self.fetch(path, what)
+            data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
+            found = Generation.from_api_list(list(due), data, what)
         except CreatifyAPIError as err:
             if not list_refused(err):
-                _settle(due, {i: for_one(err, what, i, len(due)) for i in due})
+                for generation_id, futures in due.items():
+                    _settle(futures, for_one(err, what, generation_id, len(due)))
                 return
+            self.per_id = True
             self.on_lists_refused(err)
             found = dict.fromkeys(due)
         except BaseException as exc:  # cancelled (the loop is closing), or a bug: never leave a wait hanging
-            _settle(due, dict.fromkeys(due, exc))
+            for futures in due.values():
+                _settle(futures, exc)
             raise
-        _settle(due, found)
-
-    async def _get(self, ids: list[str], path: str, what: str) -> dict[str, Generation | None]:
-        status, body, retry_after = await self.fetch(path, what)
-        data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
-        return Generation.from_api_list(ids, data, what)
-
-
-def _settle(
-    due: dict[str, list[asyncio.Future[Generation | None]]],
-    outcomes: Mapping[str, Generation | BaseException | None],
-) -> None:
-    """Settle each wait still waiting with its id's outcome: a result, an error, or (cancelled) a cancel."""
-    for generation_id, futures in due.items():
-        answer = outcomes.get(generation_id)
-        for future in futures:
-            if future.done():
+        for generation_id, futures in due.items():
+            generation = found[generation_id]
+            if generation is None:  # not in the answer: read alone (gone: Creatify answers 404)
+                self._start(self._answer_alone(generation_id, futures))
                 continue
-            if isinstance(answer, Exception):
-                future.set_exception(answer)
-            elif isinstance(answer, BaseException):
-                future.cancel()
-            else:
-                future.set_result(answer)
+            for future in futures:
+                if not future.done():
+                    future.set_result(generation)
+
+    async def _answer_alone(self, generation_id: str, futures: list[asyncio.Future[Generation]]) -> None:
+        if all(future.done() for future in futures):  # its waits were cancelled
+            return
+        try:
+            generation = await read_one(self.fetch, self.conn_id, generation_id)
+        except BaseException as exc:
+            _settle(futures, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for future in futures:
+            if not future.done():
+                future.set_result(generation)
+
+
+async def read_one(fetch: Fetch, conn_id: str, generation_id: str) -> Generation:
+    """Read one generation alone through ``fetch``.
+
+    :raises CreatifyAPIError: the read failed, or its answer is not a generation.
+    """
+    what = f"Reading Creatify generation {generation_id}"
+    status, body, retry_after = await fetch(generation_path(generation_id), what)
+    data = decode(status, body, what, conn_id=conn_id, retry_after=retry_after)
+    return Generation.from_api(data, context=f"generation {generation_id}")
+
+
+def _settle(futures: list[asyncio.Future[Generation]], error: BaseException) -> None:
+    """Fail the waits still waiting: with ``error``, or cancelled if it is a cancel (or an exit)."""
+    for future in futures:
+        if future.done():
+            continue
+        if isinstance(error, Exception):
+            future.set_exception(error)
+        else:
+            future.cancel()

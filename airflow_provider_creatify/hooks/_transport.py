@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from airflow_provider_creatify.exceptions import CreatifyAPIError
-    from airflow_provider_creatify.generation import Generation
 
 _log = logging.getLogger(__name__)
 
@@ -42,8 +41,8 @@ class AsyncTransport:
     Auth goes with each request, so waits on different connections share the session too.
     :meth:`credentials` lets the waits starting within :attr:`credentials_reuse` seconds on one connection
     share one lookup.
-    :meth:`read_status` gathers the status reads of one connection's waits into batches (:mod:`._batch`),
-    every request going through :meth:`get` (``benchmarks/triggerer_variants.py`` subclasses it to count).
+    :meth:`join_batch` hands out the batched reader of one connection's waits (:mod:`._batch`), every
+    request going through :meth:`get` (``benchmarks/triggerer_variants.py`` subclasses it to count).
     """
 
     #: Seconds an answered connection lookup serves the waits starting after it in its event loop: a
@@ -62,20 +61,11 @@ class AsyncTransport:
         """How many batched readers exist now (one per event loop and connection with waits reading)."""
         return len(self._batchers)
 
-    def read_status(
-        self, creds: Credentials, conn_id: str, generation_id: str, *, request_timeout: float
-    ) -> Awaitable[Generation | None]:
-        """A generation from the next batched read of its connection (a future to await); ``None``: read
-        it alone.
-
-        :raises CreatifyAPIError: (awaited) the batch's request failed.
-        """
+    def join_batch(self, creds: Credentials, conn_id: str, *, request_timeout: float) -> StatusBatcher:
+        """The batched reader of this event loop for ``creds`` (:mod:`._batch`), made for its first wait;
+        give it back with :meth:`leave_batch`. Its reads are futures to await."""
         loop = asyncio.get_running_loop()
-        if self._lists_refused and (conn_id, creds.base_url) in self._lists_refused:
-            alone: asyncio.Future[Generation | None] = loop.create_future()
-            alone.set_result(None)
-            return alone
-        key = (loop, conn_id, creds.base_url, creds.api_id, creds.api_key)  # hashed in C, every read
+        key = (loop, conn_id, creds.base_url, creds.api_id, creds.api_key)
         batcher = self._batchers.get(key)
         if batcher is None:
 
@@ -90,14 +80,16 @@ class AsyncTransport:
                 fetch=fetch,
                 conn_id=conn_id,
                 key=key,
-                on_idle=self.forget_batcher_if_idle,
                 on_lists_refused=lambda err: self.refuse_lists(creds, conn_id, err),
+                per_id=(conn_id, creds.base_url) in self._lists_refused,
             )
-        return batcher.read(generation_id)
+        batcher.users += 1
+        return batcher
 
-    def forget_batcher_if_idle(self, batcher: StatusBatcher) -> None:
-        """Drop ``batcher`` once no read waits on it and no request of it is under way."""
-        if batcher.idle and self._batchers.get(batcher.key) is batcher:
+    def leave_batch(self, batcher: StatusBatcher) -> None:
+        """A wait is done with ``batcher``: the last one drops it (a request of it under way ends alone)."""
+        batcher.users -= 1
+        if batcher.users == 0 and self._batchers.get(batcher.key) is batcher:
             del self._batchers[batcher.key]
 
     def refuse_lists(self, creds: Credentials, conn_id: str, err: CreatifyAPIError) -> None:

@@ -10,6 +10,7 @@ import pytest
 from airflow_provider_creatify.hooks._connection import Credentials
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from tests.helpers import LIST_PATH, create_generations
 
 
 async def test_one_session_per_loop_closed_by_the_last_user():
@@ -128,3 +129,21 @@ async def test_a_hook_subclass_brings_its_own_transport(creatify_conn):
 async def test_aget_generation_outside_async_with_is_refused(creatify_conn):
     with pytest.raises(RuntimeError, match="async with hook"):
         await CreatifyHook().aget_generation("x")
+
+
+async def test_a_batched_read_is_shared_inside_async_with_and_its_reader_goes_with_the_last(creatify_conn):
+    (generation_id,) = await asyncio.to_thread(create_generations, 1)
+    with pytest.raises(RuntimeError, match="async with hook"):
+        CreatifyHook().aget_generation_in_batch(generation_id)
+
+    async with CreatifyHook() as first, CreatifyHook() as second:
+        reads = (
+            first.aget_generation_in_batch(generation_id),
+            second.aget_generation_in_batch(generation_id),
+        )
+        assert CreatifyHook.transport.open_batchers() == 1
+        assert [g.id for g in await asyncio.gather(*reads)] == [generation_id] * 2
+    assert CreatifyHook.transport.open_batchers() == 0
+    assert creatify_conn.count("GET", LIST_PATH) == 1  # one request for both waits
+    with pytest.raises(RuntimeError, match="async with hook"):  # its reader went with the block
+        first.aget_generation_in_batch(generation_id)
