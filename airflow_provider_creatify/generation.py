@@ -24,9 +24,10 @@ FAILED = "failed"
 KNOWN_RUNNING = frozenset({"initializing", "generating"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Generation:
-    """One Creatify generation, as ``GET /api/asset_generator/{id}/`` returns it.
+    """One Creatify generation, as ``GET /api/asset_generator/{id}/`` returns it. Not a frozen dataclass: a
+    triggerer builds thousands a second (one per wait-poll), and frozen fields cost twice as much to set.
 
     :param id: the generation id (a UUID string).
     :param status: the raw status string.
@@ -73,7 +74,11 @@ class Generation:
                 f"{what} failed: expected a JSON array of generations, got {str(data)[:200]!r}.",
                 http_status=200,
             )
-        found = {g.id: g for g in (cls.from_api(item, context=what.lower()) for item in data)}
+        context = what.lower()
+        found = {}
+        for item in data:
+            generation = cls.from_api(item, context=context)
+            found[generation.id] = generation
         return {generation_id: found.get(generation_id) for generation_id in ids}
 
     def result_xcoms(self) -> dict[str, Any]:
