@@ -52,11 +52,7 @@ async def _one(
 ) -> dict[str, Any]:
     """Create one generation and wait on it with a trigger at once; return what was measured."""
     from airflow_provider_creatify.endpoints import generation_path
-    from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-
-    class PerIdTrigger(CreatifyGenerationTrigger):  # reads its generation alone: its reads are countable
-        async def _read(self, hook: Any) -> Any:
-            return await hook.aget_generation(self.generation_id)
+    from benchmarks.triggerer_variants import PerIdTrigger  # reads its generation alone: reads are countable
 
     async with lock:  # the sandbox's duration is a setting read at create time: one create at a time
         sandbox.settings.generation_seconds = real_seconds * scale

@@ -155,17 +155,18 @@ class ProductTrigger(CreatifyGenerationTrigger):
     def hook(self) -> CreatifyHook:
         return ProductHook(self.creatify_conn_id)
 
-    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
+    def _read(self, hook: CreatifyHook, after: float) -> Awaitable[Generation]:
         POLLS.calls += 1  # a wait-poll, batched or not
-        return super()._read(hook)
+        return super()._read(hook, after)
 
 
 class PerIdTrigger(ProductTrigger):
-    """The product trigger before batching: each wait reads its own generation."""
+    """The product trigger before batching: each wait sleeps, then reads its own generation."""
 
-    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
+    async def _read(self, hook: CreatifyHook, after: float) -> Generation:
         POLLS.calls += 1
-        return hook.aget_generation(self.generation_id)
+        await asyncio.sleep(after)
+        return await hook.aget_generation(self.generation_id)
 
 
 class NaiveBatch:

@@ -77,11 +77,13 @@ class AsyncReads:
         """Read a generation without blocking the event loop. Use inside ``async with hook:``."""
         return await read_one(self._fetch("aget_generation"), self.creatify_conn_id, generation_id)
 
-    def aget_generation_in_batch(self, generation_id: str) -> Awaitable[Generation]:
+    def aget_generation_in_batch(self, generation_id: str, *, after: float = 0.0) -> Awaitable[Generation]:
         """:meth:`aget_generation` through the event loop's batched reader: the waits on this connection
-        due within a fraction of a second share one request for up to 100 ids (:mod:`._batch`); read
-        alone when the batch did not return it. A future to await (no coroutine: a triggerer makes
-        thousands of these reads a second). Use inside ``async with hook:``.
+        due within a fraction of a second share one timer and one request for up to 100 ids
+        (:mod:`._batch`); read alone when the batch did not return it. A future to await (no coroutine:
+        a triggerer makes thousands of these reads a second). Use inside ``async with hook:``.
+
+        :param after: read it this many seconds from now (a wait's next poll), instead of sleeping first.
         """
         batcher = self._batcher
         if batcher is None:
@@ -90,7 +92,7 @@ class AsyncReads:
             batcher = self._batcher = self.transport.join_batch(
                 self._credentials, self.creatify_conn_id, request_timeout=self.request_timeout
             )
-        return batcher.read(generation_id)
+        return batcher.read(generation_id, after)
 
     async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
         """:meth:`get_generations` without blocking the event loop (one try per read of 100).

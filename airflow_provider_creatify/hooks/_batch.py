@@ -1,8 +1,9 @@
 """Batched status reads (private): the waits of one event loop read their generations together.
 
-A wait asks :meth:`StatusBatcher.read` for its generation when it is due and awaits the future it gets;
-the batcher gathers the reads asked for within :attr:`StatusBatcher.window` seconds (or until 100 ids are
-waiting) and answers them with one ``GET /api/asset_generator/?ids=...`` per 100 ids. Each wait gets its
+A wait asks :meth:`StatusBatcher.read` for its generation's next read (in so many seconds) and awaits the
+future it gets: its only timer and wake-up for the poll. The reads due in one window of the loop's clock
+(:attr:`StatusBatcher.window`) are sent together at its end, one ``GET /api/asset_generator/?ids=...``
+per 100 ids. Each wait gets its
 own generation back and applies its own rules (:mod:`airflow_provider_creatify.polling`). A generation the
 batch did not return is read alone (Creatify then answers 404, if it is gone); once the list endpoint is
 refused for a connection, its reads are per id.
@@ -13,6 +14,7 @@ An optimisation only: nothing here matters across processes, and nothing is held
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -77,7 +79,8 @@ class StatusBatcher:
     :param per_id: read each generation alone from the start (the list endpoint was refused before).
     """
 
-    #: Seconds a read waits for others to join its request: at most this much detection delay.
+    #: Seconds of the loop's clock whose due reads go together, at its end: at most this much detection
+    #: delay.
     window = 0.2
 
     def __init__(
@@ -97,29 +100,32 @@ class StatusBatcher:
         #: The waits that joined (counted by the transport, which drops the batcher after the last).
         self.users = 0
         self._loop = asyncio.get_running_loop()
-        self._due: dict[str, list[asyncio.Future[Generation]]] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        #: The reads due in each window (numbered on the loop's clock), sent at its end.
+        self._windows: dict[int, dict[str, list[asyncio.Future[Generation]]]] = {}
         self._requests: set[asyncio.Task[Any]] = set()
 
-    def read(self, generation_id: str) -> asyncio.Future[Generation]:
-        """A future of the generation from the next batch, or from a read of it alone (not in the batch's
-        answer, or lists refused). A plain future, awaited as it is: a read is one of thousands a second in
-        a triggerer. A wait cancelled meanwhile cancels it, and the batch skips it.
+    def read(self, generation_id: str, after: float = 0.0) -> asyncio.Future[Generation]:
+        """A future of the generation, read ``after`` seconds from now: in the batch of its :attr:`window`
+        (the reads due in one window of the loop's clock share one timer and one request per 100 ids, at
+        the window's end), or alone (not in the batch's answer, or lists refused). A plain future, awaited
+        as it is: a triggerer makes thousands of reads a second, and this one future is all a wait-poll
+        waits on. A wait cancelled meanwhile cancels it, and the batch skips it.
 
         :raises CreatifyAPIError: (from the future) the read failed.
         """
         if self.per_id:
-            return self._start(read_one(self.fetch, self.conn_id, generation_id))
+            return self._start(self._read_alone(generation_id, after))
         future: asyncio.Future[Generation] = self._loop.create_future()
-        waiting = self._due.get(generation_id)
+        window = math.ceil((self._loop.time() + after) / self.window)
+        due = self._windows.get(window)
+        if due is None:
+            due = self._windows[window] = {}
+            self._loop.call_at(window * self.window, self._flush, window)
+        waiting = due.get(generation_id)
         if waiting is None:
-            self._due[generation_id] = [future]
+            due[generation_id] = [future]
         else:  # two waits on one generation in this loop
             waiting.append(future)
-        if len(self._due) >= MAX_IDS_PER_READ:
-            self._flush()
-        elif self._timer is None:
-            self._timer = self._loop.call_later(self.window, self._flush)
         return future
 
     def _start(self, request: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
@@ -128,13 +134,18 @@ class StatusBatcher:
         task.add_done_callback(self._requests.discard)
         return task
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        due, self._due = self._due, {}
+    def _flush(self, window: int) -> None:
+        due = self._windows.pop(window)
+        # the last request topped up with reads of the next window (at most one window early): full ones
+        later = self._windows.get(window + 1, {})
+        for generation_id in list(later)[: -len(due) % MAX_IDS_PER_READ]:
+            due.setdefault(generation_id, []).extend(later.pop(generation_id))
         # an id whose only wait was cancelled is not asked for
         ids = [i for i, futures in due.items() if len(futures) > 1 or not futures[0].done()]
+        if self.per_id:  # lists refused since these reads were asked for
+            for generation_id in ids:
+                self._start(self._answer_alone(generation_id, due[generation_id]))
+            return
         for chunk, path, what in batches(ids):
             self._start(self._answer({i: due[i] for i in chunk}, path, what))
 
@@ -164,11 +175,16 @@ class StatusBatcher:
                 if not future.done():
                     future.set_result(generation)
 
+    async def _read_alone(self, generation_id: str, after: float) -> Generation:
+        if after > 0:
+            await asyncio.sleep(after)
+        return await read_one(self.fetch, self.conn_id, generation_id)
+
     async def _answer_alone(self, generation_id: str, futures: list[asyncio.Future[Generation]]) -> None:
         if all(future.done() for future in futures):  # its waits were cancelled
             return
         try:
-            generation = await read_one(self.fetch, self.conn_id, generation_id)
+            generation = await self._read_alone(generation_id, 0.0)
         except BaseException as exc:
             _settle(futures, exc)
             if not isinstance(exc, Exception):

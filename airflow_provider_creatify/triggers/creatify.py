@@ -100,9 +100,9 @@ class CreatifyGenerationTrigger(BaseTrigger):
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)
 
-    def _read(self, hook: CreatifyHook) -> Awaitable[Generation]:
-        # The waits of this triggerer on the connection due within 0.2 s share one GET per 100 ids.
-        return hook.aget_generation_in_batch(self.generation_id)
+    def _read(self, hook: CreatifyHook, after: float) -> Awaitable[Generation]:
+        # The waits of this triggerer on the connection due within 0.2 s share a timer and a GET per 100 ids.
+        return hook.aget_generation_in_batch(self.generation_id, after=after)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait, then yield the event. With ``end_from_trigger``, a generation done with assets ends the
@@ -177,22 +177,23 @@ class CreatifyGenerationTrigger(BaseTrigger):
             model_name=self.model_name,
             last_status=self.last_status,
         )
+        delay = min(self._first_poll_delay(), max(0.0, deadline - time.time()))
         try:
-            await asyncio.sleep(min(self._first_poll_delay(), max(0.0, deadline - time.time())))
             async with self.hook as hook:
                 while True:
                     try:
-                        generation = await self._read(hook)
-                        delay = wait.after_read(generation)
+                        # read that much later: the read's future is all a poll waits on (no sleep)
+                        generation = await self._read(hook, delay)
+                        wanted = wait.after_read(generation)
                     except CreatifyAPIError as err:
-                        delay = wait.after_error(err)
+                        wanted = wait.after_error(err)
                     else:
-                        if delay is None:
+                        if wanted is None:
                             return self._event(wait, generation.status, generation=generation.summary())
-                        # Not held over the sleep: thousands of waits holding their last read would outlive
-                        # the young garbage-collector generations, and make full collections come often.
+                        # Not held until the next read: thousands of waits holding their last read would
+                        # outlive the young garbage-collector generations, and make full collections often.
                         del generation
-                    await asyncio.sleep(wait.sleep_for(delay))
+                    delay = wait.sleep_for(wanted)
         except CreatifyTimeoutError:
             status = "timeout" if deadline == self.deadline else "execution_timeout"
             return self._event(wait, status, last_status=wait.last_status)

@@ -131,7 +131,7 @@ async def test_other_ends_resume_the_task_in_a_worker(creatify_conn, ending_trig
 
 async def test_done_without_an_asset_url_resumes_the_task_to_fail_it(creatify_conn, comms):
     class NoAssets(CreatifyGenerationTrigger):
-        async def _read(self, hook: CreatifyHook) -> Generation:  # an answer the sandbox never gives
+        async def _read(self, hook: CreatifyHook, after: float) -> Generation:  # never from the sandbox
             return Generation.from_api({"id": self.generation_id, "status": "done", "assets": []})
 
     trigger = NoAssets(generation_id="g1", deadline=time.time() + 30, end_from_trigger=True)
