@@ -3,10 +3,10 @@
 A wait asks :meth:`StatusBatcher.read` for its generation's next read (in so many seconds) and awaits the
 future it gets: its only timer and wake-up for the poll. The reads due in one window of the loop's clock
 (:attr:`StatusBatcher.window`) are sent together at its end, one ``GET /api/asset_generator/?ids=...``
-per 100 ids. Each wait gets its
-own generation back and applies its own rules (:mod:`airflow_provider_creatify.polling`). A generation the
-batch did not return is read alone (Creatify then answers 404, if it is gone); once the list endpoint is
-refused for a connection, its reads are per id.
+per 100 ids. Each wait gets its own generation back and applies its own rules
+(:mod:`airflow_provider_creatify.polling`). A generation the batch did not return is read alone
+(Creatify then answers 404, if it is gone); once the list endpoint is refused for a connection, its reads
+are per id.
 
 An optimisation only: nothing here matters across processes, and nothing is held once no wait reads.
 """
@@ -170,10 +170,8 @@ class StatusBatcher:
             generation = found[generation_id]
             if generation is None:  # not in the answer: read alone (gone: Creatify answers 404)
                 self._start(self._answer_alone(generation_id, futures))
-                continue
-            for future in futures:
-                if not future.done():
-                    future.set_result(generation)
+            else:
+                _resolve(futures, generation)
 
     async def _read_alone(self, generation_id: str, after: float) -> Generation:
         if after > 0:
@@ -190,9 +188,7 @@ class StatusBatcher:
             if not isinstance(exc, Exception):
                 raise
             return
-        for future in futures:
-            if not future.done():
-                future.set_result(generation)
+        _resolve(futures, generation)
 
 
 async def read_one(fetch: Fetch, conn_id: str, generation_id: str) -> Generation:
@@ -204,6 +200,13 @@ async def read_one(fetch: Fetch, conn_id: str, generation_id: str) -> Generation
     status, body, retry_after = await fetch(generation_path(generation_id), what)
     data = decode(status, body, what, conn_id=conn_id, retry_after=retry_after)
     return Generation.from_api(data, context=f"generation {generation_id}")
+
+
+def _resolve(futures: list[asyncio.Future[Generation]], generation: Generation) -> None:
+    """Hand ``generation`` to the waits still waiting on it."""
+    for future in futures:
+        if not future.done():
+            future.set_result(generation)
 
 
 def _settle(futures: list[asyncio.Future[Generation]], error: BaseException) -> None:
