@@ -95,8 +95,38 @@ def credentials_from_connection(conn: Connection) -> Credentials:
     return Credentials(base_url_from_connection(conn), conn.login, conn.password)  # type: ignore[arg-type]
 
 
+#: Why every connection lookup fails on Airflow 3.1 with cryptography 51 or newer while a fernet key is set:
+#: Airflow 3.1's ``models/crypto.py`` sets ``is_encrypted`` on a ``MultiFernet``, which no longer takes it.
+CRYPTOGRAPHY_51_ON_AIRFLOW_3_1 = (
+    "Airflow 3.1 cannot read connections with cryptography 51 or newer: pip install 'cryptography<51' or "
+    "upgrade to Airflow 3.2+"
+)
+
+
+def connections_unreadable() -> str | None:
+    """Why this Airflow cannot read any connection, where that is a known break; ``None`` elsewhere."""
+    from importlib import metadata
+
+    from airflow import __version__ as airflow_version
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        cryptography = metadata.version("cryptography")
+        broken = Version(airflow_version).release[:2] == (3, 1) and Version(cryptography).major >= 51
+    except (metadata.PackageNotFoundError, InvalidVersion):
+        return None
+    return (
+        f"{CRYPTOGRAPHY_51_ON_AIRFLOW_3_1}. This environment has cryptography {cryptography}."
+        if broken
+        else None
+    )
+
+
 def missing_connection(conn_id: str, exc: Exception) -> CreatifyConfigError:
-    """The error for a connection id Airflow does not know."""
+    """The error for a connection id Airflow could not look up: not defined, or not readable by it."""
+    unreadable = connections_unreadable()
+    if unreadable:
+        return CreatifyConfigError(f"Airflow connection {conn_id!r} could not be read. {unreadable}")
     return CreatifyConfigError(
         f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}). Create it with conn type "
         f"'creatify', login = API ID, password = API key, or set AIRFLOW_CONN_{conn_id.upper()}."
