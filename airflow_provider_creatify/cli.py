@@ -105,7 +105,19 @@ def print_credits(remaining: float, *, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the models; 1 on a provider error (message on stderr) or when a named model does not exist."""
+    """Print the models; 1 on a provider error (message on stderr) or when a named model does not exist.
+
+    A reader that stops early (``creatify-models | head``) ends the command quietly, as ``ls`` does.
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point stdout at nothing first
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from airflow_provider_creatify.exceptions import CreatifyError
     from airflow_provider_creatify.hooks.creatify import CreatifyHook

@@ -189,3 +189,16 @@ def test_main_credits_of_the_sandbox_needs_no_connection(monkeypatch, capsys):
     monkeypatch.delenv(CONN_VAR, raising=False)
     assert main(["--sandbox", "--credits", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"remaining_credits": SandboxSettings().credits}
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``creatify-models | head``: the pipe closes before the table is written; no traceback follows."""
+    script = Path(sys.executable).parent / "creatify-models"
+    env = {k: v for k, v in os.environ.items() if k != CONN_VAR}
+    proc = subprocess.Popen(
+        [str(script), "--sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    proc.stdout.close()  # long before the command, still importing Airflow, writes its first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
