@@ -119,7 +119,7 @@ def test_a_deferred_sensors_timeout_counts_from_its_first_try(airflow_db, dags_f
     assert dagrun.state == "failed"
     (ti,) = dagrun.get_task_instances()
     assert 2 <= ti.try_number <= 4, "the timeout did not restart on each try"
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 50  # the sensor's timeout, not the 60 s generation
     out = capfd.readouterr().out
     assert (
         AirflowSensorTimeout.__name__ in out

@@ -47,7 +47,7 @@ def test_missing_optional_fields_are_tolerated():
 
 
 def test_created_at_in_epoch_seconds():
-    assert 99 < time.time() - aged(100).created_at < 101  # type: ignore[operator]
+    assert 99 < time.time() - aged(100).created_at < 130  # type: ignore[operator]
     assert aged(None).created_at is None
     created = Generation.from_api({"id": "g", "status": "x", "created_at": "2026-01-01T00:00:00Z"}).created_at
     assert created == 1767225600.0

@@ -47,14 +47,14 @@ def test_a_file_announced_larger_than_max_bytes_is_refused_at_once(asset_server,
         handler.send_header("Content-Length", str(10 * 1024**3))
         handler.end_headers()
         handler.wfile.write(b"x" * 1000)
-        time.sleep(3)  # a body that would take long: the copy must not wait for it
+        time.sleep(30)  # a body that would take long: the copy must not wait for it
 
     asset_server.routes["/huge.mp4"] = huge
     started = time.monotonic()
 
     message = copy_fails(asset_server.url + "/huge.mp4", f"file://{tmp_path}/", max_bytes=1000)
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 15  # at once, not after the 30 s body
     assert f"announces {10 * 1024**3} bytes, more than max_bytes (1000)" in message
     assert list(tmp_path.iterdir()) == []
 
@@ -100,7 +100,7 @@ def test_a_server_that_dribbles_cannot_hang_the_task(asset_server, tmp_path, par
         asset_server.url + "/slow.mp4", f"file://{tmp_path}/", download_timeout=1.0, request_timeout=5.0
     )
 
-    assert time.monotonic() - started < 4  # every single read came within request_timeout
+    assert time.monotonic() - started < 12  # download_timeout's 1 s, not the 15 s of headers
     assert "not done within download_timeout (1 s)" in message
     assert list(tmp_path.iterdir()) == []
 

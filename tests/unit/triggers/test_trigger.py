@@ -50,7 +50,7 @@ async def test_deadline_yields_timeout(creatify_conn, make_trigger):
     started = time.monotonic()
     event = await only_event(make_trigger(generation.id, seconds=0.5))
     assert event["status"] == "timeout" and event["last_status"] in ("initializing", "generating")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # ended by the deadline, long before the 60 s generation
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ async def test_the_tries_execution_deadline_ends_the_wait_when_it_comes_first(
     started = time.monotonic()
     event = await only_event(trigger)
     assert event["status"] == status and event["last_status"] in ("initializing", "generating")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # ended by a deadline, long before the 60 s generation
     assert trigger.serialize()[1]["execution_deadline"] == trigger.execution_deadline
 
 
@@ -162,8 +162,8 @@ async def test_first_reads_of_waits_deferred_together_spread_over_min_poll_inter
     results = await asyncio.gather(*(only_event(t) for t in triggers))
     assert all(event["status"] == "done" for event in results)
     reads = [r.time - started for r in creatify_conn.requests if r.method == "GET" and r.path == LIST_PATH]
-    assert 3 <= len(reads) <= 10  # one batched read per start slot that drew a wait
-    assert max(reads) - min(reads) > 0.3 and max(reads) < 1.5  # spread over 0..1 s, not one burst
+    assert 3 <= len(reads) <= 10  # one batched read per start slot that drew a wait: not one burst
+    assert max(reads) - min(reads) > 0.3  # spread over the 0..1 s of start slots (a busy machine adds)
 
 
 async def test_recreated_trigger_finishes_without_a_new_post(creatify_conn, make_trigger):
