@@ -138,3 +138,14 @@ def test_every_relative_link_points_at_an_existing_file_and_heading():
             if not file.exists() or (anchor and file.suffix == ".md" and anchor not in _anchors(file)):
                 broken.append(f"{page.name}: {target}")
     assert broken == []
+
+
+def test_every_benchmark_that_run_py_runs_is_described_in_development_md():
+    """benchmarks/run.py's BENCHMARKS, read as text: tests do not import benchmarks/."""
+    source = (ROOT / "benchmarks" / "run.py").read_text()
+    names = re.findall(
+        r'"(\w+)"', source[source.index("BENCHMARKS = (") : source.index(")", source.index("BENCHMARKS = ("))]
+    )
+    development = (ROOT / "docs" / "development.md").read_text()
+    assert len(names) >= 6
+    assert [name for name in names if f"python -m benchmarks.{name}`" not in development] == []
