@@ -3,8 +3,12 @@
 # Usage: bash scripts/demo.sh [DAG_ID] [--sync]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/venv.sh
 venv=.venv/demo
-[ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-"$venv/bin/python" -m pip install -q -U pip
-"$venv/bin/python" -m pip install -q -e ".[sandbox]"
+version=3.3.2  # the newest Airflow tested, from its lock file
+constraints=$(constraints_for "$version")
+fresh_venv "$venv" keep
+"$venv/bin/python" -m pip install -q -U -c "$constraints" pip setuptools
+PIP_CONSTRAINT=$constraints "$venv/bin/python" -m pip install -q -e ".[sandbox]" \
+  "apache-airflow==$version"
 exec "$venv/bin/python" scripts/demo.py "$@"

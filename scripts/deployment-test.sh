@@ -11,9 +11,7 @@ DEPLOYMENT_AIRFLOW_VERSIONS=${DEPLOYMENT_AIRFLOW_VERSIONS:-"3.1.1 3.3.2"}
 
 for version in $DEPLOYMENT_AIRFLOW_VERSIONS; do
   venv=".venv/deployment-$version"
-  # celery<5.7: 5.7.0 breaks the CeleryExecutor of apache-airflow-providers-celery 3.26 (which also runs
-  # Airflow 3.1); asyncpg: every Airflow 3 component opens an async metadata connection (3.1 as well)
-  venv_with_airflow "$venv" "$version" apache-airflow-providers-celery "celery<5.7" redis psycopg2-binary asyncpg
+  venv_with_airflow "$venv" "$version" "${DEPLOYMENT_REQUIREMENTS[@]}"
   echo "== deployment test on Airflow $version (CeleryExecutor, PostgreSQL, Redis, two triggerers)"
   "$venv/bin/python" -m pytest -q -p no:cacheprovider -s tests/deployment "$@"
 done

@@ -7,27 +7,30 @@
 # and reinstalled. WHEEL_SMOKE_AIRFLOW picks the Airflow version (default 3.3.2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/venv.sh
 version=${WHEEL_SMOKE_AIRFLOW:-3.3.2}
-tools=.venv/release
-venv=".venv/wheel-smoke-$version"
+suffix=""
+if [ "${CREATIFY_NEWEST:-0}" = 1 ]; then suffix=-newest; fi  # scripts/newest.sh: venvs of their own
+tools=".venv/release$suffix"
+venv=".venv/wheel-smoke-$version$suffix"
 work=$(mktemp -d -t creatify-wheel-smoke-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "== wheel smoke: build, check, install the wheel with Airflow $version, run a DAG from it"
-[ -x "$tools/bin/python" ] || "${PYTHON:-python3}" -m venv "$tools"
-"$tools/bin/python" -m pip install -q -U pip build twine
-"$tools/bin/python" -m build -q -o "$work/dist" . >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+constraints=$(constraints_for "$version")
+fresh_venv "$tools" keep
+"$tools/bin/python" -m pip install -q -U -c "$constraints" "${RELEASE_TOOLS[@]}" pip
+# PIP_CONSTRAINT: the build's isolated environment takes the locked setuptools
+PIP_CONSTRAINT=$constraints "$tools/bin/python" -m build -q -o "$work/dist" . >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 COLUMNS=200 "$tools/bin/twine" --no-color check --strict "$work"/dist/*
 "$tools/bin/python" scripts/check_dist.py "$work/dist"
 
 wheel=$(echo "$work"/dist/*.whl)
-[ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-"$venv/bin/python" -m pip install -q -U pip
-constraints=()
-[ -f "constraints/airflow-$version.txt" ] && constraints=(-c "constraints/airflow-$version.txt")
+fresh_venv "$venv" keep
+"$venv/bin/python" -m pip install -q -U -c "$constraints" pip setuptools
 # Airflow and the dependencies the new wheel names (a no-op once they are there); pip keeps an installed
 # copy of the same version, so the wheel itself is then reinstalled
-"$venv/bin/python" -m pip install -q "$wheel[sandbox]" "apache-airflow==$version" "${constraints[@]}"
+"$venv/bin/python" -m pip install -q -c "$constraints" "$wheel[sandbox]" "apache-airflow==$version"
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel"
 
 root=$PWD
