@@ -42,10 +42,16 @@ class Generation:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, data: Any, *, context: str = "the generation") -> Generation:
-        """Build from a decoded JSON body: tolerate missing optional fields, refuse one without id/status."""
+    def from_api(cls, data: Any, *, context: str = "the generation", created: bool = False) -> Generation:
+        """Build from a decoded JSON body: tolerate missing optional fields, refuse one without id/status.
+
+        :param created: the answer to a create: an id is enough (a generation exists; its status is read
+            later), and one without a status gets ``""``, which means "not finished".
+        """
         get = data.get if isinstance(data, dict) else None
         status = get and get("status")
+        if created and get and get("id") and not isinstance(status, str):
+            status = ""
         if not get or not get("id") or not isinstance(status, str):
             raise CreatifyAPIError(
                 f"Creatify returned an unexpected body for {context}: expected a generation object with "
@@ -68,17 +74,20 @@ class Generation:
         """Each id asked for, in order, with its generation from a list answer, or ``None`` if absent.
 
         :param what: what was being read, for the message when ``data`` is not a list of generations.
+        :raises CreatifyAPIError: ``data`` is not a list (or a page) of generations, or holds one not
+            asked for (``ids`` ignored).
         """
-        if not isinstance(data, list):
-            raise CreatifyAPIError(
-                f"{what} failed: expected a JSON array of generations, got {str(data)[:200]!r}.",
-                http_status=200,
-            )
         context = what.lower()
         found = {}
-        for item in data:
+        for item in listed(data, what):
             generation = cls.from_api(item, context=context)
             found[generation.id] = generation
+        if others := found.keys() - set(ids):
+            raise CreatifyAPIError(
+                f"{what} failed: the answer holds {len(others)} generation(s) not asked for, e.g. "
+                f"{min(others)}: the list endpoint ignores 'ids'.",
+                http_status=200,
+            )
         return {generation_id: found.get(generation_id) for generation_id in ids}
 
     def result_xcoms(self) -> dict[str, Any]:
@@ -184,6 +193,22 @@ class Generation:
                 generation_id=self.id,
                 model_name=self.model_name,
             )
+
+
+def listed(data: Any, what: str) -> list[Any]:
+    """The items of a list answer: a JSON array, or a Django REST framework page's ``results``.
+
+    :param what: what was being read, for the message when ``data`` is neither.
+    :raises CreatifyAPIError: anything else (an object without ``results``, a string, ...).
+    """
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        return data["results"]
+    if not isinstance(data, list):
+        raise CreatifyAPIError(
+            f"{what} failed: expected a JSON array (or a page with 'results'), got {str(data)[:200]!r}.",
+            http_status=200,
+        )
+    return data
 
 
 def urls_in(value: Any) -> Iterator[str]:

@@ -3,17 +3,13 @@
 A retry resumes the generation an earlier try recorded (a :class:`TryRecord`; Airflow 3.3+) only when it
 was made from the same model and input (:func:`fingerprint`): a user who fixed a prompt and cleared the
 task gets a new generation, not the old asset. An intent recorded without an id, or a create that lost
-its answer, is looked for with :func:`find_lost`.
+its answer, is looked for with :func:`~airflow_provider_creatify.lost_creates.find_lost`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +20,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyNotFoundError,
 )
 from airflow_provider_creatify.generation import format_credits
+from airflow_provider_creatify.lost_creates import LOST_SEARCH_INTERVAL, LOST_SEARCHES, find_lost, fingerprint
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -35,65 +32,7 @@ if TYPE_CHECKING:
 STATE_KEY = "creatify_generation"
 #: The key under which the sensor's first deferred try records its deadline (``timeout`` from then).
 SENSOR_STATE_KEY = "creatify_sensor_deadline"
-#: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
-#: compared with the moment a try set out to create it.
-CLOCK_SKEW_SECONDS = 120.0
-#: One page of the account's newest generations is searched (Creatify's pagination is undocumented).
-SEARCH_LIMIT = 100
-#: After a create's answer was lost: how many times the account's list is searched, and how far apart,
-#: before concluding that the POST never reached Creatify (a slow create may be listed late).
-LOST_SEARCHES = 3
-LOST_SEARCH_INTERVAL = 5.0
-
 _warned_no_state_store = False
-
-
-def fingerprint(model_name: str, input_params: Any) -> str:
-    """A digest of what a generation is made from: the model and the rendered input, key order aside.
-
-    :param model_name: the Creatify model.
-    :param input_params: the model's input, as sent.
-    """
-    canonical = json.dumps(
-        {"model_name": model_name, "input_params": input_params},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def find_lost(
-    hook: CreatifyHook, model_name: str, input_params: Any, since: float, known: Collection[str] = ()
-) -> Generation | None:
-    """The one generation made from this model and input since ``since``: a create whose id was lost.
-
-    ``None`` if there is none (the POST never reached Creatify).
-
-    :param since: when the try set out to create it (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
-    :param known: ids other tasks already hold (e.g. the other map indexes of a mapped task): not ours.
-    :raises CreatifyCreateUncertainError: more than one candidate (which to pay for is not guessed), or
-        more generations since then than one page shows.
-    """
-    listed = hook.list_generations(SEARCH_LIMIT)
-    start = since - CLOCK_SKEW_SECONDS
-    wanted = fingerprint(model_name, input_params)
-    same = [g for g in listed if fingerprint(g.model_name or "", g.raw.get("input_params")) == wanted]
-    found = [g for g in same if (g.created_at or 0) >= start and g.id not in known]
-    created = [g.created_at or 0 for g in listed]
-    newest_first = created == sorted(created, reverse=True)
-    complete = len(listed) < SEARCH_LIMIT or (newest_first and created[-1] < start)
-    when = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
-    if len(found) > 1 or not complete:
-        ids = ", ".join(g.id for g in found) or "none in the newest page"
-        seen = "" if complete else f" (more than {SEARCH_LIMIT} generations since then: not all were seen)"
-        raise CreatifyCreateUncertainError(
-            f"An earlier create of Creatify model {model_name!r} for this task may have reached Creatify "
-            f"without its answer, and the generations with the same model and input_params created since "
-            f"{when} are ambiguous{seen}: {ids}. Not guessing which to pay for: wait on the right one with "
-            "CreatifyGenerationSensor(generation_id=...), or clear the task with other inputs.",
-        )
-    return found[0] if found else None
 
 
 def task_state_store(context: Context, log: Any) -> Any:
@@ -240,7 +179,13 @@ class Submission:
         for attempt in range(attempts):
             if attempt:
                 time.sleep(LOST_SEARCH_INTERVAL)
-            generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
+            try:
+                generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
+            except CreatifyCreateUncertainError as err:
+                if attempt + 1 == attempts:
+                    raise
+                self.log.warning("%s Looking again in %.0f s.", err, LOST_SEARCH_INTERVAL)
+                continue
             if generation is not None:
                 self.log.warning(
                     "Adopting Creatify %s (status %s, the one generation of this model and input_params "
@@ -250,7 +195,10 @@ class Submission:
                     why,
                 )
                 return generation
-        self.log.info("No Creatify generation of this model and input_params since the create: creating.")
+        self.log.info(
+            "The account's generations since the create are all listed and none is of this model and "
+            "input_params: the create never reached Creatify. Creating."
+        )
         return None
 
     def _create(self, store: Any, ti: Any) -> tuple[Generation, float]:
@@ -272,13 +220,13 @@ class Submission:
             found = self._adopt(intent_at, ti, f"its answer was lost ({err})", attempts=LOST_SEARCHES)
             if found is not None:
                 return found, deadline
-            # not listed after LOST_SEARCHES looks: the POST never reached Creatify
+            # the whole window listed, LOST_SEARCHES times, and none is ours: the POST never reached Creatify
             generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
         self.log.info(
             "Created Creatify generation %s (model %s, status %s%s).",
             generation.id,
             self.model_name,
-            generation.status,
+            generation.status or "not given yet",
             generation.describe_credits(),
         )
         return generation, deadline

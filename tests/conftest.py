@@ -50,6 +50,14 @@ def dags_folder() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fresh_list_rests(monkeypatch):
+    """No list endpoint rests from an earlier test (the record is per process: ``_batch.LIST_RESTS``)."""
+    from airflow_provider_creatify.hooks._batch import LIST_RESTS
+
+    monkeypatch.setattr(LIST_RESTS, "_until", {})
+
+
+@pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
     from airflow_provider_creatify.hooks.creatify import CreatifyHook

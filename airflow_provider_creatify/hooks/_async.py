@@ -8,11 +8,13 @@ The worker half (``requests``) is :class:`._http.SyncClient`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
 from airflow_provider_creatify.generation import Generation
-from airflow_provider_creatify.hooks._batch import Fetch, batches, read_one
+from airflow_provider_creatify.hooks._batch import LIST_RESTS, Fetch, batches, read_one
 from airflow_provider_creatify.hooks._connection import credentials_from_connection, missing_connection
 from airflow_provider_creatify.hooks._http import decode
 
@@ -97,13 +99,24 @@ class AsyncReads:
     async def aget_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
         """:meth:`get_generations` without blocking the event loop (one try per read of 100).
 
-        Use inside ``async with hook:``.
+        Use inside ``async with hook:``. Reads alone what a list answer misses or cannot give, as
+        :meth:`get_generations` does.
         """
         result: dict[str, Generation | None] = {}
+        fetch, base_url = self._fetch("aget_generations"), (await self.acredentials()).base_url
         for ids, path, what in batches(generation_ids):
-            result.update(
-                Generation.from_api_list(ids, await self._aget(path, what, "aget_generations"), what)
-            )
+            found: dict[str, Generation | None] = dict.fromkeys(ids)
+            if not LIST_RESTS.resting(self.creatify_conn_id, base_url):
+                try:
+                    found = Generation.from_api_list(
+                        ids, await self._aget(path, what, "aget_generations"), what
+                    )
+                except CreatifyAPIError as err:
+                    LIST_RESTS.rest(self.creatify_conn_id, base_url, err)
+            for generation_id in [i for i, generation in found.items() if generation is None]:
+                with contextlib.suppress(CreatifyNotFoundError):  # 404: None
+                    found[generation_id] = await read_one(fetch, self.creatify_conn_id, generation_id)
+            result.update(found)
         return result
 
     async def _aget(self, path: str, what: str, method: str) -> Any:

@@ -5,8 +5,9 @@ future it gets: its only timer and wake-up for the poll. The reads due in one wi
 (:attr:`StatusBatcher.window`) are sent together at its end, one ``GET /api/asset_generator/?ids=...``
 per 100 ids. Each wait gets its own generation back and applies its own rules
 (:mod:`airflow_provider_creatify.polling`). A generation the batch did not return is read alone
-(Creatify then answers 404, if it is gone); once the list endpoint is refused for a connection, its reads
-are per id.
+(Creatify then answers 404, if it is gone). A list answer that cannot be used (an error, not a list,
+``ids`` ignored) makes that batch's reads go alone, and the connection's reads go per id for
+:data:`LIST_REST_SECONDS` (:class:`ListRests`) before a list is tried again.
 
 An optimisation only: nothing here matters across processes, and nothing is held once no wait reads.
 """
@@ -14,7 +15,9 @@ An optimisation only: nothing here matters across processes, and nothing is held
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,6 +26,12 @@ from airflow_provider_creatify.endpoints import GENERATIONS_PATH, MAX_IDS_PER_RE
 from airflow_provider_creatify.exceptions import CreatifyAPIError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks._http import decode
+
+#: Seconds a connection's reads go per id after a list answer that could not be used: then one is tried
+#: again (one request a connection every five minutes, where the list endpoint is missing).
+LIST_REST_SECONDS = 300.0
+
+_log = logging.getLogger(__name__)
 
 #: Sends one ``GET`` of a path: ``(status, body, Retry-After)``; ``what`` names it for messages.
 Fetch = Callable[[str, str], Awaitable[tuple[int, bytes, "str | None"]]]
@@ -47,24 +56,39 @@ def batches(generation_ids: Sequence[str]) -> list[tuple[list[str], str, str]]:
     ]
 
 
-def list_refused(err: CreatifyAPIError) -> bool:
-    """Whether an error says the list endpoint (or its ``ids``) is not there for us: read per id instead."""
-    return err.http_status in (404, 405) or (err.http_status == 400 and "ids" in err.body.lower())
+class ListRests:
+    """The connections whose list endpoint rests in this process, and until when (monotonic seconds).
+
+    The list endpoint (``GET /api/asset_generator/?ids=``) is not among the three documented ones: where
+    it fails, or answers what cannot be used, reads go per id (the documented ``GET /{id}/``). It is tried
+    again after :data:`LIST_REST_SECONDS`. The first rest of a connection is warned about, once.
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[str, str], float] = {}
+
+    def resting(self, conn_id: str, base_url: str) -> bool:
+        """Whether reads of this connection go per id now."""
+        until = self._until.get((conn_id, base_url))
+        return until is not None and time.monotonic() < until
+
+    def rest(self, conn_id: str, base_url: str, err: CreatifyAPIError) -> None:
+        """Read this connection's generations per id for :data:`LIST_REST_SECONDS`."""
+        if (conn_id, base_url) not in self._until:
+            _log.warning(
+                "Creatify at %s gave a batched status read that cannot be used (%s). Reading each "
+                "generation of Airflow connection %r alone (GET /api/asset_generator/<id>/), and trying a "
+                "batched read again every %.0f s.",
+                base_url,
+                err,
+                conn_id,
+                LIST_REST_SECONDS,
+            )
+        self._until[(conn_id, base_url)] = time.monotonic() + LIST_REST_SECONDS
 
 
-def for_one(err: CreatifyAPIError, what: str, generation_id: str, batch_size: int) -> CreatifyAPIError:
-    """``err`` of a batch as the error of one of its waits: its message names that generation."""
-    one = f"Reading Creatify generation {generation_id}" + (
-        f" (in a read of {batch_size})" if batch_size > 1 else ""
-    )
-    return type(err)(
-        str(err).replace(what, one, 1),
-        http_status=err.http_status,
-        body=err.body,
-        retry_after=err.retry_after,
-        request_sent=err.request_sent,
-        transient=err.is_transient,
-    )
+#: This process's record (the worker's reads and every event loop's share it).
+LIST_RESTS = ListRests()
 
 
 class StatusBatcher:
@@ -74,9 +98,8 @@ class StatusBatcher:
 
     :param fetch: sends one ``GET`` (through the loop's shared session).
     :param conn_id: the Airflow connection, for messages.
+    :param base_url: the connection's base URL (with ``conn_id``, the key of :data:`LIST_RESTS`).
     :param key: the transport's key for this batcher.
-    :param on_lists_refused: called with the error when the list endpoint is refused (reads go per id).
-    :param per_id: read each generation alone from the start (the list endpoint was refused before).
     """
 
     #: Seconds of the loop's clock whose due reads go together, at its end: at most this much detection
@@ -88,15 +111,13 @@ class StatusBatcher:
         *,
         fetch: Fetch,
         conn_id: str,
+        base_url: str,
         key: Hashable,
-        on_lists_refused: Callable[[CreatifyAPIError], None],
-        per_id: bool = False,
     ) -> None:
         self.fetch = fetch
         self.conn_id = conn_id
+        self.base_url = base_url
         self.key = key
-        self.on_lists_refused = on_lists_refused
-        self.per_id = per_id
         #: The waits that joined (counted by the transport, which drops the batcher after the last).
         self.users = 0
         self._loop = asyncio.get_running_loop()
@@ -107,13 +128,13 @@ class StatusBatcher:
     def read(self, generation_id: str, after: float = 0.0) -> asyncio.Future[Generation]:
         """A future of the generation, read ``after`` seconds from now: in the batch of its :attr:`window`
         (the reads due in one window of the loop's clock share one timer and one request per 100 ids, at
-        the window's end), or alone (not in the batch's answer, or lists refused). A plain future, awaited
+        the window's end), or alone (not in the batch's answer, or lists resting). A plain future, awaited
         as it is: a triggerer makes thousands of reads a second, and this one future is all a wait-poll
         waits on. A wait cancelled meanwhile cancels it, and the batch skips it.
 
         :raises CreatifyAPIError: (from the future) the read failed.
         """
-        if self.per_id:
+        if LIST_RESTS.resting(self.conn_id, self.base_url):
             return self._start(self._read_alone(generation_id, after))
         future: asyncio.Future[Generation] = self._loop.create_future()
         window = math.ceil((self._loop.time() + after) / self.window)
@@ -142,7 +163,7 @@ class StatusBatcher:
             due.setdefault(generation_id, []).extend(later.pop(generation_id))
         # an id whose only wait was cancelled is not asked for
         ids = [i for i, futures in due.items() if len(futures) > 1 or not futures[0].done()]
-        if self.per_id:  # lists refused since these reads were asked for
+        if LIST_RESTS.resting(self.conn_id, self.base_url):  # since these reads were asked for
             for generation_id in ids:
                 self._start(self._answer_alone(generation_id, due[generation_id]))
             return
@@ -154,13 +175,8 @@ class StatusBatcher:
             status, body, retry_after = await self.fetch(path, what)
             data = decode(status, body, what, conn_id=self.conn_id, retry_after=retry_after)
             found = Generation.from_api_list(list(due), data, what)
-        except CreatifyAPIError as err:
-            if not list_refused(err):
-                for generation_id, futures in due.items():
-                    _settle(futures, for_one(err, what, generation_id, len(due)))
-                return
-            self.per_id = True
-            self.on_lists_refused(err)
+        except CreatifyAPIError as err:  # each read alone instead; the list rests
+            LIST_RESTS.rest(self.conn_id, self.base_url, err)
             found = dict.fromkeys(due)
         except BaseException as exc:  # cancelled (the loop is closing), or a bug: never leave a wait hanging
             for futures in due.values():

@@ -28,8 +28,9 @@ from airflow_provider_creatify.polling import backoff_delay, parse_retry_after
 if TYPE_CHECKING:
     from airflow_provider_creatify.hooks._connection import Credentials
 
-# Answers to a create that mean "refused before processing": nothing was created, retrying is safe.
-CREATE_RETRYABLE_STATUSES = (429, 503)
+# Answers to a create that mean "refused before processing": nothing was created, retrying is safe. Only
+# the rate limit: a 503 may come from a proxy (Envoy, Istio, Heroku's router) after the backend created it.
+CREATE_RETRYABLE_STATUSES = (429,)
 #: Seconds of waits a create refused with 429 keeps being retried for, past ``max_retries``: a rate
 #: limit met by a burst (hundreds of mapped creates) delays a create, it is no reason to fail its task.
 CREATE_THROTTLE_BUDGET = 600.0
@@ -229,7 +230,7 @@ class SyncClient:
 
     def request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         """A request retried on transient errors; one that is not ``idempotent`` (a create) only while it
-        certainly never reached Creatify (refused connection, 429, 503), else :func:`uncertain_create`.
+        certainly never reached Creatify (refused connection, 429), else :func:`uncertain_create`.
         A create refused with 429 is retried past ``max_retries`` while the waits stay within
         :data:`CREATE_THROTTLE_BUDGET`.
         """

@@ -22,7 +22,6 @@ from airflow_provider_creatify.hooks._http import no_answer, refuse_redirect
 if TYPE_CHECKING:
     import aiohttp
 
-    from airflow_provider_creatify.exceptions import CreatifyAPIError
 
 _log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ class AsyncTransport:
         self._lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[Credentials]] = {}
         self._answered: dict[tuple[asyncio.AbstractEventLoop, str], tuple[Credentials, float]] = {}
         self._batchers: dict[Hashable, StatusBatcher] = {}
-        #: (connection id, base URL) whose list endpoint was refused: their reads go per id.
-        self._lists_refused: set[tuple[str, str]] = set()
 
     def open_batchers(self) -> int:
         """How many batched readers exist now (one per event loop and connection with waits reading)."""
@@ -77,11 +74,7 @@ class AsyncTransport:
                     await self.release(session)
 
             batcher = self._batchers[key] = StatusBatcher(
-                fetch=fetch,
-                conn_id=conn_id,
-                key=key,
-                on_lists_refused=lambda err: self.refuse_lists(creds, conn_id, err),
-                per_id=(conn_id, creds.base_url) in self._lists_refused,
+                fetch=fetch, conn_id=conn_id, base_url=creds.base_url, key=key
             )
         batcher.users += 1
         return batcher
@@ -91,18 +84,6 @@ class AsyncTransport:
         batcher.users -= 1
         if batcher.users == 0 and self._batchers.get(batcher.key) is batcher:
             del self._batchers[batcher.key]
-
-    def refuse_lists(self, creds: Credentials, conn_id: str, err: CreatifyAPIError) -> None:
-        """Read ``conn_id``'s generations per id from now on in this process (warned once)."""
-        if (conn_id, creds.base_url) not in self._lists_refused:
-            self._lists_refused.add((conn_id, creds.base_url))
-            _log.warning(
-                "Creatify at %s refused a batched status read (%s); reading each generation of Airflow "
-                "connection %r alone from now on.",
-                creds.base_url,
-                err,
-                conn_id,
-            )
 
     def open_sessions(self) -> int:
         """How many event loops have a session open now."""

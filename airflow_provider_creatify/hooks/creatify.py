@@ -1,14 +1,20 @@
 """Creatify's Asset Generator API as the methods of an Airflow hook: connection → credentials, the models
 and their schemas, validate, create, read one or many generations, the credit balance, and wait.
 
-What is underneath is private: :mod:`._connection` (the connection → credentials), :mod:`._http` (the one
-decode path, the worker's requests client), :mod:`._async` (the hook's triggerer half: ``async with hook:``
-and the async reads), :mod:`._transport` (what a triggerer's waits share), :mod:`._batch` (batched status
-reads); the wait rules are in :mod:`airflow_provider_creatify.polling`. HTTP clients and jsonschema are
+What is underneath is private:
+
+- :mod:`._connection`: the connection → credentials;
+- :mod:`._http`: the one decode path, the worker's requests client;
+- :mod:`._models`: the models and their schemas;
+- :mod:`._async`: the hook's triggerer half (``async with hook:`` and the async reads);
+- :mod:`._transport`: what a triggerer's waits share; :mod:`._batch`: batched status reads.
+
+The wait rules are in :mod:`airflow_provider_creatify.polling`. HTTP clients and jsonschema are
 imported where used: DAG files import this module on every parse."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -17,11 +23,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_creatify import schemas, storage
-from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, SCHEMAS_PATH, generation_path
-from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyValidationError
-from airflow_provider_creatify.generation import Generation, parse_credits
+from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, generation_path
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
+from airflow_provider_creatify.generation import Generation, listed, parse_credits
 from airflow_provider_creatify.hooks._async import AsyncReads
-from airflow_provider_creatify.hooks._batch import batches
+from airflow_provider_creatify.hooks._batch import LIST_RESTS, batches
 from airflow_provider_creatify.hooks._connection import (
     MASKED_KEY_TEST,
     Credentials,
@@ -31,6 +37,7 @@ from airflow_provider_creatify.hooks._connection import (
     without_connection_id,
 )
 from airflow_provider_creatify.hooks._http import SyncClient, uncertain_create
+from airflow_provider_creatify.hooks._models import ModelReads
 from airflow_provider_creatify.hooks._transport import TRANSPORT, AsyncTransport
 from airflow_provider_creatify.polling import GenerationWait
 
@@ -39,7 +46,7 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 
-class CreatifyHook(AsyncReads, BaseHook):
+class CreatifyHook(ModelReads, AsyncReads, BaseHook):
     """Talk to Creatify's Asset Generator API through an Airflow connection.
 
     The connection (type ``creatify``): login = API ID, password = API key, host = base URL (optional).
@@ -51,7 +58,7 @@ class CreatifyHook(AsyncReads, BaseHook):
 
     Reads (schemas, status) are retried on no answer, 429 and 5xx with capped exponential backoff and
     jitter, honouring ``Retry-After``; 400/401/403/404 fail at once. A create is retried only when it
-    certainly did not reach Creatify (connection refused, or 429/503); otherwise it fails with
+    certainly did not reach Creatify (connection refused, or 429); otherwise it fails with
     :class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`, never posting twice.
 
     :param creatify_conn_id: the Airflow connection id.
@@ -138,57 +145,6 @@ class CreatifyHook(AsyncReads, BaseHook):
 
     # -- the API ------------------------------------------------------------------------------------------
 
-    def list_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:
-        """Models with their ``generation_type`` and ``input_params_schema``.
-
-        :param model_names: only these models (unknown names are simply absent from the answer).
-        """
-        params = {"model_name": ",".join(model_names)} if model_names else None
-        models = self._request("GET", SCHEMAS_PATH, "Listing Creatify models", params=params)
-        if not isinstance(models, list):
-            raise CreatifyAPIError(
-                f"Listing Creatify models failed: expected a JSON array, got {type(models).__name__}.",
-                http_status=200,
-            )
-        for model in models:
-            if isinstance(model, dict) and model.get("model_name"):
-                self._schemas[model["model_name"]] = model.get("input_params_schema") or {}
-        return models
-
-    def describe_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:
-        """Models with their ``generation_type`` and input fields (required first), sorted by model name.
-
-        Each field is ``{"name", "required", "type", "enum", "default", "description"}``
-        (see :func:`airflow_provider_creatify.schemas.input_fields`).
-
-        :param model_names: only these models (unknown names are simply absent from the answer).
-        """
-        return schemas.describe_models(self.list_models(model_names))
-
-    def get_input_schema(self, model_name: str) -> dict[str, Any]:
-        """The JSON Schema of one model's ``input_params``.
-
-        :raises CreatifyValidationError: the model does not exist.
-        """
-        if model_name not in self._schemas:
-            self.list_models([model_name])
-        if model_name not in self._schemas:
-            self.list_models()  # every model's schema, to name them
-            known = ", ".join(sorted(self._schemas)) or "none"
-            raise CreatifyValidationError(
-                f"Unknown Creatify model {model_name!r}. Available models: {known}.",
-                model_name=model_name,
-            )
-        return self._schemas[model_name]
-
-    def validate_input(self, model_name: str, input_params: Any) -> None:
-        """Check ``input_params`` against the model's schema; nothing is sent (:mod:`.schemas`).
-
-        :raises CreatifyValidationError: naming the model and the offending field.
-        """
-        schemas.require_object(model_name, input_params)
-        schemas.validate_input(model_name, self.get_input_schema(model_name), input_params)
-
     def create_generation(
         self, model_name: str, input_params: dict[str, Any], webhook_url: str | None = None
     ) -> Generation:
@@ -203,8 +159,10 @@ class CreatifyHook(AsyncReads, BaseHook):
             body["webhook_url"] = webhook_url
         what = f"Creating a Creatify generation of model {model_name!r}"
         data = self._request("POST", GENERATIONS_PATH, what, idempotent=False, json=body)
-        try:
-            return Generation.from_api(data, context=f"the new generation of model {model_name!r}")
+        try:  # an answer with an id is a created generation, whatever else it lacks
+            return Generation.from_api(
+                data, context=f"the new generation of model {model_name!r}", created=True
+            )
         except CreatifyAPIError as err:  # answered 2xx, so something was probably created
             raise uncertain_create(what, err) from None
 
@@ -218,12 +176,27 @@ class CreatifyHook(AsyncReads, BaseHook):
     def get_generations(self, generation_ids: Sequence[str]) -> dict[str, Generation | None]:
         """``GET /api/asset_generator/?ids=...``: many generations, 100 per request (each read retried).
 
+        An id missing from a list answer is read alone. A list answer that cannot be used (an error after
+        the retries, not a list, ``ids`` ignored) makes every read of it go alone, and the connection's
+        reads go per id for a while (:class:`._batch.ListRests`).
+
         :returns: every id asked for, in order (duplicates once), with its generation, or ``None`` when
-            Creatify did not return it (unknown, or another account's).
+            Creatify has none (404: unknown, or another account's).
+        :raises CreatifyAPIError: a read alone failed.
         """
         result: dict[str, Generation | None] = {}
+        base_url = self.credentials.base_url
         for ids, path, what in batches(generation_ids):
-            result.update(Generation.from_api_list(ids, self._request("GET", path, what), what))
+            found: dict[str, Generation | None] = dict.fromkeys(ids)
+            if not LIST_RESTS.resting(self.creatify_conn_id, base_url):
+                try:
+                    found = Generation.from_api_list(ids, self._request("GET", path, what), what)
+                except CreatifyAPIError as err:
+                    LIST_RESTS.rest(self.creatify_conn_id, base_url, err)
+            for generation_id in [i for i, generation in found.items() if generation is None]:
+                with contextlib.suppress(CreatifyNotFoundError):  # 404: None
+                    found[generation_id] = self.get_generation(generation_id)
+            result.update(found)
         if missing := [generation_id for generation_id, found in result.items() if found is None]:
             self.log.warning(
                 "Creatify returned no generation for %d id(s): %s", len(missing), ", ".join(missing)
@@ -235,7 +208,7 @@ class CreatifyHook(AsyncReads, BaseHook):
         list is undocumented, so one page is all it reads)."""
         what = "Listing the account's Creatify generations"
         data = self._request("GET", f"{GENERATIONS_PATH}?limit={int(limit)}", what)
-        return [Generation.from_api(item, context=what.lower()) for item in (data or [])]
+        return [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
 
     def remaining_credits(self) -> float:
         """``GET /api/remaining_credits/``: the account's credit balance."""

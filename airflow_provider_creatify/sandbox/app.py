@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, MAX_IDS_PER_READ, SCHEMAS_PATH
@@ -232,12 +233,22 @@ class SandboxApp:
         at most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
         undocumented: this is the sandbox's guess.
         """
-        if "ids" in query:
+        if "ids" in query and not self.state.settings.list_ignores_ids:
             ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
             if len(ids) > MAX_IDS_PER_READ:
                 return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
-            return json_response(200, self.state.read(ids))
+            return self._listed(self.state.read(ids))
         limit = query.get("limit", [str(MAX_LIST)])[-1].strip()
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
             return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
-        return json_response(200, self.state.newest(int(limit)))
+        return self._listed(self.state.newest(int(limit)))
+
+    def _listed(self, generations: list[dict[str, Any]]) -> Response:
+        """The list endpoint's answer: without the fields of ``list_omits``; a page with ``list_pages``."""
+        settings = self.state.settings
+        if settings.list_omits:
+            generations = [{k: v for k, v in g.items() if k not in settings.list_omits} for g in generations]
+        if settings.list_pages:
+            page = {"count": len(generations), "next": None, "previous": None, "results": generations}
+            return json_response(200, page)
+        return json_response(200, generations)

@@ -28,6 +28,12 @@ class SandboxSettings:
     sent (0 simulates a lost webhook; the notice for ``generating`` is sent once regardless).
     ``create_rate_limit`` (creates per second, ``None`` = no limit) answers the creates above it 429 with
     ``Retry-After``, before anything is validated or charged.
+
+    ``list_omits`` names fields the list endpoint leaves out of each generation (with ``ids`` or not),
+    as a real listing may: ``("input_params",)`` plays one that cannot tell what a generation was made from.
+    ``list_pages`` makes it answer a Django REST framework page, ``{"count", "next", "previous",
+    "results"}``, instead of a bare array. ``list_ignores_ids`` makes it answer the account's newest
+    generations whatever ``ids`` asks for.
     """
 
     api_id: str = "sandbox-api-id"
@@ -43,6 +49,9 @@ class SandboxSettings:
     initializing_fraction: float = 0.2
     webhook_timeout: float = 5.0
     create_rate_limit: int | None = None
+    list_omits: tuple[str, ...] = ()
+    list_pages: bool = False
+    list_ignores_ids: bool = False
 
     def seconds_for(self, typical_seconds: float) -> float:
         """How long a new generation takes: ``generation_seconds`` if set, else ``typical * time_scale``.

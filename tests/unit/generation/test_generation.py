@@ -82,10 +82,19 @@ def test_credits_in_messages():
 
 
 def test_from_api_list_answers_each_id_in_order():
-    data = [{"id": "b", "status": "done"}, {"id": "a", "status": "generating"}, {"id": "z", "status": "done"}]
+    data = [{"id": "b", "status": "done"}, {"id": "a", "status": "generating"}]
     found = Generation.from_api_list(["a", "missing", "b"], data, "Reading 3 Creatify generations")
     assert list(found) == ["a", "missing", "b"] and found["missing"] is None
     assert found["a"].status == "generating"  # type: ignore[union-attr]
+    page = {"count": 2, "next": None, "previous": None, "results": data}  # Django REST framework's
+    assert Generation.from_api_list(["a", "b"], page, "Reading 2 Creatify generations") == {
+        "a": found["a"],
+        "b": found["b"],
+    }
+    with pytest.raises(
+        CreatifyAPIError, match=r"1 generation\(s\) not asked for, e\.g\. z: the list endpoint ignores"
+    ):
+        Generation.from_api_list(["a", "b"], [*data, {"id": "z", "status": "done"}], "Reading 2")
     with pytest.raises(
         CreatifyAPIError, match="Reading 1 Creatify generations failed: expected a JSON array"
     ):

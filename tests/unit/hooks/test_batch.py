@@ -17,7 +17,7 @@ def batcher_of(paths: list[str]) -> StatusBatcher:
         ids = unquote(path.partition("ids=")[2]).split(",")
         return 200, json.dumps([{"id": i, "status": "generating"} for i in ids]).encode(), None
 
-    return StatusBatcher(fetch=fetch, conn_id="creatify_default", key="k", on_lists_refused=print)
+    return StatusBatcher(fetch=fetch, conn_id="creatify_default", base_url="http://127.0.0.1:1", key="k")
 
 
 async def test_reads_due_in_one_window_share_a_request_and_none_is_read_before_it_is_due():

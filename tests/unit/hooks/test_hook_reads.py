@@ -13,7 +13,7 @@ from airflow_provider_creatify.hooks._batch import MAX_IDS_PER_READ, batches
 from airflow_provider_creatify.hooks._http import readable
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
-from tests.helpers import CREDITS_PATH, FLUX, POST_PATH, UNKNOWN, create_generations
+from tests.helpers import CREDITS_PATH, FLUX, POST_PATH, STATUS_PATH, UNKNOWN, create_generations
 
 
 def test_batches_of_at_most_100_ids_each_once():
@@ -120,3 +120,45 @@ def test_out_of_credits_says_so_and_is_not_retried(creatify_conn):
 def test_validation_errors_are_not_credit_errors(creatify_conn):
     with pytest.raises(CreatifyValidationError):
         CreatifyHook().validate_input(FLUX, {})
+
+
+def test_list_answers_are_read_as_arrays_or_as_django_rest_framework_pages(creatify_conn):
+    made = [CreatifyHook().create_generation(FLUX, {"prompt": f"p{i}"}).id for i in range(2)]
+    for pages in (False, True):
+        creatify_conn.settings.list_pages = pages
+        assert [g.id for g in CreatifyHook().list_generations()] == made[::-1]
+        assert list(CreatifyHook().get_generations(made)) == made
+        assert all(found is not None for found in CreatifyHook().get_generations(made).values())
+
+
+@pytest.mark.parametrize(
+    "unusable",
+    [
+        FaultRule(path=POST_PATH, method="GET", status=404),
+        FaultRule(path=POST_PATH, method="GET", status=502),
+        FaultRule(path=POST_PATH, method="GET", body=b'{"detail": "not a list"}'),
+    ],
+    ids=["404", "502", "not-a-list"],
+)
+def test_get_generations_reads_alone_what_a_list_cannot_give(creatify_conn, unusable):
+    made = [CreatifyHook().create_generation(FLUX, {"prompt": f"p{i}"}).id for i in range(3)]
+    creatify_conn.add_fault(unusable)
+    found = CreatifyHook().get_generations([*made, UNKNOWN])
+    assert [g.id if g else None for g in found.values()] == [*made, None]  # unknown: a 404 alone
+    assert creatify_conn.count("GET", STATUS_PATH) == 4
+
+
+def test_get_generations_does_not_take_a_list_that_ignores_ids(creatify_conn):
+    made = [CreatifyHook().create_generation(FLUX, {"prompt": f"p{i}"}).id for i in range(3)]
+    CreatifyHook().create_generation(FLUX, {"prompt": "newer, not asked for"})
+    creatify_conn.settings.list_ignores_ids = True
+    found = CreatifyHook().get_generations(made)
+    assert [g.id if g else None for g in found.values()] == made
+
+
+async def test_aget_generations_reads_alone_what_a_list_cannot_give(creatify_conn):
+    made = [CreatifyHook().create_generation(FLUX, {"prompt": f"p{i}"}).id for i in range(2)]
+    creatify_conn.add_fault(FaultRule(path=POST_PATH, method="GET", status=500))
+    async with CreatifyHook() as hook:
+        found = await hook.aget_generations([*made, UNKNOWN])
+    assert [g.id if g else None for g in found.values()] == [*made, None]

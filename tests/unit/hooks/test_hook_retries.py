@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from http.server import BaseHTTPRequestHandler
 
@@ -83,11 +84,36 @@ def test_client_errors_fail_at_once(creatify_conn, sleeps, monkeypatch):
 
 
 def test_create_retries_what_was_refused_before_processing(creatify_conn, sleeps):
-    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=429, retry_after=0.01, count=1))
-    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=503, count=1))
+    creatify_conn.add_fault(FaultRule(method="POST", path=POST_PATH, status=429, retry_after=0.01, count=2))
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
     assert list(creatify_conn.generations) == [generation.id]
     assert creatify_conn.count("POST", POST_PATH) == 3 and len(sleeps) == 2
+
+
+@pytest.mark.parametrize("after_processing", [True, False], ids=["created", "not-created"])
+def test_a_503_to_a_create_is_uncertain_a_proxy_may_answer_it_after_the_backend(
+    creatify_conn, sleeps, after_processing
+):
+    """Envoy, Istio or Heroku's router answer 503 when the backend is slow, whether or not it created."""
+    rule = FaultRule(method="POST", path=POST_PATH, status=503, after_processing=after_processing, count=1)
+    creatify_conn.add_fault(rule)
+    with pytest.raises(CreatifyCreateUncertainError, match="HTTP 503"):
+        CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    assert creatify_conn.count("POST", POST_PATH) == 1 and sleeps == []
+    assert len(creatify_conn.generations) == (1 if after_processing else 0)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"id": "made-1"}, {"id": "made-1", "status": None}, {"id": "made-1", "model_name": FLUX}],
+    ids=["id-only", "null-status", "no-status"],
+)
+def test_a_create_answered_with_an_id_is_a_created_generation(creatify_conn, answer):
+    creatify_conn.add_fault(
+        FaultRule(method="POST", path=POST_PATH, status=201, body=json.dumps(answer).encode(), count=1)
+    )
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    assert generation.id == "made-1" and not generation.is_terminal
 
 
 def test_create_refused_connection_is_retried_and_says_nothing_was_created(monkeypatch, sleeps):

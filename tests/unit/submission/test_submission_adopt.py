@@ -8,8 +8,9 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyCreateUncertainError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.lost_creates import fingerprint
 from airflow_provider_creatify.sandbox import FaultRule
-from airflow_provider_creatify.submission import STATE_KEY, fingerprint
+from airflow_provider_creatify.submission import STATE_KEY
 from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, RecordingTI
 
 
@@ -52,7 +53,7 @@ def test_two_candidates_fail_listing_both_and_create_nothing(make_submission, cr
     store = FakeStateStore()
     an_intent(store)
     ids = [CreatifyHook().create_generation(KLING, KLING_PARAMS).id for _ in range(2)]
-    with pytest.raises(CreatifyCreateUncertainError, match="Not guessing which to pay for") as err:
+    with pytest.raises(CreatifyCreateUncertainError, match="not guessing which to pay for") as err:
         make_submission().run(store, RecordingTI(), None)
     assert all(i in str(err.value) for i in ids) and creatify_conn.count("POST", POST_PATH) == 2
 
@@ -67,12 +68,12 @@ def test_generations_held_by_other_map_indexes_are_not_candidates(make_submissio
 
 
 def test_a_search_that_cannot_see_everything_fails(make_submission, monkeypatch):
-    monkeypatch.setattr("airflow_provider_creatify.submission.SEARCH_LIMIT", 3)
+    monkeypatch.setattr("airflow_provider_creatify.lost_creates.SEARCH_LIMIT", 3)
     store = FakeStateStore()
     an_intent(store)
     for i in range(3):  # a full page, all newer than the intent: older ones are out of sight
         CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": f"other {i}"})
-    with pytest.raises(CreatifyCreateUncertainError, match="more than 3 generations since then"):
+    with pytest.raises(CreatifyCreateUncertainError, match="more than 3 were made since then"):
         make_submission().run(store, RecordingTI(), None)
 
 
@@ -84,3 +85,49 @@ def test_the_intent_is_recorded_before_the_post(make_submission, creatify_conn):
     saved = store.values[STATE_KEY]
     assert "generation_id" not in saved and saved["fingerprint"] == fingerprint(KLING, KLING_PARAMS)
     assert time.time() - 10 < saved["intent_at"] <= time.time()
+
+
+def lost_answer(creatify_conn) -> None:
+    """The next create is made at Creatify, and its answer lost on the way back."""
+    creatify_conn.add_fault(
+        FaultRule(method="POST", path=POST_PATH, drop=True, after_processing=True, count=1)
+    )
+
+
+@pytest.mark.parametrize("omits", [("input_params",), ("created_at",), ("model_name",)])
+def test_a_lost_answer_is_never_sent_again_without_proof_that_nothing_was_made(
+    make_submission, creatify_conn, omits
+):
+    lost_answer(creatify_conn)
+    creatify_conn.settings.list_omits = omits  # a listing that cannot tell what each was made from
+    with pytest.raises(CreatifyCreateUncertainError, match="leaves out what") as err:
+        make_submission().run(FakeStateStore(), RecordingTI(), None)
+    assert creatify_conn.count("POST", POST_PATH) == 1 and len(creatify_conn.generations) == 1
+    message = str(err.value)
+    assert "CreatifyGenerationSensor" in message and "resume_on_retry=False" in message and KLING in message
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        FaultRule(method="GET", path=POST_PATH, status=500),
+        FaultRule(method="GET", path=POST_PATH, body=b"{}"),
+    ],
+    ids=["500", "not-a-list"],
+)
+def test_a_list_that_fails_is_no_proof_either(make_submission, creatify_conn, failing):
+    lost_answer(creatify_conn)
+    creatify_conn.add_fault(failing)
+    with pytest.raises(CreatifyCreateUncertainError, match="could not be read"):
+        make_submission().run(FakeStateStore(), RecordingTI(), None)
+    assert creatify_conn.count("POST", POST_PATH) == 1
+
+
+def test_an_intent_whose_search_proves_nothing_fails_without_a_post(make_submission, creatify_conn):
+    store = FakeStateStore()
+    an_intent(store)
+    CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": "another task's"})
+    creatify_conn.settings.list_omits = ("input_params",)
+    with pytest.raises(CreatifyCreateUncertainError, match="leaves out"):
+        make_submission().run(store, RecordingTI(), None)
+    assert creatify_conn.count("POST", POST_PATH) == 1  # the other task's, before this try

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from airflow_provider_creatify.submission import STATE_KEY, TryRecord, fingerprint
+from airflow_provider_creatify.lost_creates import fingerprint
+from airflow_provider_creatify.submission import STATE_KEY, TryRecord
 from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, RecordingTI
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_creatify.submission import SENSOR_STATE_KEY, STATE_KEY, TryRecord, fingerprint
+from airflow_provider_creatify.lost_creates import fingerprint
+from airflow_provider_creatify.submission import SENSOR_STATE_KEY, STATE_KEY, TryRecord
 from tests.helpers import KLING, FakeStateStore
 
 DIGEST = fingerprint(KLING, {"prompt": "a fox"})

@@ -37,6 +37,14 @@ async def test_done_yields_one_event_with_the_generation(creatify_conn, make_tri
     assert creatify_conn.count("POST", POST_PATH) == 1
 
 
+async def test_a_list_answered_as_a_django_rest_framework_page_is_read(creatify_conn, make_trigger):
+    creatify_conn.settings.list_pages = True
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    event = await only_event(make_trigger(generation.id))
+    assert event["status"] == "done" and event["generation_id"] == generation.id
+    assert creatify_conn.count("GET", LIST_PATH) >= 1  # read in a batch, not alone
+
+
 async def test_failed_yields_failed(creatify_conn, make_trigger):
     generation = CreatifyHook().create_generation(FLUX, {"prompt": "[sandbox:fail]"})
     event = await only_event(make_trigger(generation.id))

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from tests.helpers import LIST_PATH, STATUS_PATH, UNKNOWN, create_generations, only_event
@@ -67,29 +66,53 @@ async def test_an_id_missing_from_the_batch_is_read_alone(creatify_conn, wait_al
     assert creatify_conn.count("GET", STATUS_PATH) == 1  # only the missing one, once
 
 
-async def test_a_refused_list_endpoint_means_per_id_reads_from_then_on(
-    creatify_conn, wait_all, monkeypatch, caplog
+@pytest.mark.parametrize(
+    "unusable",
+    [
+        FaultRule(path=LIST_PATH, method="GET", status=405),
+        FaultRule(path=LIST_PATH, method="GET", status=404),
+        FaultRule(path=LIST_PATH, method="GET", status=502),  # an HTML page from a proxy
+        FaultRule(path=LIST_PATH, method="GET", status=500),
+        FaultRule(path=LIST_PATH, method="GET", body=b'{"detail": "not a list"}'),
+        FaultRule(path=LIST_PATH, method="GET", body=b"<html>maintenance</html>"),
+    ],
+    ids=["405", "404", "502", "500", "not-a-list", "html-200"],
+)
+async def test_a_list_answer_that_cannot_be_used_means_reads_alone_and_a_rest(
+    creatify_conn, wait_all, caplog, unusable
 ):
-    monkeypatch.setattr(CreatifyHook, "transport", AsyncTransport())  # the refusal is kept per process
-    creatify_conn.add_fault(FaultRule(path=LIST_PATH, method="GET", status=405))
+    creatify_conn.add_fault(unusable)
+    ids = await asyncio.to_thread(create_generations, 3)
+
+    events = await wait_all(ids)
+
+    assert [e["status"] for e in events] == ["done"] * 3  # what GET /{id}/ finishes, finishes
+    assert list_reads(creatify_conn) == 1  # tried once, then resting (LIST_REST_SECONDS)
+    assert creatify_conn.count("GET", STATUS_PATH) >= 3
+    assert caplog.text.count("Reading each generation of Airflow connection 'creatify_default' alone") == 1
+
+
+async def test_a_list_that_ignores_ids_is_not_used(creatify_conn, wait_all):
+    creatify_conn.settings.list_ignores_ids = True
+    ids = await asyncio.to_thread(create_generations, 3)
+    await asyncio.to_thread(create_generations, 2)  # newer: the page a list ignoring ids answers
+
+    events = await wait_all(ids)
+
+    assert [e["status"] for e in events] == ["done"] * 3
+    assert list_reads(creatify_conn) == 1
+
+
+async def test_a_resting_list_is_tried_again_later(creatify_conn, wait_all, monkeypatch):
+    monkeypatch.setattr("airflow_provider_creatify.hooks._batch.LIST_REST_SECONDS", 0.5)
+    creatify_conn.add_fault(FaultRule(path=LIST_PATH, method="GET", status=503, count=1))
+    creatify_conn.settings.generation_seconds = 2.0
     ids = await asyncio.to_thread(create_generations, 3)
 
     events = await wait_all(ids)
 
     assert [e["status"] for e in events] == ["done"] * 3
-    assert list_reads(creatify_conn) == 1  # tried once, never again
-    assert creatify_conn.count("GET", STATUS_PATH) >= 3
-    assert caplog.text.count("reading each generation of Airflow connection 'creatify_default' alone") == 1
-
-
-async def test_a_failing_batch_is_a_failed_read_for_each_of_its_waits(creatify_conn, wait_all):
-    creatify_conn.add_fault(FaultRule(path=LIST_PATH, method="GET", status=503, count=2))
-    ids = await asyncio.to_thread(create_generations, 5)
-
-    events = await wait_all(ids)
-
-    assert [e["status"] for e in events] == ["done"] * 5  # backed off and read again, as per id
-    assert list_reads(creatify_conn, status=503) == 2
+    assert list_reads(creatify_conn, status=503) == 1 and list_reads(creatify_conn, status=200) >= 1
 
 
 async def test_cancelled_waits_leave_the_reader_consistent(creatify_conn, make_trigger):

@@ -1,0 +1,115 @@
+"""A create whose answer was lost: the generation it made, found in the account's list, or proof of none.
+
+A POST that reached Creatify without its answer coming back (a dropped connection, a timeout, a 5xx from a
+proxy) may have made, and billed, a generation. :func:`find_lost` looks for it among the account's newest
+generations by what it was made from (:func:`fingerprint`). It says "none" only on proof; the caller then
+creates again. Without proof it raises
+:class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyCreateUncertainError
+
+if TYPE_CHECKING:
+    from airflow_provider_creatify.generation import Generation
+    from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+#: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
+#: compared with the moment a try set out to create it.
+CLOCK_SKEW_SECONDS = 120.0
+#: One page of the account's newest generations is searched (Creatify's pagination is undocumented).
+SEARCH_LIMIT = 100
+#: After a create's answer was lost: how many times the account's list is searched, and how far apart,
+#: before concluding that the POST never reached Creatify (a slow create may be listed late).
+LOST_SEARCHES = 3
+LOST_SEARCH_INTERVAL = 5.0
+
+
+def fingerprint(model_name: str, input_params: Any) -> str:
+    """A digest of what a generation is made from: the model and the rendered input, key order aside.
+
+    :param model_name: the Creatify model.
+    :param input_params: the model's input, as sent.
+    """
+    canonical = json.dumps(
+        {"model_name": model_name, "input_params": input_params},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def find_lost(
+    hook: CreatifyHook, model_name: str, input_params: Any, since: float, known: Collection[str] = ()
+) -> Generation | None:
+    """The one generation made from this model and input since ``since``: a create whose id was lost.
+
+    ``None`` only on proof that there is none: the account's list read, covering the whole window since
+    ``since``, and every generation in it recognisable (its model, ``input_params`` and creation time
+    given). Anything less is no proof that the POST never reached Creatify.
+
+    :param since: when the try set out to create it (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
+    :param known: ids other tasks already hold (e.g. the other map indexes of a mapped task): not ours.
+    :raises CreatifyCreateUncertainError: more than one candidate (which to pay for is not guessed), or no
+        proof either way (the list failed, showed only part of the window, or left out what identifies a
+        generation).
+    """
+    start = since - CLOCK_SKEW_SECONDS
+    try:
+        listed = hook.list_generations(SEARCH_LIMIT)
+    except CreatifyAPIError as err:
+        raise lost_create_unknown(
+            model_name, start, f"the account's list could not be read ({err})"
+        ) from None
+    wanted = fingerprint(model_name, input_params)
+    in_window = [g for g in listed if g.created_at is None or g.created_at >= start]
+    unreadable = [g.id for g in in_window if not _recognisable(g)]
+    found = [
+        g
+        for g in in_window
+        if g.id not in known
+        and g.id not in unreadable
+        and fingerprint(g.model_name or "", g.raw["input_params"]) == wanted
+    ]
+    created = [g.created_at or 0 for g in listed]
+    complete = len(listed) < SEARCH_LIMIT or (
+        created == sorted(created, reverse=True) and created[-1] < start
+    )
+    if len(found) > 1:
+        raise lost_create_unknown(
+            model_name, start, f"more than one matches ({', '.join(g.id for g in found)})"
+        )
+    if not complete:
+        raise lost_create_unknown(model_name, start, f"more than {SEARCH_LIMIT} were made since then")
+    if unreadable:
+        shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
+        raise lost_create_unknown(model_name, start, f"the list leaves out what {shown} were made from")
+    return found[0] if found else None
+
+
+def _recognisable(generation: Generation) -> bool:
+    """Whether a listed generation says what it was made from (model, ``input_params``) and when."""
+    return (
+        bool(generation.model_name) and "input_params" in generation.raw and generation.created_at is not None
+    )
+
+
+def lost_create_unknown(model_name: str, start: float, reason: str) -> CreatifyCreateUncertainError:
+    """The error for a create whose answer was lost when the account's list cannot say what became of it."""
+    when = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
+    return CreatifyCreateUncertainError(
+        f"A create of Creatify model {model_name!r} for this task may have reached Creatify without its "
+        f"answer, and the account's generations since {when} cannot say whether it did: {reason}. Not "
+        "creating again, to never bill twice, and not guessing which to pay for. Look in Creatify (the "
+        f"dashboard, or GET /api/asset_generator/ for generations of this model since {when}). If one is "
+        "this task's, wait on it with CreatifyGenerationSensor(generation_id=...). To create a new one "
+        "deliberately, clear the task with resume_on_retry=False (or with other input_params).",
+    )
