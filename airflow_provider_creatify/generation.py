@@ -65,7 +65,11 @@ class Generation:
             status=status,
             model_name=get("model_name"),
             failed_reason=get("failed_reason") or "",
-            assets=[a for a in assets if isinstance(a, dict)] if assets and isinstance(assets, list) else [],
+            assets=[
+                {"url": a} if isinstance(a, str) else a for a in assets if isinstance(a, (dict, str)) and a
+            ]
+            if assets and isinstance(assets, list)
+            else [],
             raw=data,
         )
 

@@ -57,10 +57,18 @@ def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: st
                 body=text,
                 transient=True,
             ) from None
-    if status in (401, 403):
+    if status == 401:
         raise CreatifyAuthError(
             f"{what} failed: Creatify rejected the credentials of Airflow connection {conn_id!r} "
             f"(HTTP {status}). Check the connection's API ID (login) and API key (password).",
+            http_status=status,
+            body=text,
+        )
+    if status == 403:  # the key, or what the account may do (its plan, its credits): Creatify says which
+        raise CreatifyAuthError(
+            f"{what} failed: Creatify refused it for the account of Airflow connection {conn_id!r} "
+            f"(HTTP 403): {readable(body)}. If that is about the key, check the connection's API ID "
+            "(login) and API key (password); otherwise it is about the account's plan or credits.",
             http_status=status,
             body=text,
         )

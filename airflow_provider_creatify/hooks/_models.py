@@ -7,17 +7,32 @@ the hook's life. Validating against a schema is :mod:`airflow_provider_creatify.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from airflow_provider_creatify import schemas
 from airflow_provider_creatify.endpoints import SCHEMAS_PATH
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyValidationError
+from airflow_provider_creatify.generation import listed
+
+#: The most pages of the schemas listing read (a page of 100 models each would be 5,000 models).
+MAX_SCHEMA_PAGES = 50
+
+
+def decoded_schema(model: Any) -> Any:
+    """A model entry with an ``input_params_schema`` given as JSON text decoded; any other entry as it is."""
+    if not isinstance(model, dict) or not isinstance(model.get("input_params_schema"), str):
+        return model
+    try:
+        return {**model, "input_params_schema": json.loads(model["input_params_schema"])}
+    except (ValueError, RecursionError):
+        return model  # left as text: get_input_schema says it is not an object
 
 
 class ModelReads:
     """The models, their schemas and input validation, for the worker (blocking reads)."""
 
-    _schemas: dict[str, dict[str, Any]]
+    _schemas: dict[str, Any]
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         raise NotImplementedError  # CreatifyHook's
@@ -28,16 +43,24 @@ class ModelReads:
         :param model_names: only these models (unknown names are simply absent from the answer).
         """
         params = {"model_name": ",".join(model_names)} if model_names else None
-        models = self._request("GET", SCHEMAS_PATH, "Listing Creatify models", params=params)
-        if not isinstance(models, list):
-            raise CreatifyAPIError(
-                f"Listing Creatify models failed: expected a JSON array, got {type(models).__name__}.",
-                http_status=200,
-            )
+        what = "Listing Creatify models"
+        data = self._request("GET", SCHEMAS_PATH, what, params=params)
+        models = list(listed(data, what))
+        for page in range(1, MAX_SCHEMA_PAGES):  # a Django REST framework page: its next ones, if any
+            next_path = self._next_page(data, what)
+            if next_path is None:
+                break
+            data = self._request("GET", next_path, f"{what} (page {page + 1})")
+            models += listed(data, what)
+        models = [decoded_schema(model) for model in models]
         for model in models:
             if isinstance(model, dict) and model.get("model_name"):
                 self._schemas[model["model_name"]] = model.get("input_params_schema") or {}
         return models
+
+    def _next_page(self, data: Any, what: str) -> str | None:
+        """The path of a page's ``next``, if it has one; only on the connection's own base URL."""
+        raise NotImplementedError  # CreatifyHook's: it knows the base URL
 
     def describe_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:
         """Models with their ``generation_type`` and input fields (required first), sorted by model name.
@@ -63,7 +86,15 @@ class ModelReads:
                 f"Unknown Creatify model {model_name!r}. Available models: {known}.",
                 model_name=model_name,
             )
-        return self._schemas[model_name]
+        schema = self._schemas[model_name]
+        if not isinstance(schema, dict):
+            raise CreatifyAPIError(
+                f"Creatify's input_params_schema of model {model_name!r} is not a JSON object (got "
+                f"{type(schema).__name__}: {str(schema)[:100]!r}), so input_params cannot be checked "
+                "against it. Create without checking (validate_input=False), or ask Creatify support.",
+                http_status=200,
+            )
+        return schema
 
     def validate_input(self, model_name: str, input_params: Any) -> None:
         """Check ``input_params`` against the model's schema; nothing is sent (:mod:`.schemas`).

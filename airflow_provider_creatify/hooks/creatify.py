@@ -25,7 +25,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_creatify import schemas, storage
 from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, generation_path
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
-from airflow_provider_creatify.generation import Generation, listed, parse_credits
+from airflow_provider_creatify.generation import Generation, listed, parse_credits, without_query
 from airflow_provider_creatify.hooks._async import AsyncReads
 from airflow_provider_creatify.hooks._batch import LIST_RESTS, batches
 from airflow_provider_creatify.hooks._connection import (
@@ -99,7 +99,7 @@ class CreatifyHook(ModelReads, AsyncReads, BaseHook):
             self.retry_backoff = retry_backoff
         if retry_max_delay is not None:
             self.retry_max_delay = retry_max_delay
-        self._schemas: dict[str, dict[str, Any]] = {}
+        self._schemas: dict[str, Any] = {}
         self._credentials: Credentials | None = None
 
     # -- connection -----------------------------------------------------------------------------------
@@ -139,6 +139,21 @@ class CreatifyHook(ModelReads, AsyncReads, BaseHook):
     def session(self) -> requests.Session:
         """One ``requests.Session`` per hook, carrying the auth headers."""
         return self._client.session
+
+    def _next_page(self, data: Any, what: str) -> str | None:
+        """The path of a Django REST framework page's ``next``: followed only on the connection's base URL
+        (the API key goes along)."""
+        following = data.get("next") if isinstance(data, dict) else None
+        if not following:
+            return None
+        base_url = self.credentials.base_url
+        if not isinstance(following, str) or not following.startswith(f"{base_url}/"):
+            raise CreatifyAPIError(
+                f"{what} failed: the next page is at {without_query(str(following))!r}, not under the "
+                f"connection's base URL {base_url}. Not followed: the API key would go along.",
+                http_status=200,
+            )
+        return following[len(base_url) :]
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         return self._client.request(method, path, what, idempotent=idempotent, **kwargs)

@@ -20,6 +20,7 @@ Where Creatify documents no shape, the sandbox guesses, and says so here:
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from typing import Any
@@ -148,8 +149,7 @@ class SandboxApp:
         if method not in ("GET", "HEAD"):
             return self._not_allowed(method, b"GET, HEAD, OPTIONS")
         if path == SCHEMAS_PATH:
-            names = ",".join(query["model_name"]) if "model_name" in query else None
-            return json_response(200, catalogue.list_schemas(names))
+            return self._schemas(query)
         if path == CREDITS_PATH:
             return json_response(200, {"remaining_credits": self.state.remaining_credits()})
         snapshot = self.state.generation(path[len(GENERATIONS_PATH) : -1])
@@ -242,6 +242,25 @@ class SandboxApp:
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
             return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
         return self._listed(self.state.newest(int(limit)))
+
+    def _schemas(self, query: dict[str, list[str]]) -> Response:
+        """``GET /api/asset_generator/schemas/``: every model (or those of ``model_name``), as the settings'
+        dialect has it (pages, schemas as text)."""
+        settings = self.state.settings
+        names = ",".join(query["model_name"]) if "model_name" in query else None
+        models = catalogue.list_schemas(names)
+        if settings.schemas_as_text:
+            models = [{**m, "input_params_schema": json.dumps(m["input_params_schema"])} for m in models]
+        size = settings.schema_page_size
+        if not size:
+            return json_response(200, models)
+        asked = query.get("page", ["1"])[-1]
+        page = int(asked) if asked.isdigit() and int(asked) >= 1 else 1
+        more = len(models) > page * size
+        following = f"{self.state.base_url}{SCHEMAS_PATH}?page={page + 1}" if more else None
+        results = models[(page - 1) * size : page * size]
+        body = {"count": len(models), "next": following, "previous": None, "results": results}
+        return json_response(200, body)
 
     def _listed(self, generations: list[dict[str, Any]]) -> Response:
         """The list endpoint's answer: without the fields of ``list_omits``; a page with ``list_pages``."""

@@ -33,7 +33,9 @@ class SandboxSettings:
     as a real listing may: ``("input_params",)`` plays one that cannot tell what a generation was made from.
     ``list_pages`` makes it answer a Django REST framework page, ``{"count", "next", "previous",
     "results"}``, instead of a bare array. ``list_ignores_ids`` makes it answer the account's newest
-    generations whatever ``ids`` asks for.
+    generations whatever ``ids`` asks for. ``schema_page_size`` makes the schemas endpoint answer pages of
+    that many models, each with the absolute URL of the ``next``; ``schemas_as_text`` gives each
+    ``input_params_schema`` as JSON text.
     """
 
     api_id: str = "sandbox-api-id"
@@ -52,6 +54,8 @@ class SandboxSettings:
     list_omits: tuple[str, ...] = ()
     list_pages: bool = False
     list_ignores_ids: bool = False
+    schema_page_size: int | None = None
+    schemas_as_text: bool = False
 
     def seconds_for(self, typical_seconds: float) -> float:
         """How long a new generation takes: ``generation_seconds`` if set, else ``typical * time_scale``.

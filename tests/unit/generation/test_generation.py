@@ -99,3 +99,14 @@ def test_from_api_list_answers_each_id_in_order():
         CreatifyAPIError, match="Reading 1 Creatify generations failed: expected a JSON array"
     ):
         Generation.from_api_list(["a"], {"id": "a"}, "Reading 1 Creatify generations")
+
+
+def test_assets_given_as_url_strings_are_assets():
+    data = {
+        "id": "g",
+        "status": "done",
+        "assets": ["https://cdn.example/a.png", "", 7, {"url": "https://b/c.mp4"}],
+    }
+    generation = Generation.from_api(data)
+    assert generation.asset_urls == ["https://cdn.example/a.png", "https://b/c.mp4"]
+    generation.raise_for_status()  # done with assets: no "returned no asset URL"

@@ -6,6 +6,7 @@ import pytest
 
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
+    CreatifyAuthError,
     CreatifyInsufficientCreditsError,
     CreatifyValidationError,
 )
@@ -162,3 +163,12 @@ async def test_aget_generations_reads_alone_what_a_list_cannot_give(creatify_con
     async with CreatifyHook() as hook:
         found = await hook.aget_generations([*made, UNKNOWN])
     assert [g.id if g else None for g in found.values()] == [*made, None]
+
+
+def test_a_403_says_what_creatify_said_not_only_the_credentials(creatify_conn):
+    reason = b'{"detail": "Your plan does not include the Asset Generator API."}'
+    creatify_conn.add_fault(FaultRule(path=STATUS_PATH, method="GET", status=403, body=reason))
+    with pytest.raises(CreatifyAuthError) as err:
+        CreatifyHook().get_generation(UNKNOWN)
+    assert "Your plan does not include the Asset Generator API." in str(err.value)
+    assert "HTTP 403" in str(err.value) and "plan or credits" in str(err.value)
