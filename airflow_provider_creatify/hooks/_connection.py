@@ -33,6 +33,15 @@ class Credentials:
         """Creatify's auth headers, and JSON accepted."""
         return {"X-API-ID": self.api_id, "X-API-KEY": self.api_key, "Accept": "application/json"}
 
+    def redact(self, body: bytes) -> bytes:
+        """``body`` with the API key and API ID replaced by ``***``: an answer that echoes them (``"invalid
+        API key <key>"``) must not carry them into a message, an event in Airflow's DB, or a log line.
+        Values shorter than 8 characters are left alone: they would hit ordinary words of any answer."""
+        for secret in {self.api_key, self.api_id}:
+            if len(secret) >= 8 and secret.encode() in body:
+                body = body.replace(secret.encode(), b"***")
+        return body
+
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return f"Credentials(base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***')"
 

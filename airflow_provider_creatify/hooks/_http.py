@@ -232,9 +232,8 @@ class SyncClient:
             raise no_answer(what, base_url, exc, request_sent=not never_sent(exc)) from None
         refuse_redirect(response.status_code, response.headers.get("Location"), what, base_url)
         retry_after = response.headers.get("Retry-After")
-        return decode(
-            response.status_code, response.content, what, conn_id=self.conn_id, retry_after=retry_after
-        )
+        body = self.creds.redact(response.content)
+        return decode(response.status_code, body, what, conn_id=self.conn_id, retry_after=retry_after)
 
     def request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         """A request retried on transient errors; one that is not ``idempotent`` (a create) only while it

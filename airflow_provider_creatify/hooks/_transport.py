@@ -162,7 +162,8 @@ class AsyncTransport:
                 allow_redirects=False,
             ) as response:
                 refuse_redirect(response.status, response.headers.get("Location"), what, creds.base_url)
-                return response.status, await response.read(), response.headers.get("Retry-After")
+                body = creds.redact(await response.read())
+                return response.status, body, response.headers.get("Retry-After")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise no_answer(what, creds.base_url, exc) from None
 

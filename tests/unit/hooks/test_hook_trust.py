@@ -138,3 +138,20 @@ def test_the_connection_test_shows_creatify_s_decoded_error(monkeypatch):
         use_base_url(monkeypatch, api.url)
         ok, message = CreatifyHook().test_connection()
     assert not ok and "HTTP 400): AI model not found" in message
+
+
+def echoing_the_key(sandbox) -> FaultRule:
+    """A refusal that echoes the API key and the API ID back, as a careless API may."""
+    body = json.dumps({"detail": f"invalid API key {sandbox.api_key} for {sandbox.api_id}"}).encode()
+    return FaultRule(status=400, body=body)
+
+
+def test_an_answer_that_echoes_the_key_never_carries_it_into_a_message(creatify_conn):
+    creatify_conn.add_fault(echoing_the_key(creatify_conn))
+    with pytest.raises(CreatifyAPIError) as err:
+        CreatifyHook().list_models()
+    ok, message = CreatifyHook().test_connection()
+    for text in (str(err.value), err.value.body, message):
+        assert creatify_conn.api_key not in text and creatify_conn.api_id not in text
+        assert "invalid API key ***" in text
+    assert not ok

@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_creatify.exceptions import CreatifyConfigError
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, KLING_PARAMS, LIST_PATH, POST_PATH, UNKNOWN, events_of, only_event
 
@@ -216,3 +217,13 @@ async def test_the_event_carries_no_signed_url_of_the_input(creatify_conn, make_
     resumed = Generation.from_api(event["generation"])  # what the worker finishes with
     assert resumed.asset_urls and resumed.input_urls == ["https://bucket.example.com/in.png"]
     assert resumed.credits_used == hook.get_generation(generation.id).credits_used
+
+
+async def test_an_echoed_key_never_reaches_the_triggers_event(creatify_conn, make_trigger):
+    generation = CreatifyHook().create_generation(FLUX, {"prompt": "x"})
+    body = json.dumps({"detail": f"invalid API key {creatify_conn.api_key} for {creatify_conn.api_id}"})
+    creatify_conn.add_fault(FaultRule(status=400, body=body.encode()))  # an API echoing the key
+    event = await only_event(make_trigger(generation.id))
+    dumped = json.dumps(event)
+    assert event["status"] == "error" and "invalid API key ***" in dumped
+    assert creatify_conn.api_key not in dumped and creatify_conn.api_id not in dumped
