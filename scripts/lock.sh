@@ -34,7 +34,7 @@ for PYTHON in $PYTHONS; do
 done
 
 for PYTHON in $PYTHONS; do
-  echo "== the suite on Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') with the new locks"
+  echo "== the suite on Python $(python_minor) with the new locks"
   if ! PYTHON=$PYTHON AIRFLOW_VERSIONS=$AIRFLOW_VERSIONS bash scripts/test.sh; then
     rejected=$(mktemp -d -t creatify-rejected-locks-XXXXXX)
     mv constraints/airflow-*-py*.txt "$rejected/"

@@ -37,7 +37,7 @@ RELEASE_TOOLS=(build twine setuptools)
 fresh_venv() {
   local venv=$1
   if [ "${2:-}" = keep ] && [ "${CREATIFY_NEWEST:-0}" != 1 ] && [ -x "$venv/bin/python" ] &&
-    [ "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$(python_minor)" ]; then
+    [ "$(PYTHON=$venv/bin/python python_minor)" = "$(python_minor)" ]; then
     return 0
   fi
   rm -rf "$venv"
