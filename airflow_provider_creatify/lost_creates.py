@@ -76,7 +76,7 @@ def find_lost(
         g
         for g in in_window
         if g.id not in known
-        and g.id not in unreadable
+        and _recognisable(g)
         and fingerprint(g.model_name or "", g.raw["input_params"]) == wanted
     ]
     created = [g.created_at or 0 for g in listed]
