@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
+from airflow_provider_creatify.exceptions import CreatifyAssetRefusedError
 
 
 def check_destination(destination: str, allowed: Sequence[str]) -> None:
@@ -18,7 +18,7 @@ def check_destination(destination: str, allowed: Sequence[str]) -> None:
     Under means: the same protocol and bucket (or connection), a path that starts with the allowed one on
     a ``/`` boundary; a destination with a ``.``/``..`` segment, a query or a fragment is never under.
 
-    :raises CreatifyAssetCopyError: the destination is not allowed (nothing was downloaded).
+    :raises CreatifyAssetRefusedError: the destination is not allowed (nothing was downloaded).
     """
     wanted = _location(destination)
     roots = [_location(root) for root in ([allowed] if isinstance(allowed, str) else allowed)]
@@ -26,7 +26,7 @@ def check_destination(destination: str, allowed: Sequence[str]) -> None:
         root is not None and root[:2] == wanted[:2] and wanted[2][: len(root[2])] == root[2] for root in roots
     ):
         return
-    raise CreatifyAssetCopyError(
+    raise CreatifyAssetRefusedError(
         f"Refused to copy Creatify assets to {destination!r}: it is not under an allowed destination "
         f"({', '.join(map(repr, allowed))}). Pick a folder under one of them, or widen the operator's "
         "allowed_destinations."

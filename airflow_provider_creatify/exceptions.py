@@ -2,6 +2,9 @@
 
 Every message says what failed (with the model and generation id where there is one) and what to do.
 No message ever contains the API key.
+
+A failure that a retry would only repeat (invalid input, a refused model or account, no credits, a refused
+asset or destination) is an ``AirflowFailException``: the task fails at once and keeps its retries.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ class CreatifyConfigError(CreatifyError):
     """The Airflow connection is missing or incomplete (no API ID, no API key, bad base URL)."""
 
 
-class CreatifyValidationError(CreatifyError, ValueError):
+class CreatifyValidationError(CreatifyError, ValueError, AirflowFailException):
     """The request was refused before anything was sent: unknown model or invalid ``input_params``.
+
+    Not retried by Airflow: the same input would be refused again.
 
     :param model_name: the model the input was meant for.
     :param field: the offending field (a dotted path), when there is one.
@@ -85,8 +90,24 @@ class CreatifyInsufficientCreditsError(CreatifyAPIError, AirflowFailException):
         self.remaining_credits = remaining_credits
 
 
-class CreatifyAuthError(CreatifyAPIError):
-    """Creatify rejected the credentials (HTTP 401 or 403). Never retried."""
+class CreatifyRefusedError(CreatifyAPIError, AirflowFailException):
+    """Creatify refused the request as made (HTTP 400 or 422), e.g. "AI model not found".
+
+    Also raised when Creatify cannot serve what a task's options need, such as the credit balance for
+    ``min_remaining_credits``. Nothing was created. Not retried, by the hook or by Airflow: the same
+    request would be refused again.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("transient", False)
+        super().__init__(message, **kwargs)
+
+
+class CreatifyAuthError(CreatifyAPIError, AirflowFailException):
+    """Creatify rejected the credentials (HTTP 401), or the account may not do this (HTTP 403).
+
+    Never retried, by the hook or by Airflow: fix the connection or the account, then clear the task.
+    """
 
 
 class CreatifyNotFoundError(CreatifyAPIError):
@@ -125,3 +146,10 @@ class CreatifyTimeoutError(CreatifyGenerationError):
 
 class CreatifyAssetCopyError(CreatifyError):
     """An asset could not be copied to storage (download or write failed)."""
+
+
+class CreatifyAssetRefusedError(CreatifyAssetCopyError, AirflowFailException):
+    """An asset copy was refused: its URL, host, size or destination is not allowed.
+
+    Not retried by Airflow: the same copy would be refused again.
+    """

@@ -23,7 +23,7 @@ from airflow_provider_creatify.addresses import (
     guarded_session,
     https_or_loopback,
 )
-from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
+from airflow_provider_creatify.exceptions import CreatifyAssetCopyError, CreatifyAssetRefusedError
 from airflow_provider_creatify.generation import without_query
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def asset_file_name(url: str) -> str:
     is at most :data:`MAX_NAME_CHARS` long, extension kept. URLs that differ only in their query get
     different names; a retry finds what an earlier try stored.
 
-    :raises CreatifyAssetCopyError: the URL is not text, holds a control character or is too long.
+    :raises CreatifyAssetRefusedError: the URL is not text, holds a control character or is too long.
     """
     _check_text(url)
     whole = url.partition("#")[0]
@@ -109,7 +109,9 @@ def copy_assets(
     :param allow_private_hosts: also fetch from private and loopback addresses; ``None``: Airflow's
         ``[creatify] allow_private_hosts`` (off by default).
     :param log: where each copy (or skip) is logged, URLs without their query.
-    :raises CreatifyAssetCopyError: naming the URL (without its query), the target and what to do.
+    :raises CreatifyAssetCopyError: naming the URL (without its query), the target and what to do;
+        a :class:`CreatifyAssetRefusedError` (not retried by Airflow) when the URL, host, size or
+        destination is not allowed.
     """
     from airflow.sdk import ObjectStoragePath
 
@@ -145,7 +147,7 @@ def _check_text(url: object) -> None:
         reason = f"is longer than {MAX_URL_CHARS} characters"
     else:
         return
-    raise CreatifyAssetCopyError(
+    raise CreatifyAssetRefusedError(
         f"Refused to copy Creatify asset {redacted(str(url))}: the URL {reason}. Check where the URL "
         "comes from (an asset URL of Creatify is short printable text)."
     )
@@ -161,7 +163,7 @@ def _check_hop(url: str, asked: str) -> None:
     if host and https_or_loopback(parts.scheme, host):
         return
     hop = "" if url == asked else f" (redirected to {redacted(url)})"
-    raise CreatifyAssetCopyError(
+    raise CreatifyAssetRefusedError(
         f"Refused to copy Creatify asset {redacted(asked)}{hop}: only https URLs are fetched (plain http "
         "only from loopback). Check where the URL comes from."
     )
@@ -200,7 +202,7 @@ def _download(
                 "download_timeout for large files, or check the asset host."
             ) from None
         if isinstance(exc, RefusedAddress):
-            raise CreatifyAssetCopyError(
+            raise CreatifyAssetRefusedError(
                 f"Refused to copy Creatify asset {redacted(url)}: the host {exc.host} resolves to "
                 f"{exc.address}, not a public address. Set allow_private_hosts (or [creatify] "
                 "allow_private_hosts) only if that host is meant to be reached."
@@ -232,7 +234,7 @@ def _get(http: requests.Session, url: str, request_timeout: float) -> requests.R
             return response
         response.close()
         current = urljoin(current, location).partition("#")[0]
-    raise CreatifyAssetCopyError(
+    raise CreatifyAssetRefusedError(
         f"Copying Creatify asset {redacted(url)} failed: more than {MAX_REDIRECTS} redirects. Check the URL."
     )
 
@@ -248,7 +250,7 @@ def _write(response: requests.Response, part: ObjectStoragePath, max_bytes: int,
     if header is not None and announced is None:
         raise CreatifyAssetCopyError(f"{failed}: an invalid Content-Length. Retry the task.")
     if announced is not None and announced > max_bytes:
-        raise CreatifyAssetCopyError(
+        raise CreatifyAssetRefusedError(
             f"{failed}: it announces {announced} bytes, more than max_bytes ({max_bytes}). Raise max_bytes "
             "if the file is meant to be that large."
         )
@@ -257,7 +259,7 @@ def _write(response: requests.Response, part: ObjectStoragePath, max_bytes: int,
         for chunk in response.iter_content(COPY_CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:
-                raise CreatifyAssetCopyError(
+                raise CreatifyAssetRefusedError(
                     f"{failed}: more than max_bytes ({max_bytes}) were sent. Raise max_bytes if the file "
                     "is meant to be that large."
                 )

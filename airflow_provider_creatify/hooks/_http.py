@@ -21,6 +21,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyCreateUncertainError,
     CreatifyInsufficientCreditsError,
     CreatifyNotFoundError,
+    CreatifyRefusedError,
 )
 from airflow_provider_creatify.hooks._connection import DEFAULT_BASE_URL
 from airflow_provider_creatify.polling import backoff_delay, parse_retry_after
@@ -97,7 +98,8 @@ def decode(status: int, body: bytes, what: str, *, conn_id: str, retry_after: st
             http_status=status,
             body=text,
         )
-    raise CreatifyAPIError(
+    refused = CreatifyRefusedError if status in (400, 422) else CreatifyAPIError
+    raise refused(
         f"{what} failed: Creatify refused the request (HTTP {status}): {reason}",
         http_status=status,
         body=text,

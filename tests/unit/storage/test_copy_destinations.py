@@ -4,6 +4,7 @@ and ``allow_private_hosts`` read from Airflow's configuration when the task runs
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError
 from airflow_provider_creatify.operators.creatify import CreatifyCopyAssetsOperator
@@ -38,6 +39,7 @@ def test_a_destination_outside_the_allowed_ones_is_refused_before_any_download(
         task.execute({})
 
     assert "not under an allowed destination" in str(info.value) and ROOT in str(info.value)
+    assert isinstance(info.value, AirflowFailException)  # a retry would be refused again
     assert asset_server.seen == []
 
 
