@@ -23,6 +23,7 @@ from airflow_provider_creatify.addresses import (
     guarded_session,
     https_or_loopback,
 )
+from airflow_provider_creatify.destinations import LOCAL_SCHEMES, check_local_is_absolute
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError, CreatifyAssetRefusedError
 from airflow_provider_creatify.generation import without_query
 
@@ -89,8 +90,9 @@ def copy_assets(
 ) -> list[str]:
     """Stream each asset into the ``destination`` folder; return the stored paths, in order.
 
-    ``destination`` is any Airflow object storage URL (``file:///data/creatify/``,
-    ``s3://aws_default@bucket/creatify/``, ``gs://...``) or ``ObjectStoragePath``. Names are
+    ``destination`` is any Airflow object storage URL (``file:///data/creatify/``, ``/data/creatify/``,
+    ``s3://aws_default@bucket/creatify/``, ``gs://...``) or ``ObjectStoragePath``; a local folder must be
+    an absolute path, and is made if missing. Names are
     :func:`asset_file_name`, so a retry skips what an earlier try stored. Each file is streamed in 1 MiB
     chunks to a temporary name in the folder, its length checked against ``Content-Length`` (when sent),
     then moved into place: a broken download leaves nothing under the final name, on any backend.
@@ -119,6 +121,7 @@ def copy_assets(
         from airflow.providers.common.compat.sdk import conf
 
         allow_private_hosts = conf.getboolean("creatify", "allow_private_hosts", fallback=False)
+    check_local_is_absolute(str(destination))
     folder = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(destination)
     names = [asset_file_name(url) for url in asset_urls]  # every URL checked before any download
     for url in asset_urls:
@@ -182,7 +185,7 @@ def _download(
     part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
     failed = f"Copying Creatify asset {redacted(url)} to {target} failed"
     try:
-        if target.protocol in ("file", "local"):
+        if target.protocol in LOCAL_SCHEMES:  # object stores have no folders to make
             target.parent.mkdir(parents=True, exist_ok=True)
         with guard, guarded_session(guard) as http:
             with _get(http, url, request_timeout) as response:

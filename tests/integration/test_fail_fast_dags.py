@@ -29,8 +29,9 @@ DAG_FILE_NAME = "creatify_fail_fast.py"  # from tests/integration/dags/, in the 
             "Upgrade your plan.",
         ),
         ("creatify_fail_fast_asset_host", None, 0, "only https URLs are fetched"),
+        ("creatify_fail_fast_relative_destination", None, 0, "is a relative path"),
     ],
-    ids=["invalid-input", "unknown-model", "400", "403", "asset-host"],
+    ids=["invalid-input", "unknown-model", "400", "403", "asset-host", "relative-destination"],
 )
 def test_a_deterministic_failure_keeps_its_retries(
     airflow_db, dags_folder, creatify_conn, capfd, dag_id, fault, posts, said

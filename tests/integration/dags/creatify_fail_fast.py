@@ -38,3 +38,8 @@ with fail_fast_dag("creatify_fail_fast_asset_host") as asset_host_dag:
     CreatifyCopyAssetsOperator(
         task_id="task", asset_urls=["http://cdn.example.com/a.png"], destination="/tmp/creatify/", **RETRIES
     )
+
+with fail_fast_dag("creatify_fail_fast_relative_destination") as relative_destination_dag:
+    CreatifyCopyAssetsOperator(
+        task_id="task", asset_urls=["https://cdn.example.com/a.png"], destination="creatify/", **RETRIES
+    )
