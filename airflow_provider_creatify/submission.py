@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_creatify import schemas
 from airflow_provider_creatify.exceptions import (
+    CreatifyAPIError,
+    CreatifyAuthError,
     CreatifyCreateUncertainError,
     CreatifyInsufficientCreditsError,
     CreatifyNotFoundError,
+    CreatifyRefusedError,
 )
 from airflow_provider_creatify.generation import format_credits
+from airflow_provider_creatify.hooks._http import readable
 from airflow_provider_creatify.lost_creates import LOST_SEARCH_INTERVAL, LOST_SEARCHES, find_lost, fingerprint
 
 if TYPE_CHECKING:
@@ -232,7 +236,20 @@ class Submission:
         return generation, deadline
 
     def _check_credits(self, minimum: float) -> None:
-        remaining = self.hook.remaining_credits()
+        try:
+            remaining = self.hook.remaining_credits()
+        except CreatifyAPIError as err:
+            if err.is_transient or isinstance(err, CreatifyAuthError):
+                raise
+            raise CreatifyRefusedError(  # the balance endpoint is an extra: it may be missing or differ
+                f"Not creating a Creatify generation of model {self.model_name!r}: this task's "
+                "min_remaining_credits needs the account's balance, and Airflow connection "
+                f"{self.hook.creatify_conn_id!r} could not read it (HTTP {err.http_status}: "
+                f"{readable(err.body.encode())}). Nothing was created. Remove min_remaining_credits to "
+                "create without the guard; Creatify still refuses a create the account cannot pay.",
+                http_status=err.http_status,
+                body=err.body,
+            ) from None
         if remaining < minimum:
             raise CreatifyInsufficientCreditsError(
                 f"Not creating a Creatify generation of model {self.model_name!r}: the account of Airflow "

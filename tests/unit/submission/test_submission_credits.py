@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError
-from airflow_provider_creatify.sandbox import SandboxSettings
+from airflow_provider_creatify.exceptions import CreatifyInsufficientCreditsError, CreatifyRefusedError
+from airflow_provider_creatify.sandbox import FaultRule, SandboxSettings
 from tests.helpers import CREDITS_PATH, ONE_IMAGE, POST_PATH, RecordingTI
 
 
@@ -41,3 +42,25 @@ def test_out_of_credits_at_creatify_fails_clearly(make_image, creatify_conn):
     with pytest.raises(CreatifyInsufficientCreditsError, match="out of credits"):
         make_image().run(None, RecordingTI(), None)
     assert creatify_conn.count("POST", POST_PATH, status=400) == 1 and len(creatify_conn.generations) == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule(method="GET", path=CREDITS_PATH, status=404),  # the endpoint is absent
+        FaultRule(method="GET", path=CREDITS_PATH, status=405),
+        FaultRule(method="GET", path=CREDITS_PATH, body=b'{"credits": 12}'),  # another shape
+    ],
+    ids=["absent", "not-allowed", "other-shape"],
+)
+def test_a_balance_that_cannot_be_read_stops_the_guard_clearly_and_at_once(make_image, creatify_conn, fault):
+    creatify_conn.add_fault(fault)
+
+    with pytest.raises(CreatifyRefusedError) as err:
+        make_image(min_remaining_credits=0.5).run(None, RecordingTI(), None)
+
+    message = str(err.value)
+    assert "min_remaining_credits needs the account's balance" in message and "creatify_default" in message
+    assert "Remove min_remaining_credits" in message and "Check the id" not in message
+    assert isinstance(err.value, AirflowFailException)  # Airflow's retries would only repeat it
+    assert creatify_conn.count("POST", POST_PATH) == 0
