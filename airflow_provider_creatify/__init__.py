@@ -30,7 +30,10 @@ def get_provider_info() -> dict:
         "operators": [
             {
                 "integration-name": "Creatify",
-                "python-modules": ["airflow_provider_creatify.operators.creatify"],
+                "python-modules": [
+                    "airflow_provider_creatify.operators.creatify",
+                    "airflow_provider_creatify.operators.copy",
+                ],
             }
         ],
         "sensors": [

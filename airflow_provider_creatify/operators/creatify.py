@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify import destinations, storage
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
+from airflow_provider_creatify.operators.copy import CreatifyCopyAssetsOperator
 from airflow_provider_creatify.submission import STATE_KEY, Submission, task_state_store
 
 if TYPE_CHECKING:
@@ -119,81 +119,3 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         if not self.wait_for_completion:
             return generation.id
         return self.wait_and_finish(context, generation, deadline=deadline, poll_interval=self.poll_interval)
-
-
-class CreatifyCopyAssetsOperator(BaseOperator):
-    """Copy generated assets to durable storage (Creatify's asset URLs do not last); return the paths.
-
-    .. code-block:: python
-
-        CreatifyCopyAssetsOperator(
-            task_id="store",
-            asset_urls=generate.output,  # the create operator's asset URLs
-            destination="s3://aws_default@my-bucket/creatify/{{ ds }}/",
-            allowed_destinations=["s3://aws_default@my-bucket/creatify/"],
-        )
-
-    See :func:`airflow_provider_creatify.storage.copy_assets`: streamed, deterministic names, files
-    already stored are skipped, a file lands whole or not at all; https only, public hosts only unless
-    ``allow_private_hosts``, a byte cap and a deadline per file; no Creatify connection is needed.
-    XCom ``return_value``: the stored paths, in the URLs' order.
-
-    :param asset_urls: the asset URLs (templated; usually an XComArg of the create operator).
-    :param destination: an object storage folder URL (``file://``, ``s3://``, ``gs://``; templated).
-    :param allowed_destinations: folders the rendered ``destination`` must lie under (not templated);
-        ``None``: anywhere. Set it when a DAG param or any run input reaches ``destination``.
-    :param allow_private_hosts: also download from private and loopback addresses (the sandbox);
-        ``None``: Airflow's ``[creatify] allow_private_hosts``, read when the task runs (off by default).
-    :param max_bytes: the largest file accepted (default 5 GiB).
-    :param download_timeout: seconds allowed for one file in all (default 30 min).
-    :raises CreatifyAssetCopyError: a destination outside ``allowed_destinations`` (before any
-        download), a refused URL or host, or a failed download.
-    """
-
-    template_fields: Sequence[str] = ("asset_urls", "destination")
-    ui_color = "#f4e1ff"
-
-    def __init__(
-        self,
-        *,
-        asset_urls: list[str] | str,
-        destination: str,
-        allowed_destinations: Sequence[str] | None = None,
-        allow_private_hosts: bool | None = None,
-        max_bytes: int = storage.DEFAULT_MAX_BYTES,
-        download_timeout: float = storage.DEFAULT_DOWNLOAD_TIMEOUT,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.asset_urls = asset_urls
-        self.destination = destination
-        self.allowed_destinations = (
-            [allowed_destinations] if isinstance(allowed_destinations, str) else allowed_destinations
-        )
-        self.allow_private_hosts = allow_private_hosts
-        self.max_bytes = max_bytes
-        self.download_timeout = download_timeout
-
-    #: The asset URLs and the paths they were stored as, once copied (for OpenLineage).
-    copied: tuple[list[str], list[str]] = ([], [])
-
-    def execute(self, context: Context) -> list[str]:
-        if self.allowed_destinations is not None:
-            destinations.check_destination(str(self.destination), self.allowed_destinations)
-        urls = [self.asset_urls] if isinstance(self.asset_urls, str) else list(self.asset_urls or [])
-        stored = storage.copy_assets(
-            urls,
-            self.destination,
-            download_timeout=self.download_timeout,
-            max_bytes=self.max_bytes,
-            allow_private_hosts=self.allow_private_hosts,
-            log=self.log,
-        )
-        self.copied = (urls, stored)
-        return stored
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage (when installed): the asset URLs as inputs, the stored files as outputs."""
-        from airflow_provider_creatify.lineage import copy_lineage
-
-        return copy_lineage(*self.copied)
