@@ -52,12 +52,13 @@ def get_provider_info() -> dict:
                 "hook-name": "Creatify",
                 # Airflow 3.2+ reads the form here; older ones ask CreatifyHook.get_ui_field_behaviour.
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
+                    "hidden-fields": ["schema", "port"],
                     "relabeling": {"login": "API ID", "password": "API Key", "host": "Base URL"},
                     "placeholders": {
                         "login": "Your Creatify API ID (X-API-ID)",
                         "password": "Your Creatify API key (X-API-KEY)",
                         "host": "https://api.creatify.ai (default)",
+                        "extra": '{"proxy": "http://proxy.internal:3128"} (only behind an egress proxy)',
                     },
                 },
             }

@@ -78,12 +78,13 @@ class RefusedAddress(Exception):
 class DownloadGuard:
     """Where one download's connections may go, and its deadline: when it passes, their sockets are shut.
 
-    Connections are pinned to an address checked here (no second lookup); each new socket is watched
-    through a duplicate descriptor, so that shutting it also ends a read blocked in the TLS layer.
+    With ``check_addresses``, connections are pinned to an address checked here (no second lookup). Each
+    new socket is watched through a duplicate descriptor, so that shutting it also ends a read blocked in
+    the TLS layer.
     """
 
-    def __init__(self, allow_private_hosts: bool, seconds: float) -> None:
-        self.allow_private_hosts, self.seconds = allow_private_hosts, seconds
+    def __init__(self, check_addresses: bool, seconds: float) -> None:
+        self.check_addresses, self.seconds = check_addresses, seconds
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -112,7 +113,7 @@ class DownloadGuard:
 
     def connect(self, conn: Any, open_socket: Callable[[], socket.socket]) -> socket.socket:
         """Open ``conn``'s socket (urllib3's ``_new_conn``) to a checked address of its host."""
-        sock = open_socket() if self.allow_private_hosts else self._open_checked(conn, open_socket)
+        sock = self._open_checked(conn, open_socket) if self.check_addresses else open_socket()
         with self._lock:
             if self.expired:
                 sock.close()
@@ -144,13 +145,51 @@ class DownloadGuard:
         raise error
 
 
-def guarded_session(guard: DownloadGuard) -> requests.Session:
-    """A session whose connections go through ``guard``: no proxy (the address connected to is the one
-    checked) and no ``.netrc`` credentials; a CA bundle named by ``REQUESTS_CA_BUNDLE`` or
-    ``CURL_CA_BUNDLE`` is still trusted, as requests itself does."""
+def plain_session(proxy: str | None = None) -> requests.Session:
+    """A requests session that takes nothing from the environment but a CA bundle.
+
+    No ``HTTP(S)_PROXY`` and no ``.netrc`` credentials: only ``proxy``, when given, for https. A CA bundle
+    named by ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` is still trusted, as requests itself does.
+    """
     import os
 
     import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    if proxy:
+        session.proxies = {"https": proxy}
+    return session
+
+
+def check_proxied_host(host: str) -> None:
+    """Refuse a download host that is not public, when a proxy will make the connection.
+
+    The proxy resolves the name, so the address it connects to cannot be checked here. Checked instead:
+    an IP literal must be public, ``localhost`` is refused, and a name that resolves here must resolve to
+    public addresses only. A name that does not resolve here is left to the proxy.
+
+    :raises RefusedAddress: naming the host and the address that is not public.
+    """
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        raise RefusedAddress(host, "127.0.0.1")
+    try:
+        found = socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM)
+    except OSError:
+        return
+    for address in dict.fromkeys(str(info[4][0]) for info in found):
+        if not is_public_address(address):
+            raise RefusedAddress(host, address)
+
+
+def guarded_session(guard: DownloadGuard, proxy: str | None = None) -> requests.Session:
+    """A :func:`plain_session` whose connections go through ``guard``.
+
+    Without ``proxy``, the address connected to is the one checked. With it, the connection is to the
+    proxy: the caller checks each host name with :func:`check_proxied_host` instead.
+    """
     from requests.adapters import HTTPAdapter
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -174,9 +213,7 @@ def guarded_session(guard: DownloadGuard) -> requests.Session:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session = plain_session(proxy)
     for prefix in ("http://", "https://"):
         session.mount(prefix, _Adapter())
     return session

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from airflow_provider_creatify.addresses import (
     DownloadGuard,
     RefusedAddress,
+    check_proxied_host,
     guarded_session,
     https_or_loopback,
 )
@@ -86,6 +87,7 @@ def copy_assets(
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_private_hosts: bool | None = None,
+    proxy: str | None = None,
     log: Any = _log,
 ) -> list[str]:
     """Stream each asset into the ``destination`` folder; return the stored paths, in order.
@@ -100,8 +102,8 @@ def copy_assets(
     Only ``https`` URLs are fetched (``http`` only from loopback), redirects included (at most
     :data:`MAX_REDIRECTS`, each hop checked). Unless ``allow_private_hosts``, the address actually
     connected to must be public (not private, loopback, link-local, reserved, multicast or a cloud
-    metadata service), so DNS rebinding cannot slip past the check. Downloads go direct: proxy
-    variables (``HTTPS_PROXY``) and ``.netrc`` are ignored, and no credentials are sent.
+    metadata service), so DNS rebinding cannot slip past the check. Downloads go direct unless ``proxy``
+    is given: proxy variables (``HTTPS_PROXY``) and ``.netrc`` are ignored, and no credentials are sent.
 
     :param asset_urls: the asset URLs, e.g. the create operator's ``asset_urls`` XCom.
     :param destination: the folder to store them in.
@@ -110,6 +112,9 @@ def copy_assets(
     :param max_bytes: the largest file accepted (default 5 GiB).
     :param allow_private_hosts: also fetch from private and loopback addresses; ``None``: Airflow's
         ``[creatify] allow_private_hosts`` (off by default).
+    :param proxy: an egress proxy (``http://proxy.internal:3128``) for https downloads. The proxy resolves
+        and connects, so each host name is checked instead of the address connected to: an IP literal must
+        be public, and a name that resolves here must resolve to public addresses only.
     :param log: where each copy (or skip) is logged, URLs without their query.
     :raises CreatifyAssetCopyError: naming the URL (without its query), the target and what to do;
         a :class:`CreatifyAssetRefusedError` (not retried by Airflow) when the URL, host, size or
@@ -132,9 +137,16 @@ def copy_assets(
         if target.exists():
             log.info("Skipping %s: already copied to %s.", redacted(url), target)
         else:
-            guard = DownloadGuard(allow_private_hosts, download_timeout)
+            guard = DownloadGuard(not allow_private_hosts and not proxy, download_timeout)
             size = _download(
-                url, target, guard, request_timeout=request_timeout, max_bytes=max_bytes, log=log
+                url,
+                target,
+                guard,
+                proxy=proxy,
+                check_hosts=not allow_private_hosts,
+                request_timeout=request_timeout,
+                max_bytes=max_bytes,
+                log=log,
             )
             log.info("Copied %s to %s (%d bytes).", redacted(url), target, size)
         stored.append(str(target))
@@ -177,6 +189,8 @@ def _download(
     target: ObjectStoragePath,
     guard: DownloadGuard,
     *,
+    proxy: str | None,
+    check_hosts: bool,
     request_timeout: float,
     max_bytes: int,
     log: Any,
@@ -187,8 +201,8 @@ def _download(
     try:
         if target.protocol in LOCAL_SCHEMES:  # object stores have no folders to make
             target.parent.mkdir(parents=True, exist_ok=True)
-        with guard, guarded_session(guard) as http:
-            with _get(http, url, request_timeout) as response:
+        with guard, guarded_session(guard, proxy) as http:
+            with _get(http, url, request_timeout, check_name=bool(proxy) and check_hosts) as response:
                 size = _write(response, part, max_bytes, failed)
             if guard.expired:
                 raise TimeoutError
@@ -220,11 +234,16 @@ def _download(
         ) from None
 
 
-def _get(http: requests.Session, url: str, request_timeout: float) -> requests.Response:
-    """GET ``url``, following at most :data:`MAX_REDIRECTS` redirects, each hop checked first."""
+def _get(http: requests.Session, url: str, request_timeout: float, *, check_name: bool) -> requests.Response:
+    """GET ``url``, following at most :data:`MAX_REDIRECTS` redirects, each hop checked first.
+
+    :param check_name: check each hop's host name too (a proxy connects, so no address is checked).
+    """
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         _check_hop(current, url)
+        if check_name:
+            check_proxied_host(urlsplit(current).hostname or "")
         response = http.get(
             current,
             stream=True,

@@ -7,6 +7,7 @@ conftest.py imports this module before it points AIRFLOW_HOME at its throw-away 
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -225,3 +226,72 @@ class LoopbackServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class ConnectProxy:
+    """An HTTP ``CONNECT`` proxy on loopback, in a thread, as an egress proxy: it resolves and connects.
+
+    :attr:`tunnels` records each ``(host, port)`` asked for, :attr:`authorizations` each request's
+    ``Proxy-Authorization`` header (or ``None``). Any method but ``CONNECT`` is answered 405.
+    """
+
+    def __init__(self) -> None:
+        self.tunnels: list[tuple[str, int]] = []
+        self.authorizations: list[str | None] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            request, *lines = head.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+            method, target, _ = request.split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+            host, _, port = target.rpartition(":")
+            self.tunnels.append((host.strip("[]"), int(port)))
+            self.authorizations.append(headers.get("proxy-authorization"))
+            if method != "CONNECT":
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            try:
+                upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            except OSError:
+                client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            with upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+                _pipe(client, upstream)
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def __enter__(self) -> ConnectProxy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy ``source`` to ``target`` until either end closes."""
+    try:
+        while chunk := source.recv(65536):
+            target.sendall(chunk)
+        target.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass

@@ -27,6 +27,15 @@ class Credentials:
     base_url: str
     api_id: str
     api_key: str
+    proxy: str | None = None
+
+    @property
+    def api_proxy(self) -> str | None:
+        """The proxy API calls go through: the connection's ``proxy``, for an https base URL only.
+
+        Plain http is allowed only to loopback (the sandbox), which is reached directly.
+        """
+        return self.proxy if self.base_url.startswith("https://") else None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -43,7 +52,9 @@ class Credentials:
         return body
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
-        return f"Credentials(base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***')"
+        proxy = shown_proxy(self.proxy) if self.proxy else None
+        shown = f"base_url={self.base_url!r}, api_id={self.api_id!r}, api_key='***', proxy={proxy!r}"
+        return f"Credentials({shown})"
 
 
 def base_url_from_connection(conn: Connection) -> str:
@@ -101,7 +112,48 @@ def credentials_from_connection(conn: Connection) -> Credentials:
             "Set them in the connection (Admin > Connections, or AIRFLOW_CONN_"
             f"{conn.conn_id.upper()}) with your Creatify API ID and API key."
         )
-    return Credentials(base_url_from_connection(conn), conn.login, conn.password)  # type: ignore[arg-type]
+    return Credentials(
+        base_url_from_connection(conn),
+        conn.login,  # type: ignore[arg-type]
+        conn.password,  # type: ignore[arg-type]
+        proxy_from_connection(conn),
+    )
+
+
+def proxy_from_connection(conn: Connection) -> str | None:
+    """The connection's ``proxy`` extra (``http://proxy.internal:3128``), checked; ``None`` when unset.
+
+    API calls and asset copies never read ``HTTP(S)_PROXY`` or ``.netrc``: this is the one way to send
+    them through an egress proxy.
+    """
+    proxy = conn.extra_dejson.get("proxy") if conn.extra else None
+    if proxy in (None, ""):
+        return None
+    try:
+        parts = urlsplit(proxy) if isinstance(proxy, str) else None
+        _ = parts and parts.port  # a port that is not a number raises ValueError
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise CreatifyConfigError(
+            f"The proxy extra of Airflow connection {conn.conn_id!r} is not a proxy URL: give it as "
+            "http://host:port (user:password@ before the host if the proxy needs them), or remove it."
+        )
+    return proxy
+
+
+def shown_proxy(proxy: str) -> str:
+    """``proxy`` without its user and password, for a message or a log line."""
+    parts = urlsplit(proxy)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 #: Why every connection lookup fails on Airflow 3.1 with cryptography 51 or newer while a fernet key is set:

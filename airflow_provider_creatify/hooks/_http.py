@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_creatify.addresses import plain_session
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
@@ -209,8 +210,6 @@ class SyncClient:
         retry_max_delay: float,
         log: Any,
     ) -> None:
-        import requests
-
         self.creds = creds
         self.conn_id = conn_id
         self.request_timeout = request_timeout
@@ -218,7 +217,7 @@ class SyncClient:
         self.retry_backoff = retry_backoff
         self.retry_max_delay = retry_max_delay
         self.log = log
-        self.session = requests.Session()
+        self.session = plain_session(creds.api_proxy)  # no HTTP(S)_PROXY, no .netrc Authorization
         self.session.headers.update(creds.headers)
 
     def request_once(self, method: str, path: str, what: str, **kwargs: Any) -> Any:

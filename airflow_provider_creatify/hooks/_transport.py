@@ -100,7 +100,8 @@ class AsyncTransport:
         loop = asyncio.get_running_loop()
         shared = self._sessions.get(loop)
         if shared is None:
-            shared = self._sessions[loop] = _Shared(aiohttp.ClientSession())
+            # trust_env=False (the default, said): no HTTP(S)_PROXY, no .netrc; the connection's proxy only
+            shared = self._sessions[loop] = _Shared(aiohttp.ClientSession(trust_env=False))
         shared.users += 1
         return shared.session
 
@@ -160,6 +161,7 @@ class AsyncTransport:
                 headers=creds.headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
+                proxy=creds.api_proxy,
             ) as response:
                 refuse_redirect(response.status, response.headers.get("Location"), what, creds.base_url)
                 body = creds.redact(await response.read())

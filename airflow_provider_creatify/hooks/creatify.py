@@ -265,12 +265,14 @@ class CreatifyHook(ModelReads, AsyncReads, BaseHook):
         """Stream each asset into the ``destination`` folder; return the stored paths, in order.
 
         See :func:`airflow_provider_creatify.storage.copy_assets` (https, public hosts, whole files only).
+        Downloads go through the connection's ``proxy`` extra, when it has one.
 
         :param asset_urls: the asset URLs, e.g. the create operator's ``asset_urls`` XCom.
         :param destination: an object storage folder URL (``file://``, ``s3://``, ``gs://``) or path.
         :param limits: its ``allow_private_hosts``, ``max_bytes``, ``download_timeout``, ``request_timeout``.
         """
         limits.setdefault("request_timeout", self.request_timeout)
+        limits.setdefault("proxy", self.credentials.proxy)
         return storage.copy_assets(asset_urls, destination, log=self.log, **limits)
 
     def test_connection(self) -> tuple[bool, str]:

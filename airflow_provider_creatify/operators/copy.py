@@ -29,7 +29,8 @@ class CreatifyCopyAssetsOperator(BaseOperator):
 
     See :func:`airflow_provider_creatify.storage.copy_assets`: streamed, deterministic names, files
     already stored are skipped, a file lands whole or not at all; https only, public hosts only unless
-    ``allow_private_hosts``, a byte cap and a deadline per file; no Creatify connection is needed.
+    ``allow_private_hosts``, a byte cap and a deadline per file. No Creatify connection is needed, unless
+    downloads must go through the egress proxy set on one.
     XCom ``return_value``: the stored paths, in the URLs' order.
 
     :param asset_urls: the asset URLs (templated; usually an XComArg of the create operator).
@@ -40,6 +41,8 @@ class CreatifyCopyAssetsOperator(BaseOperator):
         ``None``: Airflow's ``[creatify] allow_private_hosts``, read when the task runs (off by default).
     :param max_bytes: the largest file accepted (default 5 GiB).
     :param download_timeout: seconds allowed for one file in all (default 30 min).
+    :param creatify_conn_id: a Creatify connection whose ``proxy`` extra the downloads go through;
+        ``None``: direct. Through a proxy, host names are checked, not the addresses it connects to.
     :raises CreatifyAssetCopyError: a destination outside ``allowed_destinations`` (before any
         download), a refused URL or host, or a failed download.
     """
@@ -56,6 +59,7 @@ class CreatifyCopyAssetsOperator(BaseOperator):
         allow_private_hosts: bool | None = None,
         max_bytes: int = storage.DEFAULT_MAX_BYTES,
         download_timeout: float = storage.DEFAULT_DOWNLOAD_TIMEOUT,
+        creatify_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,6 +71,7 @@ class CreatifyCopyAssetsOperator(BaseOperator):
         self.allow_private_hosts = allow_private_hosts
         self.max_bytes = max_bytes
         self.download_timeout = download_timeout
+        self.creatify_conn_id = creatify_conn_id
 
     #: The asset URLs and the paths they were stored as, once copied (for OpenLineage).
     copied: tuple[list[str], list[str]] = ([], [])
@@ -81,10 +86,18 @@ class CreatifyCopyAssetsOperator(BaseOperator):
             download_timeout=self.download_timeout,
             max_bytes=self.max_bytes,
             allow_private_hosts=self.allow_private_hosts,
+            proxy=self._proxy(),
             log=self.log,
         )
         self.copied = (urls, stored)
         return stored
+
+    def _proxy(self) -> str | None:
+        if self.creatify_conn_id is None:
+            return None
+        from airflow_provider_creatify.hooks.creatify import CreatifyHook
+
+        return CreatifyHook(creatify_conn_id=self.creatify_conn_id).credentials.proxy
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage (when installed): the asset URLs as inputs, the stored files as outputs."""

@@ -115,7 +115,7 @@ def test_connection_form_relabels_fields_on_this_airflow(airflow_db):
     expected_labels = {"login": "API ID", "password": "API Key", "host": "Base URL"}
     hook_form = CreatifyHook.get_ui_field_behaviour()
     assert hook_form["relabeling"] == expected_labels
-    assert set(hook_form["hidden_fields"]) == {"schema", "port", "extra"}
+    assert set(hook_form["hidden_fields"]) == {"schema", "port"}  # extra: the egress proxy
     assert "api.creatify.ai" in hook_form["placeholders"]["host"]
     manager = ProvidersManager()
     manager._customized_form_fields_schema_validator.validate(hook_form)  # the shape Airflow accepts
