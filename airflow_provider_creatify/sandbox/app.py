@@ -1,8 +1,9 @@
 """The sandbox's ASGI application: faults applied, routing, authentication and the API's answers.
 
 Plain ASGI (no framework routing; the plumbing is in ``asgi.py``) keeps a status poll to a few
-microseconds of app time. What a create must hold is checked by ``validation.py``; the generations,
-credits and webhook notices are kept by ``state.py``.
+microseconds of app time. What a create must hold is checked by ``validation.py``. The generations,
+credits and webhook notices are kept by ``state.py``. The lists (generations, schemas) are answered by
+``listing.py``.
 
 Where Creatify documents no shape, the sandbox guesses, and says so here:
 
@@ -10,7 +11,7 @@ Where Creatify documents no shape, the sandbox guesses, and says so here:
   ``["Insufficient credits: 3.5 remaining, this generation needs 12."]``; nothing is created;
 - a failed generation is refunded (``credits_used`` stays ``"0"``);
 - ``GET /api/asset_generator/`` without ``ids``: a bare array, newest first, at most ``limit`` (1 to 100,
-  default 100); the real ordering and pagination are undocumented;
+  default 100); the real ordering and pagination are undocumented (``listing.py``);
 - an image's ``duration`` is ``0``; an audio's ``resolution`` and ``aspect_ratio`` are ``""``;
 - a create above ``create_rate_limit`` a second (authenticated, before validation, as Django REST
   framework throttles): ``429``, ``Retry-After`` in whole seconds until a slot frees, and
@@ -20,14 +21,12 @@ Where Creatify documents no shape, the sandbox guesses, and says so here:
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
-from typing import Any
 from urllib.parse import parse_qs
 
-from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, MAX_IDS_PER_READ, SCHEMAS_PATH
-from airflow_provider_creatify.sandbox import catalogue, media
+from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, SCHEMAS_PATH
+from airflow_provider_creatify.sandbox import media
 from airflow_provider_creatify.sandbox.asgi import (
     JSON,
     Receive,
@@ -48,12 +47,10 @@ from airflow_provider_creatify.sandbox.faults import (
     throttled_detail,
 )
 from airflow_provider_creatify.sandbox.generation import new_generation
+from airflow_provider_creatify.sandbox.listing import NOT_FOUND, list_generations, list_schemas
 from airflow_provider_creatify.sandbox.state import SandboxState
 from airflow_provider_creatify.sandbox.validation import check_create
 
-#: The most generations a list without ``ids`` returns (the sandbox's choice).
-MAX_LIST = 100
-_NOT_FOUND = {"detail": "Not found."}
 _TRUNCATED_PLACEHOLDER = (
     b'{"id": "00000000-0000-4000-8000-000000000000", "status": "initializing", "assets": []}'
 )
@@ -125,15 +122,15 @@ class SandboxApp:
         if path.startswith("/media/"):
             return self._media(method, path[len("/media/") :])
         if not path.startswith("/api/"):
-            return json_response(404, _NOT_FOUND)
+            return json_response(404, NOT_FOUND)
         if not path.endswith("/"):
             if self._is_route(path + "/"):  # Django's APPEND_SLASH behaviour
                 query = scope.get("query_string", b"")
                 location = (path + "/" + ("?" + query.decode("latin-1") if query else "")).encode()
                 return Response(301, b"", b"text/html", [(b"location", location)])
-            return json_response(404, _NOT_FOUND)
+            return json_response(404, NOT_FOUND)
         if not self._is_route(path):
-            return json_response(404, _NOT_FOUND)
+            return json_response(404, NOT_FOUND)
         denied = self._authenticate(scope)
         if denied is not None:
             return denied
@@ -144,16 +141,16 @@ class SandboxApp:
                 body = await read_body(receive)  # read even when throttled: the connection stays usable
                 return self._throttled() or self._create(body)
             if method in ("GET", "HEAD"):
-                return self._list(query)
+                return list_generations(self.state, query)
             return self._not_allowed(method, b"GET, POST, HEAD, OPTIONS")
         if method not in ("GET", "HEAD"):
             return self._not_allowed(method, b"GET, HEAD, OPTIONS")
         if path == SCHEMAS_PATH:
-            return self._schemas(query)
+            return list_schemas(self.state, query)
         if path == CREDITS_PATH:
             return json_response(200, {"remaining_credits": self.state.remaining_credits()})
         snapshot = self.state.generation(path[len(GENERATIONS_PATH) : -1])
-        return json_response(200, snapshot) if snapshot is not None else json_response(404, _NOT_FOUND)
+        return json_response(200, snapshot) if snapshot is not None else json_response(404, NOT_FOUND)
 
     @staticmethod
     def _is_route(path: str) -> bool:
@@ -191,7 +188,7 @@ class SandboxApp:
             )
         found = media.media_file(name) if "/" not in name else None
         if found is None:
-            return json_response(404, _NOT_FOUND)
+            return json_response(404, NOT_FOUND)
         data, content_type = found
         return Response(200, data, content_type.encode(), [(b"cache-control", b"public, max-age=86400")])
 
@@ -226,48 +223,3 @@ class SandboxApp:
         )
         state.add(generation)
         return json_response(201, generation.to_dict(state.base_url, generation.created_mono))
-
-    def _list(self, query: dict[str, list[str]]) -> Response:
-        """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked (unknown or
-        malformed ids absent, duplicates once; at most ``MAX_IDS_PER_READ``); without, the newest first,
-        at most ``limit`` (1 to :data:`MAX_LIST`). The real ordering and pagination without ``ids`` are
-        undocumented: this is the sandbox's guess.
-        """
-        if "ids" in query and not self.state.settings.list_ignores_ids:
-            ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
-            if len(ids) > MAX_IDS_PER_READ:
-                return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
-            return self._listed(self.state.read(ids))
-        limit = query.get("limit", [str(MAX_LIST)])[-1].strip()
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
-            return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
-        return self._listed(self.state.newest(int(limit)))
-
-    def _schemas(self, query: dict[str, list[str]]) -> Response:
-        """``GET /api/asset_generator/schemas/``: every model (or those of ``model_name``), as the settings'
-        dialect has it (pages, schemas as text)."""
-        settings = self.state.settings
-        names = ",".join(query["model_name"]) if "model_name" in query else None
-        models = catalogue.list_schemas(names)
-        if settings.schemas_as_text:
-            models = [{**m, "input_params_schema": json.dumps(m["input_params_schema"])} for m in models]
-        size = settings.schema_page_size
-        if not size:
-            return json_response(200, models)
-        asked = query.get("page", ["1"])[-1]
-        page = int(asked) if asked.isdigit() and int(asked) >= 1 else 1
-        more = len(models) > page * size
-        following = f"{self.state.base_url}{SCHEMAS_PATH}?page={page + 1}" if more else None
-        results = models[(page - 1) * size : page * size]
-        body = {"count": len(models), "next": following, "previous": None, "results": results}
-        return json_response(200, body)
-
-    def _listed(self, generations: list[dict[str, Any]]) -> Response:
-        """The list endpoint's answer: without the fields of ``list_omits``; a page with ``list_pages``."""
-        settings = self.state.settings
-        if settings.list_omits:
-            generations = [{k: v for k, v in g.items() if k not in settings.list_omits} for g in generations]
-        if settings.list_pages:
-            page = {"count": len(generations), "next": None, "previous": None, "results": generations}
-            return json_response(200, page)
-        return json_response(200, generations)

@@ -1,0 +1,77 @@
+"""The sandbox's reads of many: the list of generations and the schemas, in the settings' dialect.
+
+Without ``ids`` the list answers a bare array, newest first, at most ``limit`` (1 to :data:`MAX_LIST`,
+default 100). The real ordering and pagination are undocumented: this is the sandbox's guess. The other
+shapes a real listing may take (pages, fields left out, ``ids`` ignored) are the
+``SandboxSettings`` dialects, applied here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_provider_creatify.endpoints import MAX_IDS_PER_READ, SCHEMAS_PATH
+from airflow_provider_creatify.sandbox import catalogue
+from airflow_provider_creatify.sandbox.asgi import Response, json_response
+from airflow_provider_creatify.sandbox.state import SandboxState
+
+#: The most generations a list without ``ids`` returns (the sandbox's choice).
+MAX_LIST = 100
+NOT_FOUND = {"detail": "Not found."}
+
+
+def list_generations(state: SandboxState, query: dict[str, list[str]]) -> Response:
+    """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked.
+
+    Unknown or malformed ids are absent, duplicates once, at most ``MAX_IDS_PER_READ``. Without ``ids``,
+    the newest first, at most ``limit``.
+
+    :param state: the generations and the live settings.
+    :param query: the parsed query string.
+    """
+    if "ids" in query and not state.settings.list_ignores_ids:
+        ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
+        if len(ids) > MAX_IDS_PER_READ:
+            return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
+        return _listed(state, state.read(ids))
+    limit = query.get("limit", [str(MAX_LIST)])[-1].strip()
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
+        return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
+    return _listed(state, state.newest(int(limit)))
+
+
+def _listed(state: SandboxState, generations: list[dict[str, Any]]) -> Response:
+    """The list endpoint's answer: without the fields of ``list_omits``; a page with ``list_pages``."""
+    settings = state.settings
+    if settings.list_omits:
+        generations = [{k: v for k, v in g.items() if k not in settings.list_omits} for g in generations]
+    if settings.list_pages:
+        page = {"count": len(generations), "next": None, "previous": None, "results": generations}
+        return json_response(200, page)
+    return json_response(200, generations)
+
+
+def list_schemas(state: SandboxState, query: dict[str, list[str]]) -> Response:
+    """``GET /api/asset_generator/schemas/``: every model (or those of ``model_name``).
+
+    The settings' dialect may answer pages (``schema_page_size``) or schemas as text (``schemas_as_text``).
+
+    :param state: the live settings and the sandbox's address (for a page's ``next``).
+    :param query: the parsed query string.
+    """
+    settings = state.settings
+    names = ",".join(query["model_name"]) if "model_name" in query else None
+    models = catalogue.list_schemas(names)
+    if settings.schemas_as_text:
+        models = [{**m, "input_params_schema": json.dumps(m["input_params_schema"])} for m in models]
+    size = settings.schema_page_size
+    if not size:
+        return json_response(200, models)
+    asked = query.get("page", ["1"])[-1]
+    page = int(asked) if asked.isdigit() and int(asked) >= 1 else 1
+    more = len(models) > page * size
+    following = f"{state.base_url}{SCHEMAS_PATH}?page={page + 1}" if more else None
+    results = models[(page - 1) * size : page * size]
+    body = {"count": len(models), "next": following, "previous": None, "results": results}
+    return json_response(200, body)
