@@ -207,6 +207,8 @@ class SandboxApp:
         if isinstance(asked, Response):
             return asked
         state, price = self.state, asked.model.price(asked.params)
+        if state.settings.forbidden_reason is not None:  # a plan or an account refusal: nothing charged
+            return json_response(403, {"detail": state.settings.forbidden_reason})
         now = time.monotonic()
         charged, balance = state.ledger.try_charge(price, starting=state.settings.credits, now_mono=now)
         if not charged:
@@ -222,4 +224,6 @@ class SandboxApp:
             rng=self.rng,
         )
         state.add(generation)
-        return json_response(201, generation.to_dict(state.base_url, generation.created_mono))
+        if state.settings.create_answers_id_only:
+            return json_response(201, {"id": generation.id})
+        return json_response(201, state.as_api(generation, generation.created_mono))

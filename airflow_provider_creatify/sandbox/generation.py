@@ -82,22 +82,27 @@ class SandboxGeneration:
             )
         return out
 
-    def to_dict(self, base_url: str, now_mono: float) -> dict[str, Any]:
+    def to_dict(self, base_url: str, now_mono: float, *, assets_as_strings: bool = False) -> dict[str, Any]:
         """The generation object as the API returns it.
 
         ``credits_used`` is a string (the reference's type): ``"0"`` until done, then the charge.
         ``output_nums`` is -1 until done. ``duration`` is seconds of output (0 for images);
         ``resolution`` and ``aspect_ratio`` are ``""`` for audio.
+
+        :param assets_as_strings: give the assets as their URLs, not objects (a dialect of the API).
         """
         status, updated = self.status(now_mono)
         params, model, done = self.input_params, self.model, status == "done"
+        assets: list[Any] = self.assets(base_url) if done else []
+        if assets_as_strings:
+            assets = [asset["url"] for asset in assets]
         return {
             "id": self.id,
             "model_name": model.model_name,
             "gen_type": model.asset_type,
             "status": status,
             "failed_reason": (self.forced_reason or self.failed_reason) if status == "failed" else "",
-            "assets": self.assets(base_url) if done else [],
+            "assets": assets,
             "input_params": params,
             "webhook_url": self.webhook_url,
             "credits_used": credits_used_string(self.charge) if done else "0",

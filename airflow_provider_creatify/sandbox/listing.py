@@ -2,7 +2,7 @@
 
 Without ``ids`` the list answers a bare array, newest first, at most ``limit`` (1 to :data:`MAX_LIST`,
 default 100). The real ordering and pagination are undocumented: this is the sandbox's guess. The other
-shapes a real listing may take (pages, fields left out, ``ids`` ignored) are the
+shapes a real listing may take (pages, fields left out, ``ids`` ignored, a status instead) are the
 ``SandboxSettings`` dialects, applied here.
 """
 
@@ -25,12 +25,15 @@ def list_generations(state: SandboxState, query: dict[str, list[str]]) -> Respon
     """``GET /api/asset_generator/``: with ``ids``, those generations in the order asked.
 
     Unknown or malformed ids are absent, duplicates once, at most ``MAX_IDS_PER_READ``. Without ``ids``,
-    the newest first, at most ``limit``.
+    the newest first, at most ``limit``. With ``list_status`` set, that status instead.
 
     :param state: the generations and the live settings.
     :param query: the parsed query string.
     """
-    if "ids" in query and not state.settings.list_ignores_ids:
+    settings = state.settings
+    if settings.list_status is not None:
+        return status_answer(settings.list_status)
+    if "ids" in query and not settings.list_ignores_ids:
         ids = [i.strip() for value in query["ids"] for i in value.split(",") if i.strip()]
         if len(ids) > MAX_IDS_PER_READ:
             return json_response(400, [f"At most {MAX_IDS_PER_READ} ids per request, got {len(ids)}."])
@@ -39,6 +42,23 @@ def list_generations(state: SandboxState, query: dict[str, list[str]]) -> Respon
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
         return json_response(400, {"limit": [f"Ensure this value is between 1 and {MAX_LIST}."]})
     return _listed(state, state.newest(int(limit)))
+
+
+def status_answer(status: int) -> Response:
+    """What an absent (404) or failing (5xx) endpoint answers.
+
+    A 502 is a proxy's HTML page, as a gateway in front of the API gives it. Any other status is JSON.
+
+    :param status: the HTTP status to answer.
+    """
+    if status == 502:
+        title = b"502 Bad Gateway"
+        html = b"<html><head><title>" + title + b"</title></head><body><h1>" + title + b"</h1></body></html>"
+        return Response(502, html, b"text/html")
+    if status == 404:
+        return json_response(404, NOT_FOUND)
+    detail = "A server error occurred." if status >= 500 else "Refused by the sandbox's list_status."
+    return json_response(status, {"detail": detail})
 
 
 def _listed(state: SandboxState, generations: list[dict[str, Any]]) -> Response:

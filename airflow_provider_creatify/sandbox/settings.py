@@ -36,6 +36,13 @@ class SandboxSettings:
     generations whatever ``ids`` asks for. ``schema_page_size`` makes the schemas endpoint answer pages of
     that many models, each with the absolute URL of the ``next``; ``schemas_as_text`` gives each
     ``input_params_schema`` as JSON text.
+
+    ``list_status`` makes the list endpoint (with ``ids`` or not) answer that status instead: 404 plays an
+    absent endpoint (``{"detail": "Not found."}``), a 5xx a failing one (502 as a proxy's HTML page). The
+    reads of one generation keep working. ``create_answers_id_only`` answers a successful create 201 with
+    only ``{"id": ...}``. ``assets_as_strings`` gives a done generation's assets as a list of their URLs
+    instead of objects (the same URLs). ``forbidden_reason`` refuses every authenticated create 403 with
+    ``{"detail": <reason>}``, as a plan or an account may; nothing is created or charged.
     """
 
     api_id: str = "sandbox-api-id"
@@ -56,6 +63,10 @@ class SandboxSettings:
     list_ignores_ids: bool = False
     schema_page_size: int | None = None
     schemas_as_text: bool = False
+    list_status: int | None = None
+    create_answers_id_only: bool = False
+    assets_as_strings: bool = False
+    forbidden_reason: str | None = None
 
     def seconds_for(self, typical_seconds: float) -> float:
         """How long a new generation takes: ``generation_seconds`` if set, else ``typical * time_scale``.

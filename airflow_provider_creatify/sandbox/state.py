@@ -50,27 +50,27 @@ class SandboxState:
         now = time.monotonic()
         with self.lock:
             found = [self.generations.get(gen_id) for gen_id in dict.fromkeys(ids)]
-            return [g.to_dict(self.base_url, now) for g in found if g is not None]
+            return [self.as_api(g, now) for g in found if g is not None]
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The generation objects of the newest ``limit`` generations, newest first."""
         now = time.monotonic()
         with self.lock:
             newest = itertools.islice(reversed(self.generations.values()), limit)
-            return [g.to_dict(self.base_url, now) for g in newest]
+            return [self.as_api(g, now) for g in newest]
 
     # ------------------------------------------------------- the tests' too
     def generation(self, gen_id: str) -> dict[str, Any] | None:
         """A snapshot of one generation, or None."""
         with self.lock:
             generation = self.generations.get(gen_id)
-            return generation.to_dict(self.base_url, time.monotonic()) if generation else None
+            return self.as_api(generation, time.monotonic()) if generation else None
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Snapshots of every generation."""
         now = time.monotonic()
         with self.lock:
-            return {k: g.to_dict(self.base_url, now) for k, g in self.generations.items()}
+            return {k: self.as_api(g, now) for k, g in self.generations.items()}
 
     def remaining_credits(self) -> float:
         """The balance: the starting ``credits`` minus what the generations cost (failed ones refunded)."""
@@ -109,4 +109,8 @@ class SandboxState:
             generation = self.generations.get(gen_id)
             if generation is None:
                 return None, None
-            return generation.to_dict(self.base_url, now), generation.next_change(now)
+            return self.as_api(generation, now), generation.next_change(now)
+
+    def as_api(self, generation: SandboxGeneration, now_mono: float) -> dict[str, Any]:
+        """The generation object as the API answers it now, in the settings' dialect."""
+        return generation.to_dict(self.base_url, now_mono, assets_as_strings=self.settings.assets_as_strings)
