@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shlex
 import signal
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.sandbox import CreatifySandbox
+    from airflow_provider_creatify.sandbox.settings import SandboxSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +86,52 @@ def build_parser() -> argparse.ArgumentParser:
         help='on exit (and on SIGUSR1), write {"post_create": N, "requests": N, "generations": N} as '
         'JSON to this file (and "create_throttled": N, the creates answered 429, with --create-rate-limit)',
     )
+    add_dialect_arguments(p)
     return p
+
+
+def add_dialect_arguments(p: argparse.ArgumentParser) -> None:
+    """The switches of the API's other shapes (the dialect fields of ``SandboxSettings``)."""
+    g = p.add_argument_group("dialects", "other shapes the real API may take (see SandboxSettings)")
+    g.add_argument(
+        "--list-omits",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="the list leaves this field out of each generation (repeat, or a comma list)",
+    )
+    g.add_argument("--list-pages", action="store_true", help="the list answers Django REST framework pages")
+    g.add_argument("--list-ignores-ids", action="store_true", help="the list answers the newest, ids or not")
+    g.add_argument(
+        "--list-status",
+        type=int,
+        metavar="N",
+        help="the list answers this status instead: 404 = absent, 5xx = failing (502 as an HTML page)",
+    )
+    g.add_argument("--schema-page-size", type=int, metavar="N", help="the schemas come in pages of N models")
+    g.add_argument("--schemas-as-text", action="store_true", help="each input_params_schema is JSON text")
+    g.add_argument("--create-answers-id-only", action="store_true", help='a create answers only {"id": ...}')
+    g.add_argument("--assets-as-strings", action="store_true", help="assets are a list of their URLs")
+    g.add_argument(
+        "--forbidden-reason",
+        metavar="TEXT",
+        help='every create is refused 403 with {"detail": TEXT}, as a plan may refuse a model',
+    )
+
+
+def settings_from(args: argparse.Namespace) -> SandboxSettings:
+    """The sandbox's settings from the parsed command line: each switch named as a setting sets it.
+
+    :param args: what :func:`build_parser` parsed.
+    """
+    from airflow_provider_creatify.sandbox.settings import SandboxSettings
+
+    names = {field.name for field in dataclasses.fields(SandboxSettings)}
+    given = {name: value for name, value in vars(args).items() if name in names}
+    given["list_omits"] = tuple(
+        field.strip() for value in args.list_omits for field in value.split(",") if field.strip()
+    )
+    return SandboxSettings(**given)
 
 
 def add_cli_faults(sandbox: CreatifySandbox, read_fail_rate: float, lose_create_answers: int) -> None:
@@ -125,20 +172,10 @@ def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the sandbox, print how to reach it, block until SIGINT/SIGTERM."""
-    from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
+    from airflow_provider_creatify.sandbox import CreatifySandbox
 
     args = build_parser().parse_args(argv)
-    settings = SandboxSettings(
-        api_id=args.api_id,
-        api_key=args.api_key,
-        generation_seconds=args.generation_seconds,
-        time_scale=args.time_scale,
-        credits=args.credits,
-        fail_rate=args.fail_rate,
-        webhook_repeat=args.webhook_repeat,
-        seed=args.seed,
-        create_rate_limit=args.create_rate_limit,
-    )
+    settings = settings_from(args)
     stop, dump = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

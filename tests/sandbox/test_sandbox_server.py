@@ -157,6 +157,32 @@ def test_cli_defaults():
     assert (args.generation_seconds, args.time_scale, args.credits) == (None, 0.05, 10_000.0)
 
 
+def test_cli_dialect_switches_become_settings():
+    from airflow_provider_creatify.sandbox.__main__ import build_parser, settings_from
+
+    parse = build_parser().parse_args
+    assert settings_from(parse([])) == SandboxSettings()  # no switch: the settings' defaults
+    argv = [
+        *("--list-omits", "input_params,created_at", "--list-omits", "assets"),
+        *("--list-pages", "--list-ignores-ids", "--list-status", "502"),
+        *("--schema-page-size", "3", "--schemas-as-text"),
+        *("--create-answers-id-only", "--assets-as-strings"),
+        *("--forbidden-reason", "Your plan does not include this model."),
+    ]
+    settings = settings_from(parse(argv))
+    assert settings == SandboxSettings(
+        list_omits=("input_params", "created_at", "assets"),
+        list_pages=True,
+        list_ignores_ids=True,
+        list_status=502,
+        schema_page_size=3,
+        schemas_as_text=True,
+        create_answers_id_only=True,
+        assets_as_strings=True,
+        forbidden_reason="Your plan does not include this model.",
+    )
+
+
 def test_cli_self_signed_tls():
     with serving([*CLI, "--port", "0", "--self-signed-tls"]) as (_, lines):
         conn = printed_connection(lines)
