@@ -77,6 +77,9 @@ class Generation:
     def from_api_list(cls, ids: list[str], data: Any, what: str) -> dict[str, Generation | None]:
         """Each id asked for, in order, with its generation from a list answer, or ``None`` if absent.
 
+        A generation listed as done without an asset URL is ``None`` too: a listing may leave assets out,
+        and the caller reads it alone (``GET /{id}/``) before deciding it has none.
+
         :param what: what was being read, for the message when ``data`` is not a list of generations.
         :raises CreatifyAPIError: ``data`` is not a list (or a page) of generations, or holds one not
             asked for (``ids`` ignored).
@@ -85,7 +88,7 @@ class Generation:
         found = {}
         for item in listed(data, what):
             generation = cls.from_api(item, context=context)
-            found[generation.id] = generation
+            found[generation.id] = None if generation.is_done and not generation.asset_urls else generation
         if others := found.keys() - set(ids):
             raise CreatifyAPIError(
                 f"{what} failed: the answer holds {len(others)} generation(s) not asked for, e.g. "

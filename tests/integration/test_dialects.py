@@ -20,7 +20,6 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_creatify.exceptions import (
     CreatifyAuthError,
     CreatifyCreateUncertainError,
-    CreatifyGenerationError,
 )
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
@@ -69,25 +68,10 @@ DIALECTS = {
     "create_503_after_processing": Dialect(faults=(CREATE_503_AFTER,)),
 }
 
-#: What the provider does not cope with yet: a list answer whose generations leave out their assets.
-ASSETS_NOT_LISTED = (
-    "a listed generation without 'assets' is read as done with no asset URL: the list reads (the "
-    "trigger's batches, get_generations, aget_generations) do not read it by id, where GET /{id}/ finishes"
-)
 
-
-def dialects(failing: type[BaseException] | None = None) -> pytest.MarkDecorator:
-    """Parametrize ``dialect`` with every dialect; ``failing``: list_omits_assets fails so (a strict xfail).
-
-    :param failing: the error the provider's path ends in under list_omits_assets, if it fails.
-    """
-    params = []
-    for name, dialect in DIALECTS.items():
-        marks = []
-        if failing is not None and name == "list_omits_assets":
-            marks.append(pytest.mark.xfail(strict=True, raises=failing, reason=ASSETS_NOT_LISTED))
-        params.append(pytest.param(dialect, id=name, marks=marks))
-    return pytest.mark.parametrize("dialect", params)
+def dialects() -> pytest.MarkDecorator:
+    """Parametrize ``dialect`` with every dialect, named."""
+    return pytest.mark.parametrize("dialect", list(DIALECTS.values()), ids=list(DIALECTS))
 
 
 @pytest.fixture
@@ -168,7 +152,7 @@ def test_sync_create_and_wait(creatify_conn, dialect):
     assert_made_once(creatify_conn, urls)
 
 
-@dialects(failing=CreatifyGenerationError)
+@dialects()
 def test_deferrable_create_and_wait(creatify_conn, dialect):
     speak(creatify_conn, dialect)
     context, task = make_context(), operator(deferrable=True)
@@ -183,7 +167,7 @@ def test_deferrable_create_and_wait(creatify_conn, dialect):
     assert_made_once(creatify_conn, urls)
 
 
-@dialects(failing=CreatifyGenerationError)
+@dialects()
 def test_sensor_on_an_existing_generation(creatify_conn, dialect):
     generation = CreatifyHook().create_generation(FLUX, PARAMS)
     speak(creatify_conn, dialect)
@@ -199,7 +183,7 @@ def test_sensor_on_an_existing_generation(creatify_conn, dialect):
     assert not isinstance(poked, bool) and poked.xcom_value == urls
 
 
-@dialects(failing=AssertionError)
+@dialects()
 def test_hook_get_generations(creatify_conn, dialect):
     ids = existing_generations(2)
     speak(creatify_conn, dialect)
@@ -207,7 +191,7 @@ def test_hook_get_generations(creatify_conn, dialect):
     assert creatify_conn.count("POST", POST_PATH) == 2
 
 
-@dialects(failing=AssertionError)
+@dialects()
 async def test_hook_aget_generations(creatify_conn, dialect):
     ids = await asyncio.to_thread(existing_generations, 2)
     speak(creatify_conn, dialect)
