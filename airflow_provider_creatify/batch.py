@@ -13,18 +13,31 @@ jsonschema and HTTP clients are not needed here; ``ObjectStoragePath`` is import
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_creatify.destinations import LOCAL_SCHEMES
+from airflow_provider_creatify.exceptions import CreatifyValidationError
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-__all__ = ["MANIFEST_NAME", "STATUSES", "BatchState", "ItemState", "read_manifest", "write_manifest"]
+__all__ = [
+    "MANIFEST_NAME",
+    "STATUSES",
+    "BatchItem",
+    "BatchState",
+    "ItemState",
+    "items_from",
+    "read_items",
+    "read_manifest",
+    "write_manifest",
+]
 
 #: The manifest's file name under ``output_path``.
 MANIFEST_NAME = "manifest.jsonl"
@@ -32,6 +45,85 @@ MANIFEST_NAME = "manifest.jsonl"
 STATE_FOLDER = "state"
 #: What the manifest says became of an item.
 STATUSES = ("done", "failed", "invalid", "not_submitted", "timeout", "uncertain")
+#: How many problems an error about the items lists.
+SHOWN_PROBLEMS = 5
+#: Columns of an items CSV that are not input fields.
+CSV_FIELDS = ("key", "model_name")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One generation of a batch: its key (unique), its place in the input, its model and input."""
+
+    key: str
+    index: int
+    model_name: str
+    input_params: dict[str, Any]
+
+
+def items_from(entries: Sequence[Any], model_name: str) -> list[BatchItem]:
+    """The batch's items, checked: each an object with ``input_params``, a unique ``key``, a model.
+
+    :param entries: dicts with ``input_params`` (an object), optional ``key`` (default: the index) and
+        ``model_name`` (default: ``model_name``).
+    :param model_name: the model of the items that name none.
+    :raises CreatifyValidationError: listing the first few problems (nothing was sent).
+    """
+    items, problems, seen = [], [], set()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("input_params"), Mapping):
+            problems.append(f"item {index} is not an object with an 'input_params' object")
+            continue
+        key = entry.get("key", index)
+        if isinstance(key, bool) or not isinstance(key, (str, int)) or str(key) == "":
+            problems.append(f"item {index} has a key that is not a string or an integer: {key!r}")
+            continue
+        if str(key) in seen:
+            problems.append(f"item {index} repeats the key {str(key)!r}")
+        seen.add(str(key))
+        model = entry.get("model_name") or model_name
+        items.append(BatchItem(str(key), index, str(model), dict(entry["input_params"])))
+    if problems:
+        shown = "; ".join(problems[:SHOWN_PROBLEMS])
+        more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
+        raise CreatifyValidationError(
+            f"The batch's items cannot be used: {shown}{more}. Fix the items; nothing was created."
+        )
+    return items
+
+
+def read_items(items_path: str | ObjectStoragePath) -> list[dict[str, Any]]:
+    """The entries of an items file: JSON lines (``.jsonl``, ``.ndjson``) or a CSV with a header.
+
+    A CSV's ``input_params`` column, when there is one, holds each item's input as JSON. Without it,
+    every column but ``key`` and ``model_name`` is an input field (text; empty cells left out).
+
+    :raises CreatifyValidationError: the file's kind is unknown, or a line or cell is not valid JSON.
+    """
+    path = as_path(items_path)
+    suffix = path.name.rpartition(".")[2].lower()
+    text = path.read_text()
+    try:
+        if suffix in ("jsonl", "ndjson"):
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        if suffix == "csv":
+            return [_csv_entry(row) for row in csv.DictReader(io.StringIO(text))]
+    except ValueError as exc:
+        raise CreatifyValidationError(
+            f"The batch's items file {str(path)!r} is not valid: {exc}. Fix the file; nothing was created."
+        ) from None
+    raise CreatifyValidationError(
+        f"The batch's items file {str(path)!r} is neither .jsonl, .ndjson nor .csv: name it after its kind."
+    )
+
+
+def _csv_entry(row: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {name: row[name] for name in CSV_FIELDS if row.get(name)}
+    if "input_params" in row:
+        entry["input_params"] = json.loads(row["input_params"])
+    else:
+        entry["input_params"] = {k: v for k, v in row.items() if k not in CSV_FIELDS and k and v}
+    return entry
 
 
 @dataclass
@@ -50,7 +142,7 @@ class BatchState:
     """
 
     def __init__(self, *, output_path: str | ObjectStoragePath) -> None:
-        self.folder = folder(output_path) / STATE_FOLDER
+        self.folder = as_path(output_path) / STATE_FOLDER
         self.items: dict[str, ItemState] = {}
         self._pending: list[dict[str, Any]] = []
         self._segments = 0
@@ -92,7 +184,7 @@ class BatchState:
 
 def write_manifest(output_path: str | ObjectStoragePath, rows: Iterable[dict[str, Any]]) -> str:
     """Write the manifest, one JSON line per item, whole or not at all; return its URI."""
-    target = folder(output_path) / MANIFEST_NAME
+    target = as_path(output_path) / MANIFEST_NAME
     write_whole(target, "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
     return str(target)
 
@@ -102,9 +194,7 @@ def read_manifest(uri: str | ObjectStoragePath) -> Iterator[dict[str, Any]]:
 
     :param uri: the manifest (``manifest_uri`` of the batch's XCom), or the batch's ``output_path``.
     """
-    from airflow.sdk import ObjectStoragePath
-
-    path = uri if isinstance(uri, ObjectStoragePath) else ObjectStoragePath(uri)
+    path = as_path(uri)
     if path.name != MANIFEST_NAME:
         path = path / MANIFEST_NAME
     with path.open("r") as handle:
@@ -113,11 +203,11 @@ def read_manifest(uri: str | ObjectStoragePath) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def folder(output_path: str | ObjectStoragePath) -> ObjectStoragePath:
-    """``output_path`` as an ``ObjectStoragePath``."""
+def as_path(url: str | ObjectStoragePath) -> ObjectStoragePath:
+    """A storage URL (or path) as an ``ObjectStoragePath``."""
     from airflow.sdk import ObjectStoragePath
 
-    return output_path if isinstance(output_path, ObjectStoragePath) else ObjectStoragePath(output_path)
+    return url if isinstance(url, ObjectStoragePath) else ObjectStoragePath(url)
 
 
 def write_whole(target: ObjectStoragePath, text: str) -> None:
