@@ -129,10 +129,7 @@ class DownloadGuard:
             found = socket.getaddrinfo(host, conn.port, 0, socket.SOCK_STREAM)
         except OSError:
             raise NewConnectionError(conn, "Failed to resolve the asset host") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
-        for address in addresses:
-            if not is_public_address(address):
-                raise RefusedAddress(host, address)
+        addresses = public_addresses(host, found)
         error: Exception = NewConnectionError(conn, "The asset host has no address")
         for address in addresses:
             conn._dns_host = address  # connect to what was checked; TLS still checks the host name
@@ -179,9 +176,19 @@ def check_proxied_host(host: str) -> None:
         found = socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM)
     except OSError:
         return
-    for address in dict.fromkeys(str(info[4][0]) for info in found):
+    public_addresses(host, found)
+
+
+def public_addresses(host: str, found: list[Any]) -> list[str]:
+    """The addresses ``host`` resolved to (``getaddrinfo``'s answer), once each, all public.
+
+    :raises RefusedAddress: naming the first address that is not public.
+    """
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    for address in addresses:
         if not is_public_address(address):
             raise RefusedAddress(host, address)
+    return addresses
 
 
 def guarded_session(guard: DownloadGuard, proxy: str | None = None) -> requests.Session:
