@@ -272,7 +272,8 @@ class CreatifyHook(ModelReads, AsyncReads, BaseHook):
         :param limits: its ``allow_private_hosts``, ``max_bytes``, ``download_timeout``, ``request_timeout``.
         """
         limits.setdefault("request_timeout", self.request_timeout)
-        limits.setdefault("proxy", self.credentials.proxy)
+        if "proxy" not in limits:  # the connection is read only when its proxy is wanted
+            limits["proxy"] = self.credentials.proxy
         return storage.copy_assets(asset_urls, destination, log=self.log, **limits)
 
     def test_connection(self) -> tuple[bool, str]:
