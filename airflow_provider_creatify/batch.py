@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_creatify.destinations import LOCAL_SCHEMES
 from airflow_provider_creatify.exceptions import CreatifyValidationError
+from airflow_provider_creatify.writes import write_whole
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -208,15 +208,3 @@ def as_path(url: str | ObjectStoragePath) -> ObjectStoragePath:
     from airflow.sdk import ObjectStoragePath
 
     return url if isinstance(url, ObjectStoragePath) else ObjectStoragePath(url)
-
-
-def write_whole(target: ObjectStoragePath, text: str) -> None:
-    """Write ``text`` to a temporary name beside ``target``, then move it into place.
-
-    A writer killed midway leaves no ``target`` (at most a ``.part`` file, which readers skip).
-    """
-    if target.protocol in LOCAL_SCHEMES:  # object stores have no folders to make
-        target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
-    part.write_text(text)
-    part.rename(target)

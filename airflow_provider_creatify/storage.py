@@ -12,7 +12,6 @@ import hashlib
 import logging
 import posixpath
 import re
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -24,9 +23,10 @@ from airflow_provider_creatify.addresses import (
     guarded_session,
     https_or_loopback,
 )
-from airflow_provider_creatify.destinations import LOCAL_SCHEMES, check_local_is_absolute
+from airflow_provider_creatify.destinations import check_local_is_absolute
 from airflow_provider_creatify.exceptions import CreatifyAssetCopyError, CreatifyAssetRefusedError
 from airflow_provider_creatify.generation import without_query
+from airflow_provider_creatify.writes import make_local_folder, part_beside
 
 if TYPE_CHECKING:
     import requests
@@ -196,11 +196,10 @@ def _download(
     log: Any,
 ) -> int:
     """Stream ``url`` to a temporary name beside ``target``, then move it into place; return its size."""
-    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+    part = part_beside(target)
     failed = f"Copying Creatify asset {redacted(url)} to {target} failed"
     try:
-        if target.protocol in LOCAL_SCHEMES:  # object stores have no folders to make
-            target.parent.mkdir(parents=True, exist_ok=True)
+        make_local_folder(target)
         with guard, guarded_session(guard, proxy) as http:
             with _get(http, url, request_timeout, check_name=bool(proxy) and check_hosts) as response:
                 size = _write(response, part, max_bytes, failed)
