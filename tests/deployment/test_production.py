@@ -107,5 +107,10 @@ def test_each_deferred_tasks_log_has_its_triggers_own_lines(found: dict[str, Any
     from tests.deployment.scenario import MAPPED
 
     # the trigger logs through one logger for all its waits: the triggerer still files each line under
-    # its task (a status change, or a failed read's retry, by the trigger itself)
-    assert {f"generate[{index}]" for index in range(MAPPED)} <= set(found["trigger_lines"]), found
+    # its task (a status change, or a failed read's retry, by the trigger itself). A task that created
+    # defers at "initializing" and its trigger logs "generating"; one that adopted a lost create defers
+    # at whatever status the search found, possibly "generating" already, leaving its trigger nothing
+    # of its own to say when no read fails (a failed list read now falls back to reads by id, unlogged).
+    created = {f"generate[{index}]" for index in range(MAPPED)}
+    created -= {task for task, e in found["log_events"].items() if e["adopted"]}
+    assert len(created) >= MAPPED - 2 and created <= set(found["trigger_lines"]), found
