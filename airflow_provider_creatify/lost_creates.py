@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -62,37 +63,53 @@ def find_lost(
         proof either way (the list failed, showed only part of the window, or left out what identifies a
         generation).
     """
+    return find_lost_many(hook, {"": fingerprint(model_name, input_params)}, since, known, model_name)[""]
+
+
+def find_lost_many(
+    hook: CreatifyHook,
+    wanted: Mapping[str, str],
+    since: float,
+    known: Collection[str] = (),
+    what: str = "several models",
+) -> dict[str, Generation | None]:
+    """The generations that creates of several items made since ``since``, found by one read of the list.
+
+    Items with the same fingerprint are interchangeable: each gets one of the matches. An item gets
+    ``None`` only on the proof :func:`find_lost` asks for.
+
+    :param wanted: each item's key and the :func:`fingerprint` it was created from.
+    :param known: ids already held (by other items or tasks): not any item's.
+    :param what: the model or models, for the error message.
+    :raises CreatifyCreateUncertainError: for all of them, as :func:`find_lost` does; or more matches of
+        a fingerprint than items that want it.
+    """
     start = since - CLOCK_SKEW_SECONDS
     try:
         listed = hook.list_generations(SEARCH_LIMIT)
     except CreatifyAPIError as err:
-        raise lost_create_unknown(
-            model_name, start, f"the account's list could not be read ({err})"
-        ) from None
-    wanted = fingerprint(model_name, input_params)
+        raise lost_create_unknown(what, start, f"the account's list could not be read ({err})") from None
+    wanting = Counter(wanted.values())
     in_window = [g for g in listed if g.created_at is None or g.created_at >= start]
     unreadable = [g.id for g in in_window if not _recognisable(g)]
-    found = [
-        g
-        for g in in_window
-        if g.id not in known
-        and _recognisable(g)
-        and fingerprint(g.model_name or "", g.raw["input_params"]) == wanted
-    ]
+    matches: dict[str, list[Generation]] = {}
+    for generation in in_window:
+        if generation.id not in known and _recognisable(generation):
+            digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
+            if digest in wanting:
+                matches.setdefault(digest, []).append(generation)
     created = [g.created_at or 0 for g in listed]
     complete = len(listed) < SEARCH_LIMIT or (
         created == sorted(created, reverse=True) and created[-1] < start
     )
-    if len(found) > 1:
-        raise lost_create_unknown(
-            model_name, start, f"more than one matches ({', '.join(g.id for g in found)})"
-        )
+    if crowded := [g.id for digest, found in matches.items() if len(found) > wanting[digest] for g in found]:
+        raise lost_create_unknown(what, start, f"more than one matches ({', '.join(crowded)})")
     if not complete:
-        raise lost_create_unknown(model_name, start, f"more than {SEARCH_LIMIT} were made since then")
+        raise lost_create_unknown(what, start, f"more than {SEARCH_LIMIT} were made since then")
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
-        raise lost_create_unknown(model_name, start, f"the list leaves out what {shown} were made from")
-    return found[0] if found else None
+        raise lost_create_unknown(what, start, f"the list leaves out what {shown} were made from")
+    return {key: matches[digest].pop(0) if matches.get(digest) else None for key, digest in wanted.items()}
 
 
 def _recognisable(generation: Generation) -> bool:
@@ -103,7 +120,10 @@ def _recognisable(generation: Generation) -> bool:
 
 
 def lost_create_unknown(model_name: str, start: float, reason: str) -> CreatifyCreateUncertainError:
-    """The error for a create whose answer was lost when the account's list cannot say what became of it."""
+    """The error for a create whose answer was lost when the account's list cannot say what became of it.
+
+    :param model_name: the model (or a description of the models) of the create.
+    """
     when = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
     return CreatifyCreateUncertainError(
         f"A create of Creatify model {model_name!r} for this task may have reached Creatify without its "

@@ -1,0 +1,61 @@
+"""The lost creates of several items are found with one read of the account's list, or left in doubt."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_creatify.exceptions import CreatifyCreateUncertainError
+from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.lost_creates import find_lost_many, fingerprint
+from airflow_provider_creatify.sandbox import SandboxSettings
+from tests.helpers import FLUX
+
+LIST_PATH = "/api/asset_generator/"
+
+
+def params(n: int) -> dict:
+    return {"prompt": f"lost poster {n}"}
+
+
+def test_each_item_gets_the_generation_made_from_its_input(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    made = {n: hook.create_generation(FLUX, params(n)).id for n in (0, 2)}  # creates whose answers were lost
+    wanted = {f"k{n}": fingerprint(FLUX, params(n)) for n in range(3)}
+
+    found = find_lost_many(hook, wanted, since)
+
+    assert {key: g and g.id for key, g in found.items()} == {"k0": made[0], "k1": None, "k2": made[2]}
+    assert creatify_conn.count("GET", LIST_PATH) == 1  # one read of the list for all of them
+
+
+def test_items_with_the_same_input_share_its_generations_one_each(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    held = hook.create_generation(FLUX, params(0)).id  # an item that kept its id
+    lost = hook.create_generation(FLUX, params(0)).id
+    wanted = {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(0))}
+
+    found = find_lost_many(hook, wanted, since, known={held})
+
+    assert sorted(g.id if g else "" for g in found.values()) == sorted(["", lost])
+
+
+def test_more_matches_than_items_is_doubt_not_a_guess(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    for _ in range(2):
+        hook.create_generation(FLUX, params(0))
+    with pytest.raises(CreatifyCreateUncertainError, match="more than one matches"):
+        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+
+
+def test_a_list_that_cannot_tell_inputs_apart_is_no_proof(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    hook.create_generation(FLUX, params(5))
+    creatify_conn.settings = SandboxSettings(generation_seconds=1.0, list_omits=("input_params",))
+    with pytest.raises(CreatifyCreateUncertainError, match="leaves out what"):
+        find_lost_many(hook, {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(1))}, since)
