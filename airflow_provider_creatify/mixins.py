@@ -99,15 +99,7 @@ class WaitAndFinishMixin(_Operator):
             from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
             end_from_trigger = self.ends_in_triggerer(context["ti"])
-            execution_deadline = self._execution_deadline(context)
-            # Airflow's own limit on the deferral, for a real scheduler: what the try has left, plus a
-            # grace so that the trigger's event (the task's timeout, naming the generation) comes first;
-            # without it Airflow's anonymous TaskDeferralTimeout won 4 of 35 times (deployment test, 3.1.1)
-            limit = (
-                None
-                if execution_deadline is None
-                else max(0.0, execution_deadline - time.time()) + DEFER_TIMEOUT_GRACE
-            )
+            execution_deadline = try_deadline(context, self.execution_timeout)
             self.log.info(
                 "Deferring the wait on Creatify %s to the triggerer; %s.",
                 generation.describe(),
@@ -125,7 +117,7 @@ class WaitAndFinishMixin(_Operator):
                     last_status=generation.status,
                 ),
                 method_name="execute_complete",
-                timeout=None if limit is None else timedelta(seconds=limit),
+                timeout=deferral_timeout(execution_deadline),
             )
         generation = self.hook.wait_for_generation(
             generation.id, poll_interval=poll_interval, deadline=deadline
@@ -138,13 +130,6 @@ class WaitAndFinishMixin(_Operator):
         generation = self.generation
         if generation is not None and not generation.is_terminal:
             self.log.warning(stopped_message(generation.id, generation.model_name, "the task was stopped"))
-
-    def _execution_deadline(self, context: Context) -> float | None:
-        """When this try runs out of ``execution_timeout`` (epoch seconds); ``None`` without one."""
-        if not self.execution_timeout:
-            return None
-        started = getattr(context["ti"], "start_date", None)  # this try's start
-        return (started.timestamp() if started else time.time()) + self.execution_timeout.total_seconds()
 
     def finish(self, context: Context, generation: Generation) -> list[str]:
         """Raise unless done; push ``asset_urls``, ``assets`` and ``credits_used``; return the asset URLs.
@@ -194,3 +179,22 @@ class WaitAndFinishMixin(_Operator):
         raise CreatifyError(
             event.get("message") or f"Waiting for Creatify generation {generation_id} failed."
         )
+
+
+def try_deadline(context: Context, execution_timeout: timedelta | None) -> float | None:
+    """When this try runs out of ``execution_timeout`` (epoch seconds); ``None`` without one."""
+    if not execution_timeout:
+        return None
+    started = getattr(context["ti"], "start_date", None)  # this try's start
+    return (started.timestamp() if started else time.time()) + execution_timeout.total_seconds()
+
+
+def deferral_timeout(execution_deadline: float | None) -> timedelta | None:
+    """Airflow's own limit on a deferral, for a real scheduler: what the try has left, plus a grace.
+
+    The grace lets the trigger's event (the task's timeout, naming the generation) come first; without it
+    Airflow's anonymous ``TaskDeferralTimeout`` won 4 of 35 times (deployment test, Airflow 3.1.1).
+    """
+    if execution_deadline is None:
+        return None
+    return timedelta(seconds=max(0.0, execution_deadline - time.time()) + DEFER_TIMEOUT_GRACE)
