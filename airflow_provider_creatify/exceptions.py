@@ -153,3 +153,19 @@ class CreatifyAssetRefusedError(CreatifyAssetCopyError, AirflowFailException):
 
     Not retried by Airflow: the same copy would be refused again.
     """
+
+
+class CreatifyBatchError(CreatifyError):
+    """More of a batch's items did not end done than its ``max_failed`` allows.
+
+    The manifest is written first: it says what became of each item. A retry (or a cleared task)
+    re-attaches every item that has a generation, and creates only those that have none.
+
+    :param manifest_uri: where the manifest is.
+    :param counts: how many items ended in each status.
+    """
+
+    def __init__(self, message: str, *, manifest_uri: str, counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.manifest_uri = manifest_uri
+        self.counts = counts

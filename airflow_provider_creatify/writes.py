@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 
+def as_path(url: str | ObjectStoragePath) -> ObjectStoragePath:
+    """A storage URL (or path) as an ``ObjectStoragePath``."""
+    from airflow.sdk import ObjectStoragePath
+
+    return url if isinstance(url, ObjectStoragePath) else ObjectStoragePath(url)
+
+
 def part_beside(target: ObjectStoragePath) -> ObjectStoragePath:
     """The temporary name beside ``target``: ``.<name>.<random>.part``."""
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
