@@ -33,6 +33,7 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_creatify.operators.creatify",
                     "airflow_provider_creatify.operators.copy",
+                    "airflow_provider_creatify.operators.batch",
                 ],
             }
         ],
@@ -42,7 +43,10 @@ def get_provider_info() -> dict:
         "triggers": [
             {
                 "integration-name": "Creatify",
-                "python-modules": ["airflow_provider_creatify.triggers.creatify"],
+                "python-modules": [
+                    "airflow_provider_creatify.triggers.creatify",
+                    "airflow_provider_creatify.triggers.batch",
+                ],
             }
         ],
         "connection-types": [

@@ -13,6 +13,7 @@ The DAG file must sit in the configured dags folder (``dag.test()`` serializes i
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,13 @@ def load_dag_file(path: str | Path, dag_id: str) -> Any:
 
 
 def set_deferrable(dag: Any, deferrable: bool) -> None:
-    """Make every Creatify wait of ``dag`` (operator, sensor) deferrable or not, mapped tasks included."""
-    from airflow_provider_creatify.mixins import WaitAndFinishMixin
-
+    """Make every Creatify task of ``dag`` that can wait deferred (the operators, the sensor) deferrable or
+    not, mapped tasks included."""
     for task in dag.tasks:
         cls = getattr(task, "operator_class", type(task))  # a mapped task's operator class
-        if isinstance(cls, type) and issubclass(cls, WaitAndFinishMixin):
+        if not isinstance(cls, type) or not cls.__module__.startswith(f"{__package__}."):
+            continue
+        if "deferrable" in inspect.signature(cls).parameters:
             if hasattr(task, "partial_kwargs"):
                 task.partial_kwargs["deferrable"] = deferrable
             else:

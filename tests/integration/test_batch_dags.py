@@ -1,0 +1,55 @@
+"""The batch operator in real DAG runs (dag.test()) against the sandbox: deferred and in the worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_creatify.batch import read_manifest
+from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
+from tests.helpers import POST_PATH
+
+DAG_FILE_NAME = "creatify_batch.py"  # from tests/integration/dags/, in the dags folder
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "in-the-worker"])
+def test_a_batch_creates_each_item_once_and_writes_its_manifest(
+    airflow_db, dags_folder, creatify_conn, tmp_path, deferrable
+):
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_batch")
+    set_deferrable(dag, deferrable)
+    output_path = f"file://{tmp_path}/catalogue/"
+
+    dagrun = dag.test(run_conf={"output_path": output_path})
+
+    assert dagrun.state == "success"
+    assert creatify_conn.count("POST", POST_PATH) == 12
+    result = dagrun_xcoms(dagrun)[("catalogue", -1, "return_value")]
+    assert result == {
+        "manifest_uri": f"{output_path}manifest.jsonl",
+        "counts": {"done": 11, "failed": 1, "invalid": 0, "not_submitted": 0, "timeout": 0, "uncertain": 0},
+        "credits_used": 5.5,
+        "total": 12,
+    }
+    rows = list(read_manifest(result["manifest_uri"]))
+    assert [row["index"] for row in rows] == list(range(12))
+    assert {row["generation_id"] for row in rows} == set(creatify_conn.generations)
+    assert rows[-1]["key"] == "sku-fail" and rows[-1]["status"] == "failed" and rows[-1]["failed_reason"]
+    assert all(row["asset_urls"] for row in rows[:-1])
+
+    again = dag.test(run_conf={"output_path": output_path})  # a new run on the same output_path
+
+    assert again.state == "success"
+    assert creatify_conn.count("POST", POST_PATH) == 12  # re-attached from the journal, none bought again
+
+
+def test_an_invalid_item_fails_the_task_at_once_with_no_create(
+    airflow_db, dags_folder, creatify_conn, tmp_path, capfd
+):
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_batch_invalid")
+
+    dagrun = dag.test(run_conf={"output_path": f"file://{tmp_path}/"})
+
+    (ti,) = dagrun.get_task_instances()
+    assert (ti.state, ti.try_number) == ("failed", 1)
+    assert creatify_conn.count("POST", POST_PATH) == 0
+    assert "item 'bad'" in capfd.readouterr().out
