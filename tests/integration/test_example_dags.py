@@ -42,6 +42,7 @@ def test_every_example_is_covered():
         "example_creatify_kling_image_to_video",
         "example_creatify_image_to_video",
         "example_creatify_mapped_batch",
+        "example_creatify_batch",
     }
 
 
@@ -116,6 +117,42 @@ def test_mapped_batch_stores_every_asset_links_it_and_updates_the_asset(
     assert {e["model_name"] for e in extras} == {FLUX}
 
 
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_batch_creates_the_catalogue_in_one_task_and_publishes_from_its_manifest(
+    airflow_db, dags_folder, creatify_conn, capfd, tmp_path, deferrable, monkeypatch
+):
+    monkeypatch.setenv("CREATIFY_BATCH_ROOT", f"file://{tmp_path}/")  # read when the DAG file is parsed
+    dag = load_dag_file(dags_folder / "example_creatify_batch.py", "example_creatify_batch")
+    set_deferrable(dag, deferrable)
+
+    dagrun = dag.test()
+
+    assert dagrun.state == "success"
+    values = dagrun_xcoms(dagrun)
+    summary = values[("catalogue", -1, "return_value")]
+    assert summary["total"] == summary["counts"]["done"] == 6
+    assert values[("publish", -1, "return_value")] == 6
+    assert creatify_conn.count("POST", POST_PATH) == 6
+    assert summary["manifest_uri"].startswith(f"file://{tmp_path}/")
+    assert ("Waiting on 6 running Creatify generations" in capfd.readouterr().out) is deferrable
+
+
+def test_batch_shards_map_one_batch_task_over_each_file(
+    airflow_db, dags_folder, creatify_conn, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CREATIFY_BATCH_ROOT", f"file://{tmp_path}/")
+    dag = load_dag_file(dags_folder / "example_creatify_batch.py", "example_creatify_batch_shards")
+
+    dagrun = dag.test(run_conf={"shard_size": 5})
+
+    assert dagrun.state == "success"
+    values = dagrun_xcoms(dagrun)
+    totals = [values[("catalogue_shard", i, "return_value")]["total"] for i in range(3)]
+    assert totals == [5, 5, 2]
+    assert creatify_conn.count("POST", POST_PATH) == 12
+    assert len({values[("catalogue_shard", i, "return_value")]["manifest_uri"] for i in range(3)}) == 3
+
+
 def asset_event_extras(uri: str) -> list[dict]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -141,7 +178,7 @@ def test_examples_import_without_a_connection(airflow_db, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT", raising=False)
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {*DAG_FILES, "example_creatify_on_new_images"}
+    assert set(bag.dag_ids) == {*DAG_FILES, "example_creatify_on_new_images", "example_creatify_batch_shards"}
 
 
 def test_dag_folder_holds_the_examples(dags_folder):
