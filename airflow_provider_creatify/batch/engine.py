@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 50
 #: POSTs of one chunk in flight at once.
 CREATE_THREADS = 8
-#: What ``on_invalid`` may be.
-ON_INVALID = ("fail", "skip")
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,12 @@ class Progress:
     def finished(self) -> bool:
         """Nothing left to wait for, and nothing more to submit."""
         return self.in_flight == 0 and (self.to_submit == 0 or self.stopped is not None)
+
+    def wake_after(self, max_in_flight: int | None) -> int | None:
+        """How many running generations must finish before a round can submit more (half the slots, or
+        what is left to submit); ``None``: nothing more will be submitted, wait for them all."""
+        more = 0 if self.stopped else self.to_submit
+        return min(more, max(1, (max_in_flight or 2) // 2)) if more else None
 
 
 @dataclass(kw_only=True)

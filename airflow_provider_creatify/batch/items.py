@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_creatify.exceptions import CreatifyValidationError
+from airflow_provider_creatify.exceptions import CreatifyConfigError, CreatifyValidationError
 from airflow_provider_creatify.lost_creates import fingerprint
 from airflow_provider_creatify.writes import as_path
 
@@ -75,6 +75,18 @@ def listing(problems: Sequence[str]) -> str:
     shown = "; ".join(problems[:SHOWN_PROBLEMS])
     more = len(problems) - SHOWN_PROBLEMS
     return f"{shown} (and {more} more)" if more > 0 else shown
+
+
+def entries_of(items: Any, items_path: str | ObjectStoragePath | None, task_id: str) -> Sequence[Any]:
+    """The operator's ``items``, or the entries of its ``items_path`` file.
+
+    :raises CreatifyConfigError: ``items`` is not a list.
+    """
+    if items_path is not None:
+        return read_items(items_path)
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+        raise CreatifyConfigError(f"Task {task_id!r}: items must be a list, got {type(items).__name__}.")
+    return items
 
 
 def read_items(items_path: str | ObjectStoragePath) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""A batch's manifest: one JSON line per item once the batch ends, at ``<output_path>/manifest.jsonl``."""
+"""How a batch ends: its manifest (one JSON line per item, ``<output_path>/manifest.jsonl``), its summary,
+and the error that fails the task, if any."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_creatify.batch.copies import copy_done
 from airflow_provider_creatify.batch.items import listing
 from airflow_provider_creatify.exceptions import (
     CreatifyBatchError,
@@ -20,6 +23,7 @@ from airflow_provider_creatify.writes import as_path, write_whole
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
+    from airflow_provider_creatify.batch.engine import BatchRun
     from airflow_provider_creatify.batch.items import BatchItem
     from airflow_provider_creatify.batch.journal import BatchState, ItemState
 
@@ -68,6 +72,7 @@ def _row(item: BatchItem, st: ItemState, stopped: str | None) -> dict[str, Any]:
         "model_name": item.model_name,
         "generation_id": st.generation_id if mine else None,
         "asset_urls": [],
+        "stored": [],
         "credits_used": None,
         "failed_reason": None,
     }
@@ -92,6 +97,20 @@ def summary(uri: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     counts = dict.fromkeys(STATUSES, 0) | Counter(row["status"] for row in rows)
     spent = sum(row["credits_used"] or 0 for row in rows)
     return {"manifest_uri": uri, "counts": counts, "credits_used": spent, "total": len(rows)}
+
+
+def conclude(
+    run: BatchRun, output_path: str | ObjectStoragePath, max_failed: float, *, destination: str | None
+) -> tuple[dict[str, Any], CreatifyError | None]:
+    """End a finished batch: copy the done items' assets (with a ``destination``), write the manifest.
+
+    :returns: the summary (the task's XCom), and the error to fail the task with, if any.
+    """
+    rows = manifest_rows(run.items, run.state, run.stopped)
+    if destination is not None:
+        copy_done(rows, str(destination), run.hook)
+    result = summary(write_manifest(output_path, rows), rows)
+    return result, too_many_failed(rows, result, max_failed, stopped=run.stopped)
 
 
 def too_many_failed(
@@ -119,6 +138,21 @@ def too_many_failed(
     if stopped:
         return CreatifyInsufficientCreditsError(message)
     return CreatifyBatchError(message, manifest_uri=uri, counts=counts)
+
+
+def ended_wait_error(event: dict[str, Any], execution_timeout: timedelta | None) -> BaseException | None:
+    """What the worker raises for the batch trigger's ``event``; ``None`` when the batch goes on."""
+    from airflow.providers.common.compat.sdk import AirflowTaskTimeout
+
+    if event.get("status") == "error":
+        return CreatifyError(f"{event.get('message')} A retry goes on from the batch's journal.")
+    if event.get("status") == "execution_timeout":
+        return AirflowTaskTimeout(
+            f"This try's execution_timeout ({execution_timeout}) passed while waiting on "
+            f"{event.get('running')} generations of the batch; they go on at Creatify. A retry waits on "
+            "them again instead of creating new ones."
+        )
+    return None
 
 
 #: The failed reasons of items that have none from Creatify.

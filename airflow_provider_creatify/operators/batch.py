@@ -8,14 +8,15 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowTaskTimeout, conf
+from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_creatify.batch.engine import ON_INVALID, BatchRun, Progress
-from airflow_provider_creatify.batch.items import items_from, read_items
+from airflow_provider_creatify.batch.copies import check_destination
+from airflow_provider_creatify.batch.engine import BatchRun, Progress
+from airflow_provider_creatify.batch.items import entries_of, items_from
 from airflow_provider_creatify.batch.journal import BatchState
-from airflow_provider_creatify.batch.manifest import manifest_rows, summary, too_many_failed, write_manifest
-from airflow_provider_creatify.exceptions import CreatifyConfigError, CreatifyError
+from airflow_provider_creatify.batch.manifest import conclude, ended_wait_error
+from airflow_provider_creatify.batch.options import check_options
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import deferral_timeout, try_deadline
 
@@ -42,9 +43,8 @@ class CreatifyBatchGenerationOperator(BaseOperator):
     are waited on again, a lost create is searched for, and only the rest is created.
 
     Returns (XCom) a summary: ``manifest_uri``, ``counts`` per status, ``credits_used``, ``total``. The
-    manifest (``manifest.jsonl``, read with :func:`airflow_provider_creatify.batch.read_manifest`) has one
-    line per item: ``key``, ``index``, ``model_name``, ``generation_id``, ``status``, ``asset_urls``,
-    ``credits_used``, ``failed_reason``.
+    manifest, ``manifest.jsonl``, has a line per item: its key, generation, status, assets and credits
+    (read it with :func:`airflow_provider_creatify.batch.read_manifest`).
 
     :param items: a list of ``{"key", "model_name", "input_params"}`` (``key`` and ``model_name`` optional).
     :param items_path: or a ``.jsonl``/``.ndjson``/``.csv`` file of them (any object storage URL).
@@ -60,11 +60,21 @@ class CreatifyBatchGenerationOperator(BaseOperator):
     :param poll_interval: seconds between two reads of the running generations (100 a request).
     :param timeout: seconds each generation is waited on from its create; then it is ``timeout``.
     :param creatify_conn_id: the Airflow connection id.
+    :param destination: copy each done item's assets to ``<destination>/<key>/`` (any object storage
+        folder; templated); the manifest's ``stored`` lists where they landed. Keys must be folder names.
+    :param allowed_destinations: folders ``destination`` must lie under (not templated); ``None``: anywhere.
     :param min_remaining_credits: read the balance before each chunk of creates; below this, no more
         items are created (they are ``not_submitted``), and the task fails once the rest is done.
     """
 
-    template_fields: Sequence[str] = ("items", "items_path", "model_name", "output_path", "creatify_conn_id")
+    template_fields: Sequence[str] = (
+        "items",
+        "items_path",
+        "model_name",
+        "output_path",
+        "destination",
+        "creatify_conn_id",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"items": "json"}
     ui_color = "#e8d4ff"
 
@@ -84,19 +94,19 @@ class CreatifyBatchGenerationOperator(BaseOperator):
         timeout: float | timedelta = 3600.0,
         creatify_conn_id: str = CreatifyHook.default_conn_name,
         min_remaining_credits: float | None = None,
+        destination: str | None = None,
+        allowed_destinations: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (items is None) == (items_path is None):
-            raise CreatifyConfigError(f"Task {self.task_id!r}: pass either items or items_path, not both.")
-        if on_invalid not in ON_INVALID:
-            raise CreatifyConfigError(f"Task {self.task_id!r}: on_invalid must be one of {ON_INVALID}.")
-        if max_in_flight is not None and max_in_flight < 1:
-            raise CreatifyConfigError(f"Task {self.task_id!r}: max_in_flight must be at least 1 (or None).")
-        if max_failed < 0 or (isinstance(max_failed, float) and max_failed >= 1):
-            raise CreatifyConfigError(
-                f"Task {self.task_id!r}: max_failed is a count (an int >= 0) or a fraction in [0, 1)."
-            )
+        check_options(
+            self.task_id,
+            items=items,
+            items_path=items_path,
+            on_invalid=on_invalid,
+            max_in_flight=max_in_flight,
+            max_failed=max_failed,
+        )
         self.items = items
         self.items_path = items_path
         self.model_name = model_name
@@ -110,6 +120,8 @@ class CreatifyBatchGenerationOperator(BaseOperator):
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.creatify_conn_id = creatify_conn_id
         self.min_remaining_credits = min_remaining_credits
+        self.destination = destination
+        self.allowed_destinations = allowed_destinations
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -120,23 +132,18 @@ class CreatifyBatchGenerationOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: go on from the journal, or raise what ended the wait."""
-        event = event or {}
-        status = event.get("status")
-        if status == "error":
-            raise CreatifyError(f"{event.get('message')} The batch goes on from its journal on a retry.")
-        if status == "execution_timeout":
-            raise AirflowTaskTimeout(
-                f"This try's execution_timeout ({self.execution_timeout}) passed while waiting on "
-                f"{event.get('running')} generations of the batch; they go on at Creatify. A retry waits "
-                "on them again instead of creating new ones."
-            )
+        if error := ended_wait_error(event or {}, self.execution_timeout):
+            raise error
         return self._advance(context)
 
     def _advance(self, context: Context) -> dict[str, Any]:
         """Rounds of the batch until it is finished, deferring (or sleeping) between them."""
+        items = items_from(entries_of(self.items, self.items_path, self.task_id), self.model_name)
+        if self.destination is not None:  # before anything is created
+            check_destination(str(self.destination), self.allowed_destinations, items)
         run = BatchRun(
             hook=self.hook,
-            items=items_from(self._entries(), self.model_name),
+            items=items,
             state=BatchState(output_path=self.output_path),
             try_number=context["ti"].try_number,
             timeout=self.timeout,
@@ -156,10 +163,8 @@ class CreatifyBatchGenerationOperator(BaseOperator):
         return self._finish(context, run)
 
     def _defer(self, context: Context, progress: Progress) -> None:
-        from airflow_provider_creatify.triggers.batch import CreatifyBatchTrigger
+        from airflow_provider_creatify.triggers.batch import CreatifyBatchTrigger  # not at DAG parse
 
-        more = 0 if progress.stopped else progress.to_submit
-        wake_after = min(more, max(1, (self.max_in_flight or 2) // 2)) if more else None
         execution_deadline = try_deadline(context, self.execution_timeout)
         self.defer(
             trigger=CreatifyBatchTrigger(
@@ -167,28 +172,23 @@ class CreatifyBatchGenerationOperator(BaseOperator):
                 creatify_conn_id=self.creatify_conn_id,
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
-                wake_after=wake_after,
+                wake_after=progress.wake_after(self.max_in_flight),
                 execution_deadline=execution_deadline,
             ),
             method_name="execute_complete",
             timeout=deferral_timeout(execution_deadline),
         )
 
-    def _entries(self) -> Sequence[Any]:
-        if self.items_path is not None:
-            return read_items(self.items_path)
-        if not isinstance(self.items, Sequence) or isinstance(self.items, (str, bytes)):
-            raise CreatifyConfigError(f"Task {self.task_id!r}: items must be a list, got {type(self.items)}.")
-        return self.items
-
     def _finish(self, context: Context, run: BatchRun) -> dict[str, Any]:
-        """Write the manifest, push its URI, and fail if more items did not end done than allowed."""
-        rows = manifest_rows(run.items, run.state, run.stopped)
-        result = summary(write_manifest(self.output_path, rows), rows)
+        """Write the manifest (after the copies), push its URI; fail if too many items did not end done."""
+        result, error = conclude(run, self.output_path, self.max_failed, destination=self.destination)
         context["ti"].xcom_push(key="manifest_uri", value=result["manifest_uri"])
         self.log.info(
-            "The batch ended: %s of %d items in %s.", result["counts"], len(rows), result["manifest_uri"]
+            "The batch ended: %s of %d items in %s.",
+            result["counts"],
+            result["total"],
+            result["manifest_uri"],
         )
-        if error := too_many_failed(rows, result, self.max_failed, stopped=run.stopped):
+        if error is not None:
             raise error
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from airflow_provider_creatify.batch import read_manifest
@@ -53,3 +55,34 @@ def test_an_invalid_item_fails_the_task_at_once_with_no_create(
     assert (ti.state, ti.try_number) == ("failed", 1)
     assert creatify_conn.count("POST", POST_PATH) == 0
     assert "item 'bad'" in capfd.readouterr().out
+
+
+def test_a_batch_copies_each_done_items_assets_to_its_folder(
+    airflow_db, dags_folder, creatify_conn, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CREATIFY_TEST_ASSETS_ROOT", f"file://{tmp_path}/assets/")
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_batch_copies")
+    run_conf = {"output_path": f"file://{tmp_path}/out/", "destination": f"file://{tmp_path}/assets/day/"}
+
+    dagrun = dag.test(run_conf=run_conf)
+
+    assert dagrun.state == "success"
+    for row in read_manifest(f"file://{tmp_path}/out/"):
+        (stored,) = row["stored"]
+        assert stored.startswith(f"file://{tmp_path}/assets/day/{row['key']}/")
+        assert Path(stored.removeprefix("file://")).stat().st_size > 0
+
+
+def test_a_destination_outside_the_allowed_folders_fails_before_any_create(
+    airflow_db, dags_folder, creatify_conn, tmp_path, monkeypatch, capfd
+):
+    monkeypatch.setenv("CREATIFY_TEST_ASSETS_ROOT", f"file://{tmp_path}/assets/")
+    dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_batch_copies")
+    run_conf = {"output_path": f"file://{tmp_path}/out/", "destination": f"file://{tmp_path}/assets/../etc/"}
+
+    dagrun = dag.test(run_conf=run_conf)
+
+    (ti,) = dagrun.get_task_instances()
+    assert (ti.state, ti.try_number) == ("failed", 1)  # refused for good: no retry
+    assert creatify_conn.count("POST", POST_PATH) == 0
+    assert "not under" in capfd.readouterr().out

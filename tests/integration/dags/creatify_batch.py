@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 from airflow.sdk import DAG, dag
 
@@ -11,10 +13,12 @@ from airflow_provider_creatify.operators.batch import CreatifyBatchGenerationOpe
 ITEMS = [{"key": f"sku-{n:04d}", "input_params": {"prompt": f"product shot {n}"}} for n in range(11)] + [
     {"key": "sku-fail", "input_params": {"prompt": "[sandbox:fail] a product"}}
 ]
-PARAMS = {"output_path": ""}
+PARAMS = {"output_path": "", "destination": ""}
+#: The folder the copies may write under (a deploy-time setting: read when the file is parsed).
+ASSETS_ROOT = os.environ.get("CREATIFY_TEST_ASSETS_ROOT", "file:///nonexistent/")
 
 
-def batch_dag(dag_id: str, items: list[dict]) -> DAG:
+def batch_dag(dag_id: str, items: list[dict], **copies: object) -> DAG:
     @dag(dag_id=dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), params=PARAMS)
     def _batch() -> None:
         CreatifyBatchGenerationOperator(
@@ -25,6 +29,7 @@ def batch_dag(dag_id: str, items: list[dict]) -> DAG:
             max_failed=1,
             poll_interval=0.2,
             retries=2,  # an invalid item must not be retried
+            **copies,
         )
 
     return _batch()
@@ -33,4 +38,10 @@ def batch_dag(dag_id: str, items: list[dict]) -> DAG:
 creatify_batch = batch_dag("creatify_batch", ITEMS)
 creatify_batch_invalid = batch_dag(
     "creatify_batch_invalid", [*ITEMS[:3], {"key": "bad", "input_params": {"prompt": 7}}]
+)
+creatify_batch_copies = batch_dag(
+    "creatify_batch_copies",
+    ITEMS[:3],
+    destination="{{ params.destination }}",
+    allowed_destinations=[ASSETS_ROOT],
 )
