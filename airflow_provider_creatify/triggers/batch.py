@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from functools import cached_property
@@ -10,7 +11,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_creatify.exceptions import CreatifyAPIError
+from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
+from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.polling import GenerationWait
 
@@ -19,8 +21,10 @@ class CreatifyBatchTrigger(BaseTrigger):
     """Wait on the running generations of a batch; yield one event when the worker has work again.
 
     The ids are read from the batch's journal under ``output_path``, not stored in Airflow's DB: the
-    kwargs stay a few primitives whatever the batch's size. Every ``poll_interval`` all of them are read,
-    100 a request (:meth:`CreatifyHook.aget_generations`, with its per-id fallback).
+    kwargs stay a few primitives whatever the batch's size. Every ``poll_interval`` all of them are read
+    through the triggerer's batched reader (:meth:`CreatifyHook.aget_generation_in_batch`): 100 a
+    request, shared with the triggerer's other waits on the connection, each id read alone when a list
+    answer misses it.
 
     The event: ``{"status": "finished" | "slots" | "execution_timeout" | "error", "running", "message"}``.
     ``finished``: none is running any more (done, failed, or past its deadline). ``slots``: ``wake_after``
@@ -95,22 +99,33 @@ class CreatifyBatchTrigger(BaseTrigger):
                     return self._event("slots", running)
                 if self.execution_deadline is not None and now >= self.execution_deadline:
                     return self._event("execution_timeout", running)
-                wake = min(
-                    now + self.poll_interval, min(running.values()), self.execution_deadline or now + 1e9
+                wake = min(now + self.poll_interval, *running.values(), self.execution_deadline or math.inf)
+                ids = list(running)
+                # Each id through the triggerer's batched reader: 100 a request, read alone when a list
+                # answer misses it; a failed read fails that id's read only.
+                reads = await asyncio.gather(
+                    *(hook.aget_generation_in_batch(i, after=max(0.0, wake - now)) for i in ids),
+                    return_exceptions=True,
                 )
-                await asyncio.sleep(max(0.0, wake - now))
-                try:
-                    found = await hook.aget_generations(list(running))
-                except CreatifyAPIError as err:
-                    errors += 1
-                    if not err.is_transient or errors >= GenerationWait.max_consecutive_errors:
-                        return self._event("error", running, message=f"Waiting on the batch failed: {err}")
-                    self.log.warning("Reading the batch's generations failed (%s); reading again later.", err)
-                    continue
-                errors = 0
-                for generation_id, generation in found.items():
-                    if generation is None or generation.is_terminal:
-                        running.pop(generation_id, None)
+                failed = []
+                for generation_id, read in zip(ids, reads, strict=True):
+                    if isinstance(read, CreatifyNotFoundError) or (
+                        isinstance(read, Generation) and read.is_terminal
+                    ):
+                        del running[generation_id]  # finished, or gone: the worker reads which
+                    elif isinstance(read, CreatifyAPIError):
+                        failed.append(read)
+                    elif isinstance(read, BaseException):
+                        raise read
+                if refusal := next((err for err in failed if not err.is_transient), None):
+                    return self._event("error", running, message=f"Waiting on the batch failed: {refusal}")
+                errors = errors + 1 if failed and len(failed) == len(ids) else 0
+                if errors >= GenerationWait.max_consecutive_errors:
+                    return self._event("error", running, message=f"Waiting on the batch failed: {failed[0]}")
+                if failed:
+                    self.log.warning(
+                        "%d of %d reads failed (%s); read again later.", len(failed), len(ids), failed[0]
+                    )
 
     def _event(self, status: str, running: dict[str, float], **extra: Any) -> dict[str, Any]:
         return {"status": status, "output_path": self.output_path, "running": len(running), **extra}

@@ -85,3 +85,28 @@ async def test_the_execution_deadline_ends_the_wait(creatify_conn, tmp_path):
     journal_of(f"file://{tmp_path}/", 1)
     event = await only_event(a_trigger(f"file://{tmp_path}/", execution_deadline=time.time() + 0.3))
     assert (event["status"], event["running"]) == ("execution_timeout", 1)
+
+
+async def test_failing_reads_of_some_ids_only_delay_those(creatify_conn, tmp_path):
+    journal_of(f"file://{tmp_path}/", 120)
+    creatify_conn.add_fault(FaultRule(method="GET", status=503, rate=0.3))  # lists and single reads alike
+    event = await only_event(a_trigger(f"file://{tmp_path}/"))
+    assert event["status"] == "finished"
+    assert creatify_conn.count("GET", status=503) > 0
+
+
+async def test_without_the_list_endpoint_each_id_is_read_alone(creatify_conn, tmp_path):
+    ids = journal_of(f"file://{tmp_path}/", 3)
+    creatify_conn.settings = SandboxSettings(generation_seconds=1.0, list_status=404)
+    event = await only_event(a_trigger(f"file://{tmp_path}/"))
+    assert event["status"] == "finished"
+    assert all(creatify_conn.count("GET", f"{LIST_PATH}{generation_id}/") for generation_id in ids)
+
+
+async def test_a_generation_creatify_no_longer_has_stops_being_waited_on(creatify_conn, tmp_path):
+    journal = BatchState(output_path=f"file://{tmp_path}/")
+    journal.intend("k", "fingerprint", time.time())
+    journal.created("k", "00000000-0000-0000-0000-000000000000")
+    journal.flush()
+    event = await only_event(a_trigger(f"file://{tmp_path}/"))
+    assert event == {"status": "finished", "output_path": f"file://{tmp_path}/", "running": 0}
