@@ -84,6 +84,7 @@ class BatchRun:
 
     def advance(self) -> Progress:
         """One round: read the running generations, search lost creates, submit into free slots."""
+        self.state.compact()
         self.refresh()
         self.search_lost(self.lost())
         to_submit = [item for item in self.items if self._wants_create(item)]

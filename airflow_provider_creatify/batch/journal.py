@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 #: The journal's folder under ``output_path``.
 STATE_FOLDER = "state"
+#: A journal of more segments than this is rewritten as one (:meth:`BatchState.compact`).
+COMPACT_AFTER = 64
 
 
 @dataclass
@@ -56,11 +58,11 @@ class BatchState:
         self.folder = as_path(output_path) / STATE_FOLDER
         self.items: dict[str, ItemState] = {}
         self._pending: list[dict[str, Any]] = []
-        self._segments = 0
+        self._segments: list[ObjectStoragePath] = []
         if self.folder.exists():
             for segment in sorted(self.folder.iterdir(), key=lambda path: path.name):
                 if segment.name.endswith(".jsonl"):
-                    self._segments += 1
+                    self._segments.append(segment)
                     for line in segment.read_text().splitlines():
                         self._apply(json.loads(line))
 
@@ -100,10 +102,26 @@ class BatchState:
         """Write the records added since the last flush, as one new whole file; nothing if there are none."""
         if not self._pending:
             return
-        self._segments += 1
-        name = f"{self._segments:08d}-{uuid.uuid4().hex[:8]}.jsonl"
-        write_whole(self.folder / name, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._pending))
+        number = int(self._segments[-1].name[:8]) + 1 if self._segments else 1  # replayed in name order
+        segment = self.folder / f"{number:08d}-{uuid.uuid4().hex[:8]}.jsonl"
+        write_whole(segment, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._pending))
+        self._segments.append(segment)
         self._pending = []
+
+    def compact(self) -> None:
+        """Rewrite a journal of more than :data:`COMPACT_AFTER` segments as one, so replays stay quick.
+
+        The new segment, which says all the others do, is written whole before they are deleted: a writer
+        killed in between leaves both, and replaying both gives the same state.
+        """
+        if len(self._segments) <= COMPACT_AFTER or self._pending:
+            return
+        older = list(self._segments)
+        self._pending = [record for key, item in self.items.items() for record in _records(key, item)]
+        self.flush()
+        for segment in older:
+            segment.unlink()
+        self._segments = self._segments[-1:]
 
     def _add(self, record: dict[str, Any]) -> None:
         self._apply(record)
@@ -129,3 +147,25 @@ class BatchState:
             item.uncertain, item.uncertain_try = str(record["reason"]), int(record["try"])
         elif event == "result":
             item.result, item.result_try = dict(record["generation"]), int(record["try"])
+
+
+def _records(key: str, item: ItemState) -> list[dict[str, Any]]:
+    """The records that give ``key`` the state ``item`` when replayed, in order."""
+    records: list[dict[str, Any]] = []
+    if item.fingerprint is not None:
+        records.append(
+            {"event": "intent", "key": key, "fingerprint": item.fingerprint, "intent_at": item.intent_at}
+        )
+    if item.generation_id is not None:
+        records.append({"event": "created", "key": key, "generation_id": item.generation_id})
+    if item.refused is not None:
+        records.append(
+            {"event": "refused", "key": key, "fingerprint": item.refused_fingerprint, "reason": item.refused}
+        )
+    if item.uncertain is not None:
+        records.append(
+            {"event": "uncertain", "key": key, "reason": item.uncertain, "try": item.uncertain_try}
+        )
+    if item.result is not None:
+        records.append({"event": "result", "key": key, "generation": item.result, "try": item.result_try})
+    return records

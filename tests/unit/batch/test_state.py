@@ -77,3 +77,48 @@ def test_the_manifest_is_written_whole_and_read_back_in_order(tmp_path):
     assert list(read_manifest(uri)) == rows
     assert list(read_manifest(f"{tmp_path}/out/")) == rows  # the output_path names it too
     assert [p.name for p in (tmp_path / "out").iterdir()] == [MANIFEST_NAME]  # no .part left
+
+
+def test_a_long_journal_is_compacted_into_one_segment_that_replays_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr("airflow_provider_creatify.batch.journal.COMPACT_AFTER", 3)
+    state = BatchState(output_path=f"file://{tmp_path}/")
+    for n, (key, event) in enumerate([("a", "done"), ("b", "failed"), ("c", None), ("d", None), ("e", None)]):
+        state.intend(key, f"fp-{key}", 1000.0 + n)
+        state.flush()
+        if key != "d":
+            state.created(key, f"g-{key}")
+        if event:
+            state.finished(key, {"id": f"g-{key}", "status": event}, 1)
+        state.flush()
+    state.refused("f", "fp-f", "no prompt")
+    state.uncertain("d", "the list cannot tell", 2)
+    state.flush()
+    before = {key: vars(item) for key, item in BatchState(output_path=f"file://{tmp_path}/").items.items()}
+
+    state.compact()
+    state.created("e", "g-other")  # a later flush replays after the compacted segment
+    state.intend("g", "fp-g", 2000.0)
+    state.flush()
+
+    assert len(list((tmp_path / "state").glob("*.jsonl"))) == 2
+    after = {key: vars(item) for key, item in BatchState(output_path=f"file://{tmp_path}/").items.items()}
+    assert after.pop("g")["fingerprint"] == "fp-g"
+    assert after == before  # e keeps its first id
+
+
+def test_a_writer_killed_between_the_compacted_segment_and_the_deletes_leaves_the_same_state(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("airflow_provider_creatify.batch.journal.COMPACT_AFTER", 1)
+    state = BatchState(output_path=f"file://{tmp_path}/")
+    state.intend("a", "fp-a", 1.0)
+    state.flush()
+    state.created("a", "g-a")
+    state.flush()
+    expected = vars(BatchState(output_path=f"file://{tmp_path}/").items["a"])
+    monkeypatch.setattr("airflow.sdk.ObjectStoragePath.unlink", lambda self, *a, **k: None)  # killed before
+
+    state.compact()
+
+    assert len(list((tmp_path / "state").glob("*.jsonl"))) == 3
+    assert vars(BatchState(output_path=f"file://{tmp_path}/").items["a"]) == expected
