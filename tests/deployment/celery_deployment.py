@@ -31,8 +31,9 @@ from devtools.airflow_deployment import (
 from devtools.sandbox_process import SandboxProcess
 from tests.deployment.services import Postgres, Redis, ensure_packages
 
-DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_production.py"
+DAG_FILES = sorted((Path(__file__).resolve().parent / "dags").glob("creatify_*.py"))
 DAG_ID = "creatify_production"
+BATCH_DAG_ID = "creatify_production_batch"
 TRIGGERERS = ("triggerer-a", "triggerer-b")
 #: Each triggerer names itself by this (its job row's hostname): which process holds which trigger.
 HOSTNAME_MODULE = "import os\n\ndef get():\n    return os.environ['CREATIFY_DEPLOYMENT_HOSTNAME']\n"
@@ -73,7 +74,8 @@ class Deployment:
         self.root.chmod(0o755)  # the postgres user must reach root/pg
         self.home = self.root / "airflow"
         (self.home / "dags").mkdir(parents=True)
-        shutil.copy(DAG_FILE, self.home / "dags")
+        for dag_file in DAG_FILES:
+            shutil.copy(dag_file, self.home / "dags")
         (self.home / "creatify_deployment_hostname.py").write_text(HOSTNAME_MODULE)
         self.log_dir = self.root / "proc-logs"
         self.log_dir.mkdir()
@@ -126,8 +128,9 @@ class Deployment:
         while time.monotonic() < deadline:
             check_alive(self.procs)
             dag = self.query(
-                "SELECT 1 FROM dag WHERE dag_id = %s AND NOT is_paused AND NOT is_stale", (DAG_ID,)
-            )
+                "SELECT count(*) FROM dag WHERE dag_id IN (%s, %s) AND NOT is_paused AND NOT is_stale",
+                (DAG_ID, BATCH_DAG_ID),
+            )[0][0] == len(DAG_FILES)
             triggerers = self.query(
                 "SELECT count(*) FROM job WHERE job_type = 'TriggererJob' AND state = 'running' "
                 "AND latest_heartbeat > now() - interval '10 seconds'"
@@ -138,10 +141,10 @@ class Deployment:
             time.sleep(0.5)
         raise DeploymentError(f"not ready after {timeout:.0f} s; health: {health(self.api_port)}")
 
-    def trigger_run(self) -> str:
+    def trigger_run(self, dag_id: str = DAG_ID) -> str:
         """``POST /api/v2/dags/<id>/dagRuns`` with a token of the simple auth manager; the run id."""
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.api_port}/api/v2/dags/{DAG_ID}/dagRuns",
+            f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/dagRuns",
             data=json.dumps({"logical_date": None}).encode(),
             headers={
                 "Authorization": f"Bearer {api_token(self.api_port)}",

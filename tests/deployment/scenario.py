@@ -19,6 +19,7 @@ from typing import Any
 
 from devtools.airflow_deployment import check_alive
 from devtools.sandbox_process import SandboxProcess
+from tests.deployment.batch_scenario import run_batch_scenario
 from tests.deployment.celery_deployment import DAG_ID, TRIGGERERS, Deployment
 from tests.deployment.task_logs import (
     has_generation,
@@ -70,6 +71,7 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
     found: dict[str, Any] = {"airflow": airflow.__version__}
     counts = Path(tempfile.mkdtemp(prefix="creatify-deployment-counts-")) / "counts.json"
     args = ["--counts-file", str(counts), "--read-fail-rate", "0.2", "--lose-create-answers", "2"]
+    args += ["--create-rate-limit", "30"]  # the batch's submission lasts seconds: its worker is killed in it
     with SandboxProcess(generation_seconds=GENERATION_SECONDS, extra_args=args) as sandbox:
         deployment = Deployment(sandbox)
         try:
@@ -77,7 +79,8 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
             deployment.start()
             found["startup_s"] = round(time.monotonic() - started, 1)
             run_id = deployment.trigger_run()
-            found.update(_drive(deployment, run_id, timeout))
+            dead: set[str] = set()
+            found.update(_drive(deployment, run_id, timeout, dead))
             found["log_events"] = task_log_events(deployment.home, run_id)
             found["trigger_lines"] = sorted(tasks_with_trigger_lines(deployment.home, run_id))
             found["adopted"] = sum(events["adopted"] for events in found["log_events"].values())
@@ -86,9 +89,14 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
                 "WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
                 (DAG_ID, run_id),
             )
+            before = sandbox.counts_now(counts)
+            found["post_create"] = before["post_create"]
+            found["batch"] = run_batch_scenario(deployment, dead)
+            after = sandbox.counts_now(counts)
+            found["batch"]["generations"] = after["generations"] - before["generations"]
+            found["batch"]["throttled"] = after.get("create_throttled", 0) - before.get("create_throttled", 0)
         finally:
             deployment.stop()
-            found["post_create"] = sandbox.counts_now(counts)["post_create"]
             if os.environ.get("CREATIFY_DEPLOYMENT_KEEP"):
                 print(f"CREATIFY_DEPLOYMENT_KEEP: the deployment is kept in {deployment.root}")
             else:
@@ -97,10 +105,12 @@ def run_scenario(timeout: float = 420.0) -> dict[str, Any]:
     return found
 
 
-def _drive(deployment: Deployment, run_id: str, timeout: float) -> dict[str, Any]:
-    """Poll the run; kill the triggerer holding the waits, then the worker running the blocking wait."""
+def _drive(deployment: Deployment, run_id: str, timeout: float, dead: set[str]) -> dict[str, Any]:
+    """Poll the run; kill the triggerer holding the waits, then the worker running the blocking wait.
+
+    :param dead: the components killed on purpose (added to here).
+    """
     found: dict[str, Any] = {}
-    dead: set[str] = set()
     started = time.monotonic()
     blocking_since = None
     while time.monotonic() - started < timeout:

@@ -34,12 +34,12 @@ def _task_key(runs: Path, path: Path) -> str:
     return parts["task_id"] + (f"[{parts['map_index']}]" if "map_index" in parts else "")
 
 
-def trigger_started(home: Path, job_id: int, trigger_id: int) -> bool:
+def trigger_started(home: Path, job_id: int, trigger_id: int, dag_id: str = DAG_ID) -> bool:
     """Whether triggerer job ``job_id`` logged trigger ``trigger_id`` starting (in the task's log folder)."""
     pattern = re.compile(rf"\(ID {trigger_id}\) starting")
     return any(
         pattern.search(path.read_text(errors="replace"))
-        for path in home.glob(f"logs/dag_id={DAG_ID}/**/*.log.trigger.{job_id}.log")
+        for path in home.glob(f"logs/dag_id={dag_id}/**/*.log.trigger.{job_id}.log")
     )
 
 

@@ -5,8 +5,10 @@ Starts PostgreSQL and Redis from Debian's packages (installing them as root wher
 Airflow's components as separate processes (``celery_deployment.py``). While the DAG runs
 (``scenario.py``), the triggerer holding its six deferred waits is SIGKILLed, then the Celery worker
 running its blocking wait; the sandbox fails a fifth of the status reads and loses the answers of the
-first two creates; two tasks run over their ``execution_timeout``. No timing assertions; the figures
-(start-up, takeover and run time, POSTs, each task's state and tries) are printed.
+first two creates; two tasks run over their ``execution_timeout``. Then a batch of 300 runs in the same
+deployment, its worker SIGKILLed mid-submission and its triggerer mid-wait (``batch_scenario.py``). No
+timing assertions; the figures (start-up, takeover and run time, POSTs, each task's state and tries) are
+printed.
 
 What must hold depends on the Airflow version (docs/reliability.md): on 3.3+ every task succeeds with
 exactly one POST each. Before 3.3 there is no ``task_state_store``: the waits still survive their
@@ -40,7 +42,9 @@ def found() -> dict[str, Any]:
     from tests.deployment.scenario import run_scenario
 
     figures = run_scenario()
+    rows = figures.get("batch", {}).pop("rows", [])  # 300 of them: checked, not printed
     print(json.dumps(figures, indent=2, default=str))
+    figures["batch"]["rows"] = rows
     return figures
 
 
@@ -114,3 +118,18 @@ def test_each_deferred_tasks_log_has_its_triggers_own_lines(found: dict[str, Any
     created = {f"generate[{index}]" for index in range(MAPPED)}
     created -= {task for task, e in found["log_events"].items() if e["adopted"]}
     assert len(created) >= MAPPED - 2 and created <= set(found["trigger_lines"]), found
+
+
+def test_a_batch_of_300_survives_its_worker_and_its_triggerer_killed(found: dict[str, Any]) -> None:
+    # every Airflow version: the batch keeps its state in its own journal, not in task_state_store
+    batch = found["batch"]
+    assert batch["state"] == "success", batch
+    assert batch.get("worker_killed"), "the worker was killed mid-submission"
+    assert 50 <= batch["worker_killed"]["ids_recorded"] < 250
+    assert batch.get("triggerer_killed") and "takeover_s" in batch, "the other triggerer took the wait over"
+    assert batch["tries"] >= 2  # the killed worker's try failed; a retry went on from the journal
+    assert batch["generations"] == 300  # exactly 300 billed creates, the creates throttled (429) aside
+    rows = batch["rows"]
+    assert [row["index"] for row in rows] == list(range(300))
+    assert {row["status"] for row in rows} == {"done"}
+    assert len({row["generation_id"] for row in rows}) == 300
