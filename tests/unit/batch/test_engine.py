@@ -10,20 +10,22 @@ from airflow_provider_creatify.batch.engine import BatchRun
 from airflow_provider_creatify.exceptions import CreatifyAuthError, CreatifyValidationError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule, SandboxSettings
-from tests.helpers import POST_PATH
+from tests.helpers import FLUX, POST_PATH, SCHEMAS_PATH
 from tests.unit.batch.conftest import NANO, prompts, run_until_finished, statuses
 
 
 def test_each_item_is_created_once_and_a_later_try_creates_none(make_run, creatify_conn):
-    run_until_finished(make_run(prompts(7)))
+    entries = [*prompts(6), {"key": "flux", "model_name": FLUX, "input_params": {"prompt": "x"}}]
+    run_until_finished(make_run(entries))
     assert creatify_conn.count("POST", POST_PATH) == 7
+    assert creatify_conn.count("GET", SCHEMAS_PATH) == 2  # one schema read per model, before any POST
 
-    again = make_run(prompts(7), try_number=2)
+    again = make_run(entries, try_number=2)
     run_until_finished(again)
 
     assert creatify_conn.count("POST", POST_PATH) == 7  # re-attached, not created again
     assert set(statuses(again).values()) == {"done"}
-    ids = [again.state.get(f"sku-{n}").generation_id for n in range(7)]
+    ids = [again.state.get(item.key).generation_id for item in again.items]
     assert sorted(ids) == sorted(creatify_conn.generations)
 
 
