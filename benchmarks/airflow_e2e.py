@@ -40,14 +40,13 @@ import contextlib
 import itertools
 import json
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,22 +60,7 @@ from benchmarks.common import (
     target,
     write_results,
 )
-from devtools.airflow_deployment import (
-    COMPONENTS,
-    DeploymentError,
-    MetaDB,
-    Proc,
-    airflow_env,
-    api_token,
-    check_alive,
-    free_port,
-    get_json,
-    health,
-    parse_ts,
-    ready,
-    run_cli,
-    stop_all,
-)
+from devtools.airflow_deployment import Deployment, MetaDB, api_token, deployment, get_json, parse_ts
 from devtools.sandbox_process import SandboxProcess
 
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "creatify_bench_mapped.py"
@@ -95,34 +79,6 @@ PUSHED_IN = re.compile(r"XComs pushed in ([0-9.]+) s")  # the trigger's line whe
 NAME = "airflow_e2e"
 MAPPED = 50
 GENERATION_SECONDS = 20.0
-
-
-def _wait_ready(procs: list[Proc], db: MetaDB, api_port: int, timeout: float) -> None:
-    """Until the api-server says every component is healthy and both DAGs are parsed and unpaused."""
-    deadline = time.monotonic() + timeout
-    marks = ",".join("?" * (len(MODES) + 1))
-    while time.monotonic() < deadline:
-        check_alive(procs)
-        dags = db.query(
-            f"SELECT dag_id FROM dag WHERE dag_id IN ({marks}) AND NOT is_paused AND NOT is_stale",
-            (*MODES.values(), WARM_UP_DAG),
-        )
-        if len(dags) == len(MODES) + 1 and ready(health(api_port)):
-            return
-        time.sleep(0.5)
-    raise DeploymentError(f"Airflow not ready after {timeout:.0f} s; health: {health(api_port)}")
-
-
-def _wait_run(db: MetaDB, dag_id: str, run_id: str, procs: list[Proc], timeout: float) -> str:
-    """Poll the run until success/failed (``"timeout"`` if neither in time)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        rows = db.query("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
-        if rows and rows[0][0] in ("success", "failed"):
-            return str(rows[0][0])
-        check_alive(procs)
-        time.sleep(0.25)
-    return "timeout"
 
 
 def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -252,22 +208,6 @@ def _extra_links_ok(api_port: int, dag_id: str, run_id: str, first_urls: dict[in
     return ok
 
 
-def _cpu_by_component(procs: list[Proc]) -> dict[str, float]:
-    """CPU seconds so far of each component's process group (the scheduler's holds the task processes)."""
-    return {proc.name.replace("-", "_"): group_cpu_seconds({proc.popen.pid}) for proc in procs}
-
-
-def _worker_starts(starts_file: Path) -> dict[tuple[str, str], int]:
-    """Worker task processes started, per (DAG, task) (the DAGs' on_execute_callback writes one line each)."""
-    counts: dict[tuple[str, str], int] = {}
-    with contextlib.suppress(FileNotFoundError):
-        for line in starts_file.read_text().splitlines():
-            start = json.loads(line)
-            key = (start["dag_id"], start["task_id"])
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def _asset_events(db: MetaDB, uri: str) -> int:
     """Asset events of the Asset with this URI."""
     rows = db.query(
@@ -297,115 +237,87 @@ def run(
     keep: bool = False,
 ) -> dict[str, Any]:
     """Start the deployment, run M mapped generations in each mode, one run after the other; stop all."""
-    python = python or sys.executable
-    home = Path(tempfile.mkdtemp(prefix="creatify-bench-airflow-"))
-    (home / "dags").mkdir()
-    shutil.copy(DAG_FILE, home / "dags" / DAG_FILE.name)
-    log_dir = home / "proc-logs"
-    log_dir.mkdir()
-    counts_path, starts_file = home / "sandbox-counts.json", home / "worker-starts.jsonl"
-    procs: list[Proc] = []
-    sandbox = SandboxProcess(
-        generation_seconds=generation_seconds, extra_args=["--counts-file", str(counts_path)]
-    )
     result: dict[str, Any] = {
         "benchmark": NAME,
         "machine": machine_info(),
         "mapped": mapped,
         "generation_seconds": generation_seconds,
         "poll_interval_s": 2,
-        "airflow_home": str(home),
         "modes": {},
     }
-    try:
-        sandbox.start()
-        api_port = free_port()
-        env = airflow_env(
-            home,
-            api_port,
-            mapped,
-            {
-                "AIRFLOW_CONN_CREATIFY_DEFAULT": sandbox.connection_json(),
-                "CREATIFY_BENCH_MAPPED": str(mapped),
-                "CREATIFY_BENCH_STARTS": str(starts_file),
-            },
-        )
-        db = MetaDB(home / "airflow.db")
-
-        t0 = time.monotonic()
-        result["db_migrate_s"], _ = run_cli([python, "-m", "airflow", "db", "migrate"], env, home, 600)
-        t1 = time.monotonic()
-        for name, args in COMPONENTS.items():
-            procs.append(Proc(name, [python, "-m", "airflow", *args], env, log_dir, home))
-        _wait_ready(procs, db, api_port, timeout=600)
-        t2 = time.monotonic()
-        result["components_ready_s"] = t2 - t1
-        result["startup_s"] = t2 - t0
-        warm_up = _run_mode(python, env, home, db, procs, WARM_UP_DAG, 1, generation_seconds)
-        starts = _worker_starts(starts_file)
+    dag_ids = (*MODES.values(), WARM_UP_DAG)
+    env = {"CREATIFY_BENCH_MAPPED": str(mapped)}
+    with deployment([DAG_FILE], dag_ids, generation_seconds, mapped, env, python=python, keep=keep) as dep:
+        if keep:
+            result["airflow_home"] = str(dep.home)
+        result.update(dep.timings)
+        warm_up = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)
+        starts = worker_starts(dep)
         result["warm_up"] = {
             "state": warm_up["state"],
             "wall_clock_s": warm_up["wall_clock_s"],
             "worker_starts": starts.get((WARM_UP_DAG, "generate"), 0),
             # the task with an Asset outlet: resumed in a worker, which emits the Asset event
             "outlet_task_worker_starts": starts.get((WARM_UP_DAG, "generate_asset"), 0),
-            "asset_events": _asset_events(db, WARM_UP_ASSET_URI),
+            "asset_events": _asset_events(dep.meta, WARM_UP_ASSET_URI),
         }
         for mode, dag_id in MODES.items():
-            posts_before = sandbox.counts_now(counts_path)["post_create"]
-            cpu_before = _cpu_by_component(procs)
-            mode_result = _run_mode(python, env, home, db, procs, dag_id, mapped, generation_seconds)
-            cpu = {name: s - cpu_before[name] for name, s in _cpu_by_component(procs).items()}
-            mode_result.update({f"cpu_{name}_s": s for name, s in cpu.items()})
-            mode_result["airflow_cpu_s"] = sum(cpu.values())
-            mode_result["airflow_cpu_per_generation_s"] = mode_result["airflow_cpu_s"] / mapped
-            mode_result["posts"] = sandbox.counts_now(counts_path)["post_create"] - posts_before
-            mode_result["worker_starts"] = _worker_starts(starts_file).get((dag_id, "generate"), 0)
+            mode_result = measured(dep, mapped, partial(run_mode, dep, dag_id, mapped, generation_seconds))
+            mode_result["worker_starts"] = worker_starts(dep).get((dag_id, "generate"), 0)
             mode_result["generations_done_in_sandbox"] = _check_generations(
-                sandbox, mode_result["generation_ids"]
+                dep.sandbox, mode_result["generation_ids"]
             )
             mode_result["extra_links_ok"] = _extra_links_ok(
-                api_port, dag_id, mode_result["run_id"], mode_result.pop("first_asset_urls")
+                dep.api_port, dag_id, mode_result["run_id"], mode_result.pop("first_asset_urls")
             )
             result["modes"][mode] = mode_result
             if mode_result["state"] != "success":
-                result["logs_tail"] = {p.name: p.tail(1500) for p in procs}
+                result["logs_tail"] = dep.logs_tail()
                 break
-    finally:
-        stop_all(procs)
-        sandbox.stop()
-        with contextlib.suppress(OSError, ValueError):
-            result["sandbox_counts"] = json.loads(counts_path.read_text())
-        if not keep:
-            shutil.rmtree(home, ignore_errors=True)
-            result.pop("airflow_home")
+    result["sandbox_counts"] = dep.final_counts
     result["targets"] = targets(result)
     return result
 
 
-def _run_mode(
-    python: str,
-    env: dict[str, str],
-    home: Path,
-    db: MetaDB,
-    procs: list[Proc],
-    dag_id: str,
-    mapped: int,
-    generation_seconds: float,
-) -> dict[str, Any]:
+def component_cpu(dep: Deployment) -> dict[str, float]:
+    """CPU seconds so far of each component's process group (the scheduler's holds the task processes)."""
+    return {proc.name.replace("-", "_"): group_cpu_seconds({proc.popen.pid}) for proc in dep.procs}
+
+
+def worker_starts(dep: Deployment) -> dict[tuple[str, str], int]:
+    """Worker task processes started, per (DAG, task) (the DAGs' on_execute_callback writes one line each)."""
+    counts: dict[tuple[str, str], int] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in dep.starts_file.read_text().splitlines():
+            start = json.loads(line)
+            key = (start["dag_id"], start["task_id"])
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def measured(dep: Deployment, generations: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What ``run()`` found, with what it cost: the CPU of every component (in all, per generation), the
+    POSTs, and every count of the sandbox's (``sandbox``: status reads and the ids they asked for too)."""
+    counts_before, cpu_before = dep.counts(), component_cpu(dep)
+    found = run()
+    cpu = {name: s - cpu_before[name] for name, s in component_cpu(dep).items()}
+    found.update({f"cpu_{name}_s": s for name, s in cpu.items()})
+    found["airflow_cpu_s"] = sum(cpu.values())
+    found["airflow_cpu_per_generation_s"] = found["airflow_cpu_s"] / generations
+    found["sandbox"] = {key: n - counts_before.get(key, 0) for key, n in dep.counts().items()}
+    found["posts"] = found["sandbox"]["post_create"]
+    return found
+
+
+def run_mode(dep: Deployment, dag_id: str, mapped: int, generation_seconds: float) -> dict[str, Any]:
     """Trigger one run of ``dag_id``, wait for it, collect what happened."""
     run_id = f"bench_{int(time.time())}"
     t_trigger = time.monotonic()
-    run_cli([python, "-m", "airflow", "dags", "trigger", dag_id, "-r", run_id], env, home, 300)
-    found: dict[str, Any] = {
-        "dag_id": dag_id,
-        "run_id": run_id,
-        "trigger_cli_s": time.monotonic() - t_trigger,
-    }
-    found["state"] = _wait_run(db, dag_id, run_id, procs, timeout=300 + generation_seconds + 10 * mapped)
+    found: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "trigger_cli_s": dep.trigger(dag_id, run_id)}
+    found["state"] = dep.wait(dag_id, run_id, timeout=300 + generation_seconds + 10 * mapped)
     found["cli_trigger_to_seen_done_s"] = time.monotonic() - t_trigger
-    found.update(_collect(db, dag_id, run_id))
-    pushes = _trigger_push_seconds(home, dag_id, run_id)
+    found.update(_collect(dep.meta, dag_id, run_id))
+    pushes = _trigger_push_seconds(dep.home, dag_id, run_id)
     found["trigger_xcom_pushes"] = len(pushes)  # tasks ended in the triggerer (their log says so)
     found["trigger_xcom_push_ms_median"] = statistics.median(pushes) * 1000 if pushes else None
     found["trigger_xcom_push_ms_max"] = max(pushes) * 1000 if pushes else None
@@ -501,32 +413,39 @@ def warm_up_text(result: dict[str, Any]) -> str:
     )
 
 
+def runs_report(
+    header: Sequence[str],
+    runs: dict[str, dict[str, Any]],
+    metrics: Sequence[tuple[str, str]],
+    targets: Sequence[dict[str, Any]],
+) -> str:
+    """The header lines, a table of the ``metrics`` (key, label) with one column per run, the targets."""
+    rows = []
+    for key, label in metrics:
+        row: dict[str, Any] = {"metric": label}
+        for name, found in runs.items():
+            value = found.get(key)
+            row[name] = (
+                (f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}")
+                if isinstance(value, float)
+                else value
+            )
+        rows.append(row)
+    columns = [("metric", "metric", ""), *((name, name.replace("_", " "), "") for name in runs)]
+    return "\n".join([*header, "", format_table(rows, columns), "", "Targets", format_targets(targets)])
+
+
 def report(result: dict[str, Any]) -> str:
     """A small text table of the headline numbers, one column per mode."""
-    modes = result["modes"]
-    rows = []
-    for key, label in REPORT_ROWS:
-        row = {"metric": label}
-        for mode, found in modes.items():
-            value = found.get(key)
-            row[mode] = f"{value:.1f}" if isinstance(value, float) else value
-        rows.append(row)
-    columns = [("metric", "metric", ""), *((mode, mode.replace("_", " "), "") for mode in modes)]
-    return "\n".join(
-        [
-            f"Airflow end to end: {result['mapped']} mapped generations of "
-            f"{result['generation_seconds']:g} s per mode (scheduler + triggerer, LocalExecutor, SQLite)",
-            f"Machine: {format_machine(result['machine'])}",
-            f"Airflow start-up {result.get('startup_s', 0):.1f} s "
-            f"(db migrate {result.get('db_migrate_s', 0):.1f} s)",
-            f"Warm-up run: {warm_up_text(result)}",
-            "",
-            format_table(rows, columns),
-            "",
-            "Targets",
-            format_targets(result["targets"]),
-        ]
-    )
+    header = [
+        f"Airflow end to end: {result['mapped']} mapped generations of "
+        f"{result['generation_seconds']:g} s per mode (scheduler + triggerer, LocalExecutor, SQLite)",
+        f"Machine: {format_machine(result['machine'])}",
+        f"Airflow start-up {result.get('startup_s', 0):.1f} s "
+        f"(db migrate {result.get('db_migrate_s', 0):.1f} s)",
+        f"Warm-up run: {warm_up_text(result)}",
+    ]
+    return runs_report(header, result["modes"], REPORT_ROWS, result["targets"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

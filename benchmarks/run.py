@@ -27,6 +27,7 @@ BENCHMARKS = (
     "triggerer_soak",
     "airflow_e2e",
     "create_burst",
+    "batch_scale",
 )
 
 

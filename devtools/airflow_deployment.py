@@ -2,8 +2,9 @@
 
 Each component runs in its own session (process group, stopped as a whole), with its output in a log
 file; the metadata DB (SQLite) is read with the standard library, read-only, so polling it costs the
-deployment nothing. Used by ``benchmarks/airflow_e2e.py``, the deployment test (``tests/deployment/``,
-which swaps SQLite for PostgreSQL) and the UI test.
+deployment nothing. :func:`deployment` starts the sandbox and a whole Airflow on SQLite, as the
+benchmarks ``airflow_e2e`` and ``batch_scale`` run it. Used by them, the deployment test
+(``tests/deployment/``, which swaps SQLite for PostgreSQL) and the UI test.
 """
 
 from __future__ import annotations
@@ -11,17 +12,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
+
+from devtools.sandbox_process import SandboxProcess
 
 COMPONENTS: dict[str, list[str]] = {  # no log servers: logs are local files, and nothing binds 0.0.0.0
     "scheduler": ["scheduler", "--skip-serve-logs"],
@@ -219,3 +226,129 @@ def health(api_port: int) -> dict[str, Any]:
 def ready(health: dict[str, Any]) -> bool:
     parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
     return all((health.get(p) or {}).get("status") == "healthy" for p in parts)
+
+
+def _wait_ready(procs: list[Proc], db: MetaDB, api_port: int, dag_ids: Sequence[str], timeout: float) -> None:
+    """Until the api-server says every component is healthy and the DAGs are parsed and unpaused."""
+    deadline = time.monotonic() + timeout
+    marks = ",".join("?" * len(dag_ids))
+    while time.monotonic() < deadline:
+        check_alive(procs)
+        dags = db.query(
+            f"SELECT dag_id FROM dag WHERE dag_id IN ({marks}) AND NOT is_paused AND NOT is_stale", dag_ids
+        )
+        if len(dags) == len(dag_ids) and ready(health(api_port)):
+            return
+        time.sleep(0.5)
+    raise DeploymentError(f"Airflow not ready after {timeout:.0f} s; health: {health(api_port)}")
+
+
+@dataclass
+class Deployment:
+    """The sandbox and one Airflow 3 (scheduler, triggerer, dag-processor, api-server) in a temporary home.
+
+    Made by :func:`deployment` (``benchmarks/airflow_e2e.py`` and ``benchmarks/batch_scale.py`` run on it).
+    """
+
+    python: str
+    home: Path
+    env: dict[str, str]
+    sandbox: SandboxProcess
+    counts_path: Path
+    procs: list[Proc] = field(default_factory=list)
+    api_port: int = 0
+    db: MetaDB | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    final_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> MetaDB:
+        assert self.db is not None, "the deployment is not started"
+        return self.db
+
+    @property
+    def starts_file(self) -> Path:
+        """Where the DAGs' ``on_execute_callback`` writes a line per worker task process."""
+        return self.home / "worker-starts.jsonl"
+
+    def counts(self) -> dict[str, int]:
+        """The sandbox's request counts now (``--counts-file``)."""
+        return self.sandbox.counts_now(self.counts_path)
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> float:
+        """``airflow dags trigger`` (with ``conf``, if given); return the seconds the CLI took."""
+        argv = [self.python, "-m", "airflow", "dags", "trigger", dag_id, "-r", run_id]
+        return run_cli([*argv, *(["-c", json.dumps(conf)] if conf else [])], self.env, self.home, 300)[0]
+
+    def wait(self, dag_id: str, run_id: str, timeout: float) -> str:
+        """Poll the run until success/failed (``"timeout"`` if neither in time)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            rows = self.meta.query(
+                "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+            )
+            if rows and rows[0][0] in ("success", "failed"):
+                return str(rows[0][0])
+            check_alive(self.procs)
+            time.sleep(0.25)
+        return "timeout"
+
+    def logs_tail(self) -> dict[str, str]:
+        """The end of each component's log."""
+        return {proc.name: proc.tail(1500) for proc in self.procs}
+
+
+@contextlib.contextmanager
+def deployment(
+    dag_files: Sequence[Path],
+    dag_ids: Sequence[str],
+    generation_seconds: float,
+    slots: int,
+    extra_env: dict[str, str],
+    *,
+    python: str | None = None,
+    keep: bool = False,
+) -> Iterator[Deployment]:
+    """Start the sandbox and Airflow with ``dag_files`` until ``dag_ids`` are ready; stop both after.
+
+    ``slots``: tasks at once (executor, pool, per DAG). The home is deleted unless ``keep``; the sandbox's
+    last counts stay in ``final_counts``.
+    """
+    home = Path(tempfile.mkdtemp(prefix="creatify-bench-airflow-"))
+    (home / "dags").mkdir()
+    for dag_file in dag_files:
+        shutil.copy(dag_file, home / "dags" / dag_file.name)
+    (home / "proc-logs").mkdir()
+    counts_path = home / "sandbox-counts.json"
+    sandbox = SandboxProcess(
+        generation_seconds=generation_seconds, extra_args=["--counts-file", str(counts_path)]
+    )
+    dep = Deployment(python or sys.executable, home, {}, sandbox, counts_path)
+    try:
+        sandbox.start()
+        dep.api_port = free_port()
+        env = {
+            "AIRFLOW_CONN_CREATIFY_DEFAULT": sandbox.connection_json(),
+            "CREATIFY_BENCH_STARTS": str(dep.starts_file),
+            **extra_env,
+        }
+        dep.env = airflow_env(home, dep.api_port, slots, env)
+        dep.db = MetaDB(home / "airflow.db")
+        t0 = time.monotonic()
+        migrate = [dep.python, "-m", "airflow", "db", "migrate"]
+        dep.timings["db_migrate_s"], _ = run_cli(migrate, dep.env, home, 600)
+        t1 = time.monotonic()
+        for name, args in COMPONENTS.items():
+            argv = [dep.python, "-m", "airflow", *args]
+            dep.procs.append(Proc(name, argv, dep.env, home / "proc-logs", home))
+        _wait_ready(dep.procs, dep.db, dep.api_port, dag_ids, timeout=600)
+        t2 = time.monotonic()
+        dep.timings.update(components_ready_s=t2 - t1, startup_s=t2 - t0)
+        yield dep
+    finally:
+        stop_all(dep.procs)
+        sandbox.stop()
+        with contextlib.suppress(OSError, ValueError):
+            dep.final_counts = json.loads(counts_path.read_text())
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)

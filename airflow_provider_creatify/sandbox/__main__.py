@@ -11,13 +11,14 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 if TYPE_CHECKING:
-    from airflow_provider_creatify.sandbox import CreatifySandbox
+    from airflow_provider_creatify.sandbox import CreatifySandbox, RequestRecord
     from airflow_provider_creatify.sandbox.settings import SandboxSettings
 
 
@@ -83,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--counts-file",
         type=Path,
-        help='on exit (and on SIGUSR1), write {"post_create": N, "requests": N, "generations": N} as '
-        'JSON to this file (and "create_throttled": N, the creates answered 429, with --create-rate-limit)',
+        help='on exit (and on SIGUSR1), write {"post_create": N, "requests": N, "generations": N, ...} as '
+        "JSON to this file, with the status reads (reads_one, reads_list, ids_listed, listings) and, with "
+        '--create-rate-limit, "create_throttled": N (the creates answered 429)',
     )
     add_dialect_arguments(p)
     return p
@@ -162,12 +164,36 @@ def write_counts(path: Path, sandbox: CreatifySandbox) -> None:
         "post_create": sandbox.count("POST", GENERATIONS_PATH),
         "requests": sandbox.count(),
         "generations": len(sandbox.generations),
+        **status_reads(sandbox.requests),
     }
     if sandbox.settings.create_rate_limit is not None:
         counts["create_throttled"] = sandbox.count("POST", GENERATIONS_PATH, status=429)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(counts))
     tmp.replace(path)
+
+
+def status_reads(records: Iterable[RequestRecord]) -> dict[str, int]:
+    """The status reads among ``records``: ``GET`` of one generation, and of a list by ``ids``.
+
+    ``reads_one``: reads of one generation. ``reads_list``: list reads with ``ids``; ``ids_listed``: the
+    ids they asked for. ``listings``: list reads without ``ids`` (the account's newest, as a search for a
+    lost create reads them).
+    """
+    from airflow_provider_creatify.endpoints import GENERATION_PATH, GENERATIONS_PATH
+    from airflow_provider_creatify.sandbox.faults import template_matches
+
+    found = dict.fromkeys(("reads_one", "reads_list", "ids_listed", "listings"), 0)
+    for record in records:
+        if record.method != "GET":
+            continue
+        if record.path == GENERATIONS_PATH:
+            asked = [i for value in parse_qs(record.query).get("ids", []) for i in value.split(",") if i]
+            found["reads_list" if asked else "listings"] += 1
+            found["ids_listed"] += len(asked)
+        elif template_matches(GENERATION_PATH, record.path):
+            found["reads_one"] += 1
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,7 @@ class SandboxApp:
             return
         method: str = scope["method"]
         path: str = scope["path"]
-        entry = self.log.start(method, path)
+        entry = self.log.start(method, path, scope.get("query_string", b"").decode("latin-1"))
         status = 0
         try:
             decision = self.faults.decide(method, path)

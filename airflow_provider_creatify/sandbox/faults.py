@@ -188,6 +188,7 @@ class RequestRecord(NamedTuple):
     path: str
     status: int
     time: float
+    query: str = ""
 
 
 class RequestLog:
@@ -197,9 +198,9 @@ class RequestLog:
         self._lock = threading.Lock()
         self._records: deque[list[object]] = deque(maxlen=max_records)
 
-    def start(self, method: str, path: str) -> list[object]:
-        """Record an arriving request; returns a handle for :meth:`finish`."""
-        entry: list[object] = [method, path, 0, time.time()]
+    def start(self, method: str, path: str, query: str = "") -> list[object]:
+        """Record an arriving request (``query``: its query string); returns a handle for :meth:`finish`."""
+        entry: list[object] = [method, path, 0, time.time(), query]
         with self._lock:
             self._records.append(entry)
         return entry

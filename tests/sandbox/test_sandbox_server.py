@@ -90,20 +90,30 @@ def test_cli_counts_file_on_sigusr1_and_after_sigterm(tmp_path):
         session, create = client(conn), conn["host"] + "/api/asset_generator/"
         body = {"model_name": "nano-banana", "input_params": {"prompt": "a fox"}}
         gen_id = session.post(create, json=body, timeout=5).json()["id"]
-        assert session.post(create, json=body, timeout=5).status_code == 201
+        other_id = session.post(create, json=body, timeout=5).json()["id"]
         assert session.post(create, json={"model_name": "nano-banana"}, timeout=5).status_code == 400
         assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
         assert session.get(create + "schemas/", timeout=5).status_code == 200
+        assert session.get(create, params={"ids": f"{gen_id},{other_id}"}, timeout=5).status_code == 200
+        assert session.get(create, params={"ids": gen_id}, timeout=5).status_code == 200
+        assert session.get(create, params={"limit": 5}, timeout=5).status_code == 200  # no ids: a listing
         assert not counts.exists()  # written on exit, or when asked
         proc.send_signal(signal.SIGUSR1)  # asked: the counts so far, and the sandbox goes on
         deadline = time.monotonic() + 10
         while not counts.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 5, "generations": 2}
+        reads = {"reads_list": 2, "ids_listed": 3, "listings": 1}
+        assert json.loads(counts.read_text()) == {
+            **{"post_create": 3, "requests": 8, "generations": 2, "reads_one": 1},
+            **reads,
+        }
         assert session.get(f"{create}{gen_id}/", timeout=5).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-    assert json.loads(counts.read_text()) == {"post_create": 3, "requests": 6, "generations": 2}
+    assert json.loads(counts.read_text()) == {
+        **{"post_create": 3, "requests": 9, "generations": 2, "reads_one": 2},
+        **reads,
+    }
     assert list(tmp_path.iterdir()) == [counts]  # no temporary file left
 
 

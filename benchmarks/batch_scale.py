@@ -1,0 +1,319 @@
+"""Many generations in one task against as many mapped tasks, on one real Airflow 3 and one sandbox.
+
+The deployment is ``benchmarks/airflow_e2e.py``'s (scheduler with the LocalExecutor, triggerer,
+dag-processor, api-server; SQLite), its mapped DAGs beside ``benchmarks/dags/creatify_bench_batch.py``:
+one deferrable ``CreatifyBatchGenerationOperator`` task, its items from a JSON lines file, its journal and
+manifest in a ``file://`` folder of the temporary home. After the warm-up run of the mapped DAGs and a
+half a minute of the components at rest, three runs, one after the other: M mapped deferrable
+generations (``creatify_bench_end_in_triggerer``), a batch of M items, then a batch of N. The mapped
+run goes first: a mapped task whose try died after its POST searches the account's newest 100
+generations for it, which a batch of N made just before would bury. The default pool holds as many
+slots as the executor: Airflow 3.3's LocalExecutor dispatches past ``parallelism`` (apache/airflow#71914)
+and can then deadlock in a pipe write (#70526), as a first run of 500 mapped tasks here did.
+
+Per run: create POSTs and status reads from the sandbox's request log (``--counts-file``: list reads by
+``ids``, the ids they asked for, reads of one generation); an item-poll is one id read once. Airflow
+CPU is that of every component's process group, task processes included (airflow_e2e's), during the
+run; its idle share is the components' CPU rate at rest times the run's wall clock. The triggerer's RSS
+is the sum over its process group (supervisor and trigger runner), sampled every 0.2 s: its growth is
+the peak during the run over the sum just before it. A batch task process's peak RSS is its own
+``VmHWM``, read by itself when its ``execute`` or ``execute_complete`` ends (the DAG's docstring): a
+LocalExecutor task process is forked from its executor worker, so a sampler from outside would have to
+find it among short-lived forks, and would miss what happens between two samples.
+
+``python -m benchmarks.batch_scale [--mapped 500] [--batch 10000] [--generation-seconds 30]
+[--poll-interval 5] [--smoke] [--keep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from benchmarks.airflow_e2e import (
+    DAG_FILE,
+    MODES,
+    WARM_UP_DAG,
+    component_cpu,
+    measured,
+    run_mode,
+    runs_report,
+)
+from benchmarks.common import (
+    format_machine,
+    machine_info,
+    rss_bytes,
+    target,
+    write_results,
+)
+from devtools.airflow_deployment import Deployment, deployment, parse_ts
+
+NAME = "batch_scale"
+BATCH_DAG_FILE = DAG_FILE.with_name("creatify_bench_batch.py")
+BATCH_DAG, MAPPED_DAG = "creatify_bench_batch", MODES["end_in_triggerer"]
+MAPPED, BATCH, GENERATION_SECONDS, POLL_INTERVAL = 500, 10_000, 30.0, 5.0
+#: Executor slots: deferred tasks free theirs, so the mapped tasks pass through a few dozen.
+SLOTS = 32
+MB = 1024 * 1024
+
+
+class GroupRss(threading.Thread):
+    """Samples the summed RSS of one process group every ``interval`` seconds; keeps the peak."""
+
+    def __init__(self, pgid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True, name="group-rss")
+        self.pgid, self.interval = pgid, interval
+        self.before = self.peak = self.sample()
+        self._done = threading.Event()
+
+    def sample(self) -> int:
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == self.pgid:
+                    total += rss_bytes(stat.parent.name)
+            except (OSError, ValueError, IndexError):  # exited meanwhile
+                continue
+        return total
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak = max(self.peak, self.sample())
+
+    def finish(self) -> dict[str, float]:
+        """Stop; the sum before, the peak and the growth, in MB."""
+        self._done.set()
+        self.join()
+        return {"before": self.before / MB, "peak": self.peak / MB, "growth": (self.peak - self.before) / MB}
+
+
+def measured_run(
+    dep: Deployment, n: int, idle_cores: float, run: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """``measured`` (CPU, POSTs, sandbox counts) with the triggerer's RSS, status reads and idle CPU."""
+    triggerer = next(proc for proc in dep.procs if proc.name == "triggerer")
+    sampler = GroupRss(triggerer.popen.pid)
+    sampler.start()
+    try:
+        found = measured(dep, n, run)
+    finally:
+        found_rss = sampler.finish()
+    found["triggerer_rss_mb"] = found_rss
+    counts = found["sandbox"]
+    found["status_reads"] = counts["reads_list"] + counts["reads_one"]
+    found["item_polls"] = counts["ids_listed"] + counts["reads_one"]
+    found["requests_per_item_poll"] = (
+        found["status_reads"] / found["item_polls"] if found["item_polls"] else None
+    )
+    found["idle_cpu_s"] = idle_cores * (found["wall_clock_s"] or 0.0)
+    found["load_average_1min"] = os.getloadavg()[0]  # other work on the machine shows here
+    return found
+
+
+def batch_run(dep: Deployment, n: int, generation_seconds: float) -> dict[str, Any]:
+    """One run of the batch DAG on ``n`` new items; what its task, its manifest and its processes say."""
+    items = dep.home / f"items-{n}.jsonl"
+    lines = (
+        json.dumps({"key": f"item-{i:05d}", "input_params": {"prompt": f"batch {n} {i}"}}) for i in range(n)
+    )
+    items.write_text("\n".join(lines) + "\n")
+    run_id, output = f"batch_{n}_{int(time.time())}", dep.home / f"batch-{n}"
+    conf = {"items_path": f"file://{items}", "output_path": f"file://{output}/"}
+    found: dict[str, Any] = {
+        "dag_id": BATCH_DAG,
+        "run_id": run_id,
+        "trigger_cli_s": dep.trigger(BATCH_DAG, run_id, conf),
+    }
+    found["state"] = dep.wait(BATCH_DAG, run_id, timeout=600 + generation_seconds + n / 10)
+    queued, ended = dep.meta.query("SELECT queued_at, end_date FROM dag_run WHERE run_id = ?", (run_id,))[0]
+    q, e = parse_ts(queued), parse_ts(ended)
+    found["wall_clock_s"] = (e - q).total_seconds() if q and e else None
+    (tries,) = dep.meta.query("SELECT try_number FROM task_instance WHERE run_id = ?", (run_id,))[0]
+    found["retries"] = int(tries) - 1
+    value = dep.meta.query("SELECT value FROM xcom WHERE run_id = ? AND key = 'return_value'", (run_id,))
+    found["summary"] = json.loads(value[0][0]) if value else None
+    found["done"] = ((found["summary"] or {}).get("counts") or {}).get("done", 0)
+    manifest = output / "manifest.jsonl"
+    found["manifest_lines"] = len(manifest.read_text().splitlines()) if manifest.exists() else 0
+    processes = [
+        p for p in map(json.loads, dep.starts_file.read_text().splitlines()) if p.get("run_id") == run_id
+    ]
+    found["worker_processes"] = [
+        {k: p[k] for k in ("method", "hwm_kb_at_start", "VmHWM_kb")} for p in processes
+    ]
+    found["worker_peak_rss_mb"] = max((p["VmHWM_kb"] / 1024 for p in processes), default=None)
+    return found
+
+
+def mapped_run(dep: Deployment, mapped: int, generation_seconds: float) -> dict[str, Any]:
+    """One run of the mapped DAG, in the shape of a batch run's result (``done``: tasks succeeded)."""
+    found = run_mode(dep, MAPPED_DAG, mapped, generation_seconds)
+    found["done"] = found["ti_states"].get("success", 0)
+    return found
+
+
+def idle_cores(dep: Deployment, seconds: float) -> float:
+    """The components' CPU at rest, in cores: scheduler loops, DAG parsing, heartbeats."""
+    before = sum(component_cpu(dep).values())
+    time.sleep(seconds)
+    return (sum(component_cpu(dep).values()) - before) / seconds
+
+
+def run(
+    mapped: int = MAPPED,
+    batch: int = BATCH,
+    generation_seconds: float = GENERATION_SECONDS,
+    poll_interval: float = POLL_INTERVAL,
+    *,
+    idle_seconds: float = 30.0,
+    python: str | None = None,
+    keep: bool = False,
+) -> dict[str, Any]:
+    """Start the deployment; ``mapped`` mapped tasks, a batch of ``mapped`` items, then one of ``batch``."""
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "machine": machine_info(),
+        "mapped": mapped,
+        "batch": batch,
+        "generation_seconds": generation_seconds,
+        "poll_interval_s": poll_interval,
+        "runs": {},
+    }
+    env = {"CREATIFY_BENCH_MAPPED": str(mapped), "CREATIFY_BENCH_POLL_INTERVAL": str(poll_interval)}
+    env["AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT"] = str(SLOTS)  # the docstring says why
+    dag_files, dag_ids = [DAG_FILE, BATCH_DAG_FILE], (MAPPED_DAG, WARM_UP_DAG, BATCH_DAG)
+    with deployment(dag_files, dag_ids, generation_seconds, SLOTS, env, python=python, keep=keep) as dep:
+        result.update(dep.timings, airflow_home=str(dep.home) if keep else None)
+        result["warm_up_state"] = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)["state"]
+        result["idle_cores"] = idle = idle_cores(dep, idle_seconds)
+        plan = {
+            f"mapped_{mapped}": (mapped, partial(mapped_run, dep, mapped, generation_seconds)),
+            f"batch_{mapped}": (mapped, partial(batch_run, dep, mapped, generation_seconds)),
+            f"batch_{batch}": (batch, partial(batch_run, dep, batch, generation_seconds)),
+        }
+        for label, (n, one_run) in plan.items():
+            result["runs"][label] = found = measured_run(dep, n, idle, one_run)
+            if found["state"] != "success":
+                result["logs_tail"] = dep.logs_tail()
+                break
+    result["targets"] = targets(result)
+    return result
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's figures: exact POSTs, 50x less CPU per generation than mapped, the RSS and read caps."""
+    mapped, batch, runs = result["mapped"], result["batch"], result["runs"]
+    small, large = runs.get(f"batch_{mapped}", {}), runs.get(f"batch_{batch}", {})
+    by_mapped = runs.get(f"mapped_{mapped}", {})
+    found = []
+    for label, n, one in ((f"batch of {mapped}", mapped, small), (f"batch of {batch}", batch, large)):
+        found += [
+            target(f"{label}: items done", one.get("done"), n, at_least=True),
+            target(f"{label}: create POSTs", one.get("posts"), n),
+        ]
+    found += [
+        target(f"mapped {mapped}: tasks succeeded", by_mapped.get("done"), mapped, at_least=True),
+        target(f"mapped {mapped}: create POSTs", by_mapped.get("posts"), mapped),
+    ]
+    per_mapped, per_batch = (
+        by_mapped.get("airflow_cpu_per_generation_s"),
+        small.get("airflow_cpu_per_generation_s"),
+    )
+    ratio = per_mapped / per_batch if per_mapped and per_batch else None
+    rss = (large.get("triggerer_rss_mb") or {}).get("growth")
+    found += [
+        target(f"Airflow CPU per generation, mapped / batch of {mapped}", ratio, 50, at_least=True, unit="x"),
+        target(f"batch of {batch}: triggerer RSS growth for the wait", rss, 50, unit="MB"),
+        target(f"batch of {batch}: worker task peak RSS", large.get("worker_peak_rss_mb"), 300, unit="MB"),
+        target(f"batch of {batch}: status reads per item-poll", large.get("requests_per_item_poll"), 0.011),
+    ]
+    return found
+
+
+def smoke() -> dict[str, Any]:
+    """A batch of 20, one of 200, 20 mapped tasks; generations of 5 s, read every 1 s."""
+    return run(20, 200, 5.0, 1.0, idle_seconds=5.0)
+
+
+# ------------------------------------------------------------------ reporting
+REPORT_ROWS = (
+    ("state", "run state"),
+    ("done", "generations done"),
+    ("retries", "retries"),
+    ("posts", "create POSTs"),
+    ("status_reads", "status reads (requests)"),
+    ("item_polls", "item-polls (ids read)"),
+    ("requests_per_item_poll", "  requests per item-poll"),
+    ("wall_clock_s", "wall clock queued->end [s]"),
+    ("airflow_cpu_s", "Airflow CPU, all components [s]"),
+    ("idle_cpu_s", "  of which at rest (idle rate x wall) [s]"),
+    ("cpu_scheduler_s", "  scheduler, executor, task processes [s]"),
+    ("cpu_triggerer_s", "  triggerer [s]"),
+    ("cpu_api_server_s", "  api-server [s]"),
+    ("cpu_dag_processor_s", "  dag-processor [s]"),
+    ("airflow_cpu_ms_per_generation", "  per generation [ms]"),
+    ("triggerer_rss_before_mb", "triggerer RSS before [MB]"),
+    ("triggerer_rss_growth_mb", "  growth to the peak [MB]"),
+    ("worker_peak_rss_mb", "worker task peak RSS [MB]"),
+)
+
+
+def report(result: dict[str, Any]) -> str:
+    """One column per run, the targets below."""
+    runs = {
+        name: {
+            **found,
+            "airflow_cpu_ms_per_generation": found["airflow_cpu_per_generation_s"] * 1000,
+            "triggerer_rss_before_mb": found["triggerer_rss_mb"]["before"],
+            "triggerer_rss_growth_mb": found["triggerer_rss_mb"]["growth"],
+        }
+        for name, found in result["runs"].items()
+    }
+    header = [
+        f"One batch task against mapped tasks: generations of {result['generation_seconds']:g} s, "
+        f"the batch read every {result['poll_interval_s']:g} s (LocalExecutor, SQLite)",
+        f"Machine: {format_machine(result['machine'])}",
+        f"Airflow start-up {result.get('startup_s', 0):.1f} s; components at rest: "
+        f"{result.get('idle_cores', 0):.3f} cores",
+    ]
+    return runs_report(header, runs, REPORT_ROWS, result["targets"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.batch_scale", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("--mapped", type=int, default=MAPPED, help="mapped tasks, and the small batch")
+    parser.add_argument("--batch", type=int, default=BATCH, help="items of the large batch")
+    parser.add_argument("--generation-seconds", type=float, default=GENERATION_SECONDS)
+    parser.add_argument(
+        "--poll-interval", type=float, default=POLL_INTERVAL, help="the batch's poll_interval"
+    )
+    parser.add_argument("--smoke", action="store_true", help="20 mapped, batches of 20 and 200, 5 s")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
+    args = parser.parse_args(argv)
+    result = (
+        smoke()
+        if args.smoke
+        else run(args.mapped, args.batch, args.generation_seconds, args.poll_interval, keep=args.keep)
+    )
+    print(report(result))
+    print(f"JSON: {write_results(NAME, result)}")
+    return (
+        0
+        if {found["state"] for found in result["runs"].values()} == {"success"} and len(result["runs"]) == 3
+        else 1
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
