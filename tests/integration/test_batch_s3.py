@@ -37,6 +37,14 @@ for segment in range(1000):
     state.flush()
     print(f"flushed {segment}", flush=True)
 """
+#: Another process adds a generation id to the journal: ``ADD_ID <output_path> <key> <generation id>``.
+ADD_ID = """\
+import sys
+from airflow_provider_creatify.batch import BatchState
+state = BatchState(output_path=sys.argv[1])
+state.created(sys.argv[2], sys.argv[3])
+state.flush()
+"""
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "in-the-worker"])
@@ -148,6 +156,19 @@ def said(writer: subprocess.Popen[str]) -> str:
         if line.startswith("flush"):
             return line.strip()
     return ""
+
+
+def test_a_journal_read_again_sees_what_another_process_flushed_since(s3_bucket):
+    """A triggerer reads the journal of each deferral anew: no listing kept from its earlier reads."""
+    output_path = s3_bucket.url("shared/")
+    first = BatchState(output_path=output_path)
+    first.intend("sku-1", "f1", 1.0)
+    first.flush()
+    assert BatchState(output_path=output_path).items["sku-1"].generation_id is None  # listed here once
+
+    subprocess.run([sys.executable, "-c", ADD_ID, output_path, "sku-1", "gen-1"], check=True)
+
+    assert BatchState(output_path=output_path).items["sku-1"].generation_id == "gen-1"
 
 
 def test_asset_copies_land_whole_in_the_bucket(creatify_conn, s3_bucket):
