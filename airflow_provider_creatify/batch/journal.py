@@ -59,6 +59,9 @@ class BatchState:
         self.items: dict[str, ItemState] = {}
         self._pending: list[dict[str, Any]] = []
         self._segments: list[ObjectStoragePath] = []
+        # Object stores' file systems keep listings for the process's life (s3fs never expires them): a
+        # triggerer or a worker that read this journal before would miss what other processes flushed since
+        self.folder.fs.invalidate_cache(self.folder.path)
         if self.folder.exists():
             for segment in sorted(self.folder.iterdir(), key=lambda path: path.name):
                 if segment.name.endswith(".jsonl"):

@@ -13,18 +13,21 @@ from airflow_provider_creatify.operators.batch import CreatifyBatchGenerationOpe
 ITEMS = [{"key": f"sku-{n:04d}", "input_params": {"prompt": f"product shot {n}"}} for n in range(11)] + [
     {"key": "sku-fail", "input_params": {"prompt": "[sandbox:fail] a product"}}
 ]
-PARAMS = {"output_path": "", "destination": ""}
+PARAMS = {"output_path": "", "items_path": "", "destination": ""}
 #: The folder the copies may write under (a deploy-time setting: read when the file is parsed).
 ASSETS_ROOT = os.environ.get("CREATIFY_TEST_ASSETS_ROOT", "file:///nonexistent/")
 
 
-def batch_dag(dag_id: str, items: list[dict], **copies: object) -> DAG:
+def batch_dag(dag_id: str, items: list[dict] | None = None, **copies: object) -> DAG:
+    """A batch of ``items``; without them, of the file at ``params.items_path``."""
+
     @dag(dag_id=dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), params=PARAMS)
     def _batch() -> None:
         CreatifyBatchGenerationOperator(
             task_id="catalogue",
             model_name="nano-banana",
             items=items,
+            items_path=None if items is not None else "{{ params.items_path }}",
             output_path="{{ params.output_path }}",
             max_failed=1,
             poll_interval=0.2,
@@ -45,3 +48,4 @@ creatify_batch_copies = batch_dag(
     destination="{{ params.destination }}",
     allowed_destinations=[ASSETS_ROOT],
 )
+creatify_batch_from_file = batch_dag("creatify_batch_from_file")
