@@ -171,6 +171,24 @@ def test_a_journal_read_again_sees_what_another_process_flushed_since(s3_bucket)
     assert BatchState(output_path=output_path).items["sku-1"].generation_id == "gen-1"
 
 
+def test_a_compacted_journal_on_s3_is_one_segment_that_replays_the_same(s3_bucket, monkeypatch):
+    """Compaction writes its segment whole, then deletes the others: the bucket holds one, read the same."""
+    monkeypatch.setattr("airflow_provider_creatify.batch.journal.COMPACT_AFTER", 2)
+    output_path = s3_bucket.url("compact/")
+    state = BatchState(output_path=output_path)
+    for n in range(3):
+        state.intend(f"sku-{n}", f"f{n}", float(n))
+        state.flush()
+        state.created(f"sku-{n}", f"gen-{n}")
+        state.flush()
+    before = {key: vars(item) for key, item in BatchState(output_path=output_path).items.items()}
+
+    state.compact()
+
+    assert len([key for key in s3_bucket.keys("compact/state/") if key.endswith(".jsonl")]) == 1
+    assert {key: vars(item) for key, item in BatchState(output_path=output_path).items.items()} == before
+
+
 def test_asset_copies_land_whole_in_the_bucket(creatify_conn, s3_bucket):
     """copy_assets (the copy operator's path) streams a generation's assets into S3, byte for byte."""
     urls = finished_generation(FLUX, {"prompt": "a mug", "num_images": 2}).asset_urls
