@@ -3,6 +3,8 @@
 The one place that says what "loopback" and "private" mean, for the API's base URL and for asset URLs,
 and the requests session that enforces it for downloads on the address actually connected to.
 requests and urllib3 are imported where used: DAG files import this module through the hook on every parse.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

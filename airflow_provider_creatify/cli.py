@@ -7,6 +7,8 @@ Usage::
     creatify-models --json                   # CreatifyHook.describe_models() as JSON
     creatify-models --sandbox                # the embedded sandbox's catalogue: no credentials, no network
     creatify-models --credits                # the connection's remaining credits (with --sandbox too)
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Used by :class:`~airflow_provider_creatify.operators.creatify.CreatifyCopyAssetsOperator` before it
 downloads anything, since its ``destination`` may come from a DAG param.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 serves them and the tests.
 
 Standard library only: the sandbox imports no Airflow, and DAG files import the hook on every parse.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

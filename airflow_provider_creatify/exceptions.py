@@ -13,6 +13,24 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
+__all__ = [
+    "CreatifyAPIError",
+    "CreatifyAssetCopyError",
+    "CreatifyAssetRefusedError",
+    "CreatifyAuthError",
+    "CreatifyBatchError",
+    "CreatifyConfigError",
+    "CreatifyCreateUncertainError",
+    "CreatifyError",
+    "CreatifyGenerationError",
+    "CreatifyGenerationFailed",
+    "CreatifyInsufficientCreditsError",
+    "CreatifyNotFoundError",
+    "CreatifyRefusedError",
+    "CreatifyTimeoutError",
+    "CreatifyValidationError",
+]
+
 
 class CreatifyError(AirflowException):
     """Base class of every error raised by the Creatify provider."""

@@ -17,6 +17,8 @@ from airflow_provider_creatify.exceptions import (
     CreatifyGenerationFailed,
 )
 
+__all__ = ["Generation"]
+
 DONE = "done"
 FAILED = "failed"
 # Statuses Creatify documents for this endpoint; anything else (pending, in_queue, running, rejected, ...)

@@ -4,6 +4,8 @@ made (its assets), which generation it was; what a copy stored.
 Imported only from the operators' ``get_openlineage_facets_on_complete``, which Airflow's OpenLineage
 provider calls where it is installed (``pip install airflow-provider-creatify[openlineage]``): this module
 imports it at the top; nothing else in the package does.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

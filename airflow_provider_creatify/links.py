@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
 
+__all__ = ["CreatifyAssetLink"]
+
+
 class CreatifyAssetLink(BaseOperatorLink):
     """A button on the task that opens the first asset the generation produced."""
 

@@ -5,6 +5,8 @@ proxy) may have made, and billed, a generation. :func:`find_lost` looks for it a
 generations by what it was made from (:func:`fingerprint`). It says "none" only on proof; the caller then
 creates again. Without proof it raises
 :class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Waiting (deferred to the triggerer, or polling in the worker) and finishing (XComs, Asset events, errors
 from the trigger's event) are written once here; the operator adds the create, the sensor the poke.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

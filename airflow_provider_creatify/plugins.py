@@ -23,6 +23,8 @@ and the UI shows a bare 500. There the same middleware answers a Creatify connec
 Registered as an ``airflow.plugins`` entry point (Airflow skips a provider info's ``plugins`` unless
 ``[core] lazy_discover_providers`` is off); the API server installs the middleware. Every process that
 loads plugins imports this module: it imports nothing heavy.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The adaptive schedule, backoff with ``Retry-After``, the error streak that ends a wait, and the deadline.
 No I/O here: the loops that read (``CreatifyHook.wait_for_generation``, ``CreatifyGenerationTrigger``)
 ask :class:`GenerationWait` what to do after each read.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

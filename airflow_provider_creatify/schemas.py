@@ -2,6 +2,8 @@
 
 jsonschema and referencing are imported where a schema is checked: DAG files import this module on
 every parse.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

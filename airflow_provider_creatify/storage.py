@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import requests
     from airflow.sdk import ObjectStoragePath
 
+__all__ = ["copy_assets"]
+
 #: Bytes read and written at a time: a video is never held in memory.
 COPY_CHUNK_BYTES = 1024 * 1024
 #: The default cap on one file's size.

@@ -4,6 +4,8 @@ A retry resumes the generation an earlier try recorded (a :class:`TryRecord`; Ai
 was made from the same model and input (:func:`fingerprint`): a user who fixed a prompt and cleared the
 task gets a new generation, not the old asset. An intent recorded without an id, or a create that lost
 its answer, is looked for with :func:`~airflow_provider_creatify.lost_creates.find_lost`.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

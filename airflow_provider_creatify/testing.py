@@ -17,6 +17,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+__all__ = ["dagrun_xcoms", "load_dag_file", "set_deferrable"]
+
 
 def load_dag_file(path: str | Path, dag_id: str) -> Any:
     """Import a DAG file under a private module name and return its DAG ``dag_id``."""

@@ -2,6 +2,8 @@
 
 A file is written under a temporary name beside its target (:func:`part_beside`), then moved into place:
 a writer killed midway leaves no target, at most a ``.part`` file.
+
+Internal: not a supported import; it may change in any release.
 """
 
 from __future__ import annotations

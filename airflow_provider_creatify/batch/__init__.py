@@ -7,19 +7,6 @@ The operator is :class:`~airflow_provider_creatify.operators.batch.CreatifyBatch
 
 from __future__ import annotations
 
-from airflow_provider_creatify.batch.items import BatchItem, items_from, read_items
-from airflow_provider_creatify.batch.journal import STATE_FOLDER, BatchState, ItemState
-from airflow_provider_creatify.batch.manifest import MANIFEST_NAME, STATUSES, read_manifest, write_manifest
+from airflow_provider_creatify.batch.manifest import MANIFEST_NAME, STATUSES, read_manifest
 
-__all__ = [
-    "MANIFEST_NAME",
-    "STATE_FOLDER",
-    "STATUSES",
-    "BatchItem",
-    "BatchState",
-    "ItemState",
-    "items_from",
-    "read_items",
-    "read_manifest",
-    "write_manifest",
-]
+__all__ = ["MANIFEST_NAME", "STATUSES", "read_manifest"]

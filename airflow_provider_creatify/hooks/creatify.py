@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 
+__all__ = ["CreatifyHook"]
+
+
 class CreatifyHook(ModelReads, AsyncReads, BaseHook):
     """Talk to Creatify's Asset Generator API through an Airflow connection.
 

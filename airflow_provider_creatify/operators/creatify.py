@@ -10,15 +10,14 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
 from airflow_provider_creatify.operators.copy import CreatifyCopyAssetsOperator
-from airflow_provider_creatify.submission import STATE_KEY, Submission, task_state_store
+from airflow_provider_creatify.submission import Submission, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["STATE_KEY", "CreatifyAssetLink", "CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
+__all__ = ["CreatifyCopyAssetsOperator", "CreatifyCreateGenerationOperator"]
 
 
 class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
+__all__ = ["CreatifyGenerationSensor"]
+
+
 class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
     """Wait until a Creatify generation is done; return its asset URLs (same XCom as the operator).
 

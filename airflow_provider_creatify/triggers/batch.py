@@ -16,6 +16,8 @@ from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.polling import GenerationWait
 
+__all__ = ["CreatifyBatchTrigger"]
+
 
 class CreatifyBatchTrigger(BaseTrigger):
     """Wait on the running generations of a batch; yield one event when the worker has work again.

@@ -17,6 +17,8 @@ from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait, stopped_message
 
+__all__ = ["CreatifyGenerationTrigger"]
+
 
 class CreatifyGenerationTrigger(BaseTrigger):
     """Wait on a generation until it is done or failed, or until an absolute deadline; yield one event.

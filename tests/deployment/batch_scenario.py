@@ -22,7 +22,8 @@ BATCH_FOLDER = "batch"
 
 def run_batch_scenario(deployment: Deployment, dead: set[str], timeout: float = 420.0) -> dict[str, Any]:
     """Run the batch DAG once with its faults; what happened, as a dict (its manifest's rows included)."""
-    from airflow_provider_creatify.batch import BatchState, read_manifest
+    from airflow_provider_creatify.batch import read_manifest
+    from airflow_provider_creatify.batch.journal import BatchState
 
     found: dict[str, Any] = {}
     replacement = deployment.spawn("triggerer-c", ["triggerer", "--skip-serve-logs"])

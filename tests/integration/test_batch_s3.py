@@ -13,7 +13,8 @@ import time
 import pytest
 import requests
 
-from airflow_provider_creatify.batch import MANIFEST_NAME, STATE_FOLDER, BatchState, read_manifest
+from airflow_provider_creatify.batch import MANIFEST_NAME, read_manifest
+from airflow_provider_creatify.batch.journal import STATE_FOLDER, BatchState
 from airflow_provider_creatify.storage import asset_file_name, copy_assets
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
 from tests.helpers import FLUX, POST_PATH, finished_generation
@@ -28,7 +29,7 @@ RECORDS_PER_SEGMENT = 20_000
 #: The killed writer: flushes segments of RECORDS_PER_SEGMENT intents, saying when each starts and ends.
 WRITER = """\
 import sys
-from airflow_provider_creatify.batch import BatchState
+from airflow_provider_creatify.batch.journal import BatchState
 state = BatchState(output_path=sys.argv[1])
 for segment in range(1000):
     for n in range(int(sys.argv[2])):
@@ -40,7 +41,7 @@ for segment in range(1000):
 #: Another process adds a generation id to the journal: ``ADD_ID <output_path> <key> <generation id>``.
 ADD_ID = """\
 import sys
-from airflow_provider_creatify.batch import BatchState
+from airflow_provider_creatify.batch.journal import BatchState
 state = BatchState(output_path=sys.argv[1])
 state.created(sys.argv[2], sys.argv[3])
 state.flush()

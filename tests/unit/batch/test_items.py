@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_creatify.batch import BatchItem, items_from, read_items
+from airflow_provider_creatify.batch.items import BatchItem, items_from, read_items
 from airflow_provider_creatify.exceptions import CreatifyValidationError
 
 

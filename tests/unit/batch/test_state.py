@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 
-from airflow_provider_creatify.batch import MANIFEST_NAME, BatchState, read_manifest, write_manifest
+from airflow_provider_creatify.batch.journal import BatchState
+from airflow_provider_creatify.batch.manifest import MANIFEST_NAME, read_manifest, write_manifest
 
 
 def test_a_flushed_journal_is_what_the_next_try_reads(tmp_path):
@@ -50,7 +51,7 @@ def test_a_writer_killed_mid_flush_leaves_the_whole_file_or_nothing(tmp_path):
     """A process writing a large segment is SIGKILLed; the journal stays readable, all or nothing."""
     code = (
         "import sys\n"
-        "from airflow_provider_creatify.batch import BatchState\n"
+        "from airflow_provider_creatify.batch.journal import BatchState\n"
         "state = BatchState(output_path=sys.argv[1])\n"
         "for n in range(200_000):\n"
         "    state.intend(f'item-{n}', 'f' * 64, float(n))\n"

@@ -19,8 +19,9 @@ from airflow_provider_creatify.exceptions import (
     CreatifyValidationError,
 )
 from airflow_provider_creatify.generation import Generation
+from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.mixins import DEFER_TIMEOUT_GRACE
-from airflow_provider_creatify.operators.creatify import CreatifyAssetLink, CreatifyCreateGenerationOperator
+from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, KLING, POST_PATH, make_context, only_event
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.operators.creatify import STATE_KEY
 from airflow_provider_creatify.sandbox import FaultRule
+from airflow_provider_creatify.submission import STATE_KEY
 from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, make_context
 
 
