@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from airflow_provider_creatify.batch.journal import BatchState
@@ -25,21 +24,6 @@ def journal_of(folder: str, count: int) -> list[str]:
 
 def a_trigger(folder: str, **kwargs) -> CreatifyBatchTrigger:
     return CreatifyBatchTrigger(output_path=folder, poll_interval=0.2, **kwargs)
-
-
-def test_the_stored_kwargs_are_these_few_primitives_whatever_the_batch(tmp_path):
-    trigger = a_trigger(f"file://{tmp_path}/", timeout=600.0, wake_after=5, execution_deadline=12.5)
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_creatify.triggers.batch.CreatifyBatchTrigger"
-    assert kwargs == {
-        "output_path": f"file://{tmp_path}/",
-        "creatify_conn_id": "creatify_default",
-        "poll_interval": 0.2,
-        "timeout": 600.0,
-        "wake_after": 5,
-        "execution_deadline": 12.5,
-    }
-    assert json.loads(json.dumps(kwargs)) == kwargs
 
 
 async def test_it_ends_once_every_generation_finished_reading_them_together(creatify_conn, tmp_path):
