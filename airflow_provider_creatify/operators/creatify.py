@@ -90,7 +90,9 @@ class CreatifyCreateGenerationOperator(WaitAndFinishMixin, BaseOperator):
         self.creatify_conn_id = creatify_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.finish_in_triggerer = end_from_trigger  # not end_from_trigger: see WaitAndFinishMixin
+        # Not stored as end_from_trigger: where a listener plugin is installed, Airflow's DAG bag refuses
+        # every task whose end_from_trigger attribute is true; ends_in_triggerer() decides at run time.
+        self.finish_in_triggerer = end_from_trigger
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self.validate_input = validate_input

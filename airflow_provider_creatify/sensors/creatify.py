@@ -62,7 +62,9 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
         self.generation_id = generation_id
         self.creatify_conn_id = creatify_conn_id
         self.deferrable = deferrable
-        self.finish_in_triggerer = end_from_trigger  # not end_from_trigger: see WaitAndFinishMixin
+        # Not stored as end_from_trigger: where a listener plugin is installed, Airflow's DAG bag refuses
+        # every task whose end_from_trigger attribute is true; ends_in_triggerer() decides at run time.
+        self.finish_in_triggerer = end_from_trigger
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

@@ -54,7 +54,7 @@ def package_imports() -> dict[str, set[str]]:
 
 
 def test_no_import_circle_inside_the_package():
-    """Imports point one way (design.md: operators/sensors -> mixins -> triggers -> hooks -> ...)."""
+    """Imports point one way: operators and sensors -> mixins -> triggers -> hooks -> the rest."""
     try:
         tuple(TopologicalSorter(package_imports()).static_order())
     except CycleError as err:
