@@ -41,7 +41,7 @@ class AsyncTransport:
     :meth:`credentials` lets the waits starting within :attr:`credentials_reuse` seconds on one connection
     share one lookup.
     :meth:`join_batch` hands out the batched reader of one connection's waits (:mod:`._batch`), every
-    request going through :meth:`get` (``benchmarks/triggerer_variants.py`` subclasses it to count).
+    request going through :meth:`get` (a subclass can count them).
     """
 
     #: Seconds an answered connection lookup serves the waits starting after it in its event loop: a

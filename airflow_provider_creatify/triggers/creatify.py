@@ -47,9 +47,9 @@ class CreatifyGenerationTrigger(BaseTrigger):
         while a task is deferred (apache/airflow#69678), and ``dag.test()`` no trigger timeout at all.
     """
 
-    #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``:
-    #: waits deferred together spread their reads, and those in a slot share a connection lookup and
-    #: event-loop wake-ups (``benchmarks/triggerer_cost.py``).
+    #: The wait starts in one of these many evenly spaced slots over the first ``min_poll_interval``.
+    #: Waits deferred together spread their reads, and those in a slot share a connection lookup and
+    #: event-loop wake-ups.
     start_slots = 10
 
     def __init__(
