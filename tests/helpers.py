@@ -49,17 +49,23 @@ CREDITS_PATH = endpoints.CREDITS_PATH
 
 
 class RecordingTI:
-    """Stands in for the task instance of a context: records what the task pushes to XCom."""
+    """Stands in for the task instance of a context: records what the task pushes to XCom.
 
-    def __init__(self) -> None:
+    Satisfies :class:`~airflow_provider_creatify.protocols.TaskInstance` (the first try, by default).
+    """
+
+    def __init__(self, try_number: int = 1) -> None:
+        self.try_number = try_number
         self.xcom: dict[str, Any] = {}
+        #: What other task instances pushed (key -> values), for :meth:`xcom_pull`; none by default.
+        self.others: dict[str, list[Any]] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcom[key] = value
 
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **kwargs: Any) -> Any:
-        """What other task instances pushed: set ``others`` (key -> values) to say; none by default."""
-        return list(getattr(self, "others", {}).get(key, []))
+        """What other task instances pushed under ``key``: :attr:`others`."""
+        return list(self.others.get(key, []))
 
 
 class FakeStateStore:
