@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import requests
+    from urllib3.connection import HTTPConnection
 
 
 def is_loopback_host(hostname: str | None) -> bool:
@@ -113,7 +114,7 @@ class DownloadGuard:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
-    def connect(self, conn: Any, open_socket: Callable[[], socket.socket]) -> socket.socket:
+    def connect(self, conn: HTTPConnection, open_socket: Callable[[], socket.socket]) -> socket.socket:
         """Open ``conn``'s socket (urllib3's ``_new_conn``) to a checked address of its host."""
         sock = self._open_checked(conn, open_socket) if self.check_addresses else open_socket()
         with self._lock:
@@ -123,7 +124,7 @@ class DownloadGuard:
             self._sockets.append(sock.dup())
         return sock
 
-    def _open_checked(self, conn: Any, open_socket: Callable[[], socket.socket]) -> socket.socket:
+    def _open_checked(self, conn: HTTPConnection, open_socket: Callable[[], socket.socket]) -> socket.socket:
         from urllib3.exceptions import NewConnectionError
 
         host = conn._dns_host

@@ -6,12 +6,13 @@ link's XCom when a task ends in the triggerer: nothing here imports either of th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
 if TYPE_CHECKING:
-    from airflow.sdk.types import TaskInstanceKey
+    from airflow.providers.common.compat.sdk import TaskInstanceKey
+    from airflow.sdk import BaseOperator
 
 
 __all__ = ["CreatifyAssetLink"]
@@ -27,7 +28,7 @@ class CreatifyAssetLink(BaseOperatorLink):
         """The link for these asset URLs: the first one."""
         return asset_urls[0] if asset_urls else ""
 
-    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         # Airflow 3 calls this in the worker at the end of each run, deferrals included, and stores the
         # result for the UI: the generation the task holds says it, without asking for an XCom that a
         # deferring task has not pushed yet (the API client logs an error for each such miss).

@@ -23,8 +23,10 @@ from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import stopped_message, timeout_error
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.sdk.bases.operator import BaseOperator as _Operator
+    from airflow.sdk.types import RuntimeTaskInstanceProtocol
 else:
     _Operator = object
 
@@ -58,7 +60,7 @@ class WaitAndFinishMixin(_Operator):
     def hook(self) -> CreatifyHook:
         return CreatifyHook(self.creatify_conn_id)
 
-    def ends_in_triggerer(self, ti: Any = None) -> bool:
+    def ends_in_triggerer(self, ti: RuntimeTaskInstanceProtocol | None = None) -> bool:
         """Whether a success ends the task in the triggerer (no worker resume).
 
         Only with ``end_from_trigger``, and not when the worker has something left to do on success:
@@ -78,12 +80,14 @@ class WaitAndFinishMixin(_Operator):
             and not self._maps_downstream_tasks(ti)
         )
 
-    def _maps_downstream_tasks(self, ti: Any) -> bool:
+    def _maps_downstream_tasks(self, ti: RuntimeTaskInstanceProtocol | None) -> bool:
         if getattr(ti, "is_mapped", False) or self.get_dag() is None:
             return False  # a mapped task's output is counted by its task instances, not recorded
         return next(self.iter_mapped_dependants(), None) is not None
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+    def get_openlineage_facets_on_complete(
+        self, task_instance: RuntimeTaskInstanceProtocol
+    ) -> OperatorLineage:
         """OpenLineage (when installed): the URLs the generation was given as inputs, its assets as
         outputs, and a ``creatify_generation`` run facet (id, model, status, credits)."""
         from airflow_provider_creatify.lineage import generation_lineage

@@ -12,13 +12,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from airflow_provider_creatify.exceptions import CreatifyError, CreatifyTimeoutError
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.exceptions import CreatifyAPIError
     from airflow_provider_creatify.generation import Generation
+    from airflow_provider_creatify.protocols import Log
 
 #: The shortest wait between two status reads (when ``poll_interval`` is not shorter still).
 MIN_POLL_INTERVAL = 5.0
@@ -131,7 +132,7 @@ class GenerationWait:
     generation_id: str
     deadline: float
     poll_interval: float
-    log: Any
+    log: Log
     min_poll_interval: float = MIN_POLL_INTERVAL
     model_name: str | None = None
     last_status: str | None = None

@@ -13,7 +13,7 @@ import logging
 import posixpath
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
 
 from airflow_provider_creatify.addresses import (
@@ -31,6 +31,8 @@ from airflow_provider_creatify.writes import make_local_folder, part_beside
 if TYPE_CHECKING:
     import requests
     from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_creatify.protocols import Log
 
 __all__ = ["copy_assets"]
 
@@ -90,7 +92,7 @@ def copy_assets(
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_private_hosts: bool | None = None,
     proxy: str | None = None,
-    log: Any = _log,
+    log: Log = _log,
 ) -> list[str]:
     """Stream each asset into the ``destination`` folder; return the stored paths, in order.
 
@@ -195,7 +197,7 @@ def _download(
     check_hosts: bool,
     request_timeout: float,
     max_bytes: int,
-    log: Any,
+    log: Log,
 ) -> int:
     """Stream ``url`` to a temporary name beside ``target``, then move it into place; return its size."""
     part = part_beside(target)

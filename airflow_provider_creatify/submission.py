@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_creatify import schemas
 from airflow_provider_creatify.exceptions import (
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_creatify.generation import Generation
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
+    from airflow_provider_creatify.protocols import DagRun, Log, StateStore, TaskInstance
 
 #: The task_state_store key under which a try records its generation for the next try.
 STATE_KEY = "creatify_generation"
@@ -41,10 +42,16 @@ SENSOR_STATE_KEY = "creatify_sensor_deadline"
 _warned_no_state_store = False
 
 
-def task_state_store(context: Context, log: Any) -> Any:
+def state_store(context: Context) -> StateStore | None:
+    """``context["task_state_store"]`` (Airflow 3.3+), or ``None``."""
+    # Airflow 3.1 and 3.2 type Context without the key: there, the checker cannot know the value's type
+    return cast("StateStore | None", context.get("task_state_store"))
+
+
+def task_state_store(context: Context, log: Log) -> StateStore | None:
     """``context["task_state_store"]`` (Airflow 3.3+), or ``None`` with a warning once per process."""
     global _warned_no_state_store
-    store = context.get("task_state_store")
+    store = state_store(context)
     if store is None and not _warned_no_state_store:
         _warned_no_state_store = True
         log.warning(
@@ -69,7 +76,7 @@ class TryRecord:
     fingerprint: str | None = None
 
     @classmethod
-    def load(cls, store: Any, key: str = STATE_KEY) -> TryRecord | None:
+    def load(cls, store: StateStore | None, key: str = STATE_KEY) -> TryRecord | None:
         """The record under ``key``; ``None`` without a store, without a record, or for one no try wrote."""
         value = store.get(key) if store is not None else None
         if not isinstance(value, dict) or not isinstance(value.get("deadline"), (int, float)):
@@ -84,7 +91,7 @@ class TryRecord:
             intent_at=float(intent_at) if isinstance(intent_at, (int, float)) else None,
         )
 
-    def save(self, store: Any, key: str = STATE_KEY) -> None:
+    def save(self, store: StateStore, key: str = STATE_KEY) -> None:
         """Store the fields that are set, in the order above (as every version stored them)."""
         store.set(key, {name: value for name, value in asdict(self).items() if value is not None})
 
@@ -106,12 +113,14 @@ class Submission:
     webhook_url: str | None
     timeout: float
     task_id: str
-    log: Any
+    log: Log
     validate_input: bool = True
     min_remaining_credits: float | None = None
     adopt_on_retry: bool = False
 
-    def run(self, store: Any, ti: Any, dag_run: Any) -> tuple[Generation, float]:
+    def run(
+        self, store: StateStore | None, ti: TaskInstance, dag_run: DagRun | None
+    ) -> tuple[Generation, float]:
         """The generation this try goes on with, and its deadline (epoch seconds).
 
         :param store: ``task_state_store`` (Airflow 3.3+, with ``resume_on_retry``), else ``None``.
@@ -164,20 +173,23 @@ class Submission:
         )
         return generation, record.deadline
 
-    def _adopt_lost(self, record: TryRecord | None, ti: Any, dag_run: Any) -> tuple[Generation, float] | None:
+    def _adopt_lost(
+        self, record: TryRecord | None, ti: TaskInstance, dag_run: DagRun | None
+    ) -> tuple[Generation, float] | None:
         """The generation an earlier try's create made without its id being kept, with its deadline."""
         since: float | None = None
         if record is not None:  # an intent without id, from the same inputs (3.3+)
             same = record.generation_id is None and record.fingerprint == self._fingerprint
             since = record.intent_at if same else None
         elif self.adopt_on_retry and ti.try_number > 1:  # 3.1/3.2: since the DAG run started
-            since = dag_run.start_date.timestamp() if dag_run.start_date else None
+            started = dag_run.start_date if dag_run is not None else None
+            since = started.timestamp() if started else None
         adopted = None if since is None else self._adopt(since, ti, "an earlier try's create left no id")
         if adopted is None:
             return None
         return adopted, record.deadline if record is not None else time.time() + self.timeout  # the intent's
 
-    def _adopt(self, since: float, ti: Any, why: str, *, attempts: int = 1) -> Generation | None:
+    def _adopt(self, since: float, ti: TaskInstance, why: str, *, attempts: int = 1) -> Generation | None:
         """The one generation of this model and input created since ``since``, if Creatify lists it; not
         one that another map index of this task holds (its ``generation_id`` XCom)."""
         pulled = ti.xcom_pull(task_ids=[self.task_id], key="generation_id")
@@ -207,7 +219,7 @@ class Submission:
         )
         return None
 
-    def _create(self, store: Any, ti: Any) -> tuple[Generation, float]:
+    def _create(self, store: StateStore | None, ti: TaskInstance) -> tuple[Generation, float]:
         """Validate, check the credits, record the intent (3.3+), POST; a lost answer is searched for."""
         deadline = time.time() + self.timeout  # set once, on the try that creates
         if self.validate_input:
@@ -241,7 +253,7 @@ class Submission:
         check_credits(self.hook, minimum, f"a Creatify generation of model {self.model_name!r}", self.log)
 
 
-def check_credits(hook: CreatifyHook, minimum: float, what: str, log: Any) -> None:
+def check_credits(hook: CreatifyHook, minimum: float, what: str, log: Log) -> None:
     """Read the account's balance; raise unless it is at least ``minimum`` (``min_remaining_credits``).
 
     :param what: what would be created, for messages: "a Creatify generation of model 'x'".

@@ -15,12 +15,17 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
+    from airflow_provider_creatify.protocols import DagRunKey
 
 __all__ = ["dagrun_xcoms", "load_dag_file", "set_deferrable"]
 
 
-def load_dag_file(path: str | Path, dag_id: str) -> Any:
+def load_dag_file(path: str | Path, dag_id: str) -> DAG:
     """Import a DAG file under a private module name and return its DAG ``dag_id``."""
     path = Path(path)
     spec = importlib.util.spec_from_file_location(f"creatify_dag_{path.stem}", path)
@@ -39,7 +44,7 @@ def load_dag_file(path: str | Path, dag_id: str) -> Any:
     raise LookupError(f"No DAG {dag_id!r} in {path}")
 
 
-def set_deferrable(dag: Any, deferrable: bool) -> None:
+def set_deferrable(dag: DAG, deferrable: bool) -> None:
     """Make every Creatify task of ``dag`` that can wait deferred (the operators, the sensor) deferrable or
     not, mapped tasks included."""
     for task in dag.tasks:
@@ -53,7 +58,7 @@ def set_deferrable(dag: Any, deferrable: bool) -> None:
                 task.deferrable = deferrable
 
 
-def dagrun_xcoms(dagrun: Any) -> dict[tuple[str, int, str], Any]:
+def dagrun_xcoms(dagrun: DagRunKey) -> dict[tuple[str, int, str], Any]:
     """Every XCom of a finished DAG run: ``{(task_id, map_index, key): value}``."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -63,4 +68,8 @@ def dagrun_xcoms(dagrun: Any) -> dict[tuple[str, int, str], Any]:
         rows = session.scalars(
             select(XComModel).where(XComModel.dag_id == dagrun.dag_id, XComModel.run_id == dagrun.run_id)
         ).all()
-        return {(r.task_id, r.map_index, r.key): XComModel.deserialize_value(r) for r in rows}
+        # Airflow 3.1 annotates XComModel's fields as Column[...], not as the values a row holds
+        return {
+            (r.task_id, r.map_index, r.key): XComModel.deserialize_value(r)  # type: ignore[misc,unused-ignore]
+            for r in rows
+        }

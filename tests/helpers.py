@@ -12,15 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from airflow_provider_creatify import endpoints  # stdlib only: imports no Airflow
 
 if TYPE_CHECKING:
-    from airflow.triggers.base import TriggerEvent
+    from datetime import datetime
+
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 
     from airflow_provider_creatify.generation import Generation
-    from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "example_dags"
@@ -49,17 +51,24 @@ CREDITS_PATH = endpoints.CREDITS_PATH
 
 
 class RecordingTI:
-    """Stands in for the task instance of a context: records what the task pushes to XCom."""
+    """Stands in for the task instance of a context: records what the task pushes to XCom.
 
-    def __init__(self) -> None:
+    Satisfies :class:`~airflow_provider_creatify.protocols.TaskInstance` (the first try, by default).
+    """
+
+    def __init__(self, try_number: int = 1, *, is_mapped: bool = False) -> None:
+        self.try_number = try_number
+        self.is_mapped = is_mapped
         self.xcom: dict[str, Any] = {}
+        #: What other task instances pushed (key -> values), for :meth:`xcom_pull`; none by default.
+        self.others: dict[str, list[Any]] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcom[key] = value
 
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **kwargs: Any) -> Any:
-        """What other task instances pushed: set ``others`` (key -> values) to say; none by default."""
-        return list(getattr(self, "others", {}).get(key, []))
+        """What other task instances pushed under ``key``: :attr:`others`."""
+        return list(self.others.get(key, []))
 
 
 class FakeStateStore:
@@ -75,12 +84,31 @@ class FakeStateStore:
         self.values[key] = value
 
 
-def make_context(store: FakeStateStore | None = None) -> dict[str, Any]:
-    """A task's context: a :class:`RecordingTI`, and ``store`` as its ``task_state_store`` when given."""
-    context: dict[str, Any] = {"ti": RecordingTI()}
+class FakeDagRun(NamedTuple):
+    """Stands in for context["dag_run"]: when it started."""
+
+    start_date: datetime | None
+
+
+def make_context(
+    store: FakeStateStore | None = None, *, ti: RecordingTI | None = None, dag_run: FakeDagRun | None = None
+) -> Context:
+    """A task's context: ``ti`` (a new :class:`RecordingTI` unless given), and ``store`` as its
+    ``task_state_store`` and ``dag_run`` when given. Read what the task pushed with :func:`pushed`."""
+    context: dict[str, Any] = {"ti": ti if ti is not None else RecordingTI()}
     if store is not None:
         context["task_state_store"] = store
-    return context
+    if dag_run is not None:
+        context["dag_run"] = dag_run
+    # The fakes hold only what the code reads: to the type checker they are not Airflow's Context
+    return cast("Context", context)
+
+
+def pushed(context: Context) -> dict[str, Any]:
+    """What the task pushed to XCom (key -> value) through the :class:`RecordingTI` of ``context``."""
+    ti = context["ti"]
+    assert isinstance(ti, RecordingTI), ti
+    return ti.xcom
 
 
 def airflow_has_task_state_store() -> bool:
@@ -113,12 +141,12 @@ def finished_generation(model: str = FLUX, input_params: dict | None = None) -> 
     return wait_until_finished(generation.id)
 
 
-async def events_of(trigger: CreatifyGenerationTrigger) -> list[TriggerEvent]:
+async def events_of(trigger: BaseTrigger) -> list[TriggerEvent]:
     """Every event a trigger yields (a success ended in the triggerer is a TaskSuccessEvent)."""
     return [event async for event in trigger.run()]
 
 
-async def only_event(trigger: CreatifyGenerationTrigger) -> dict:
+async def only_event(trigger: BaseTrigger) -> dict:
     """The payload of the one event a trigger yields."""
     (event,) = await events_of(trigger)
     return event.payload

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_creatify.batch.items import BatchItem, listing
 from airflow_provider_creatify.exceptions import (
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from airflow_provider_creatify.batch.journal import BatchState
     from airflow_provider_creatify.generation import Generation
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
+    from airflow_provider_creatify.protocols import Log
 
 #: Items whose intents are flushed together, then POSTed (at most this many between two flushes).
 CHUNK_SIZE = 50
@@ -75,7 +76,7 @@ class BatchRun:
     state: BatchState
     try_number: int
     timeout: float
-    log: Any
+    log: Log
     max_in_flight: int | None = None
     min_remaining_credits: float | None = None
     on_invalid: str = "fail"

@@ -29,6 +29,7 @@ from airflow_provider_creatify.polling import backoff_delay, parse_retry_after
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.hooks._connection import Credentials
+    from airflow_provider_creatify.protocols import Log
 
 # Answers to a create that mean "refused before processing": nothing was created, retrying is safe. Only
 # the rate limit: a 503 may come from a proxy (Envoy, Istio, Heroku's router) after the backend created it.
@@ -208,7 +209,7 @@ class SyncClient:
         max_retries: int,
         retry_backoff: float,
         retry_max_delay: float,
-        log: Any,
+        log: Log,
     ) -> None:
         self.creds = creds
         self.conn_id = conn_id

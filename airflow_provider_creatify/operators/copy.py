@@ -10,7 +10,9 @@ from airflow.sdk import BaseOperator
 from airflow_provider_creatify import destinations, storage
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+    from airflow.sdk.types import RuntimeTaskInstanceProtocol
 
 __all__ = ["CreatifyCopyAssetsOperator"]
 
@@ -99,7 +101,9 @@ class CreatifyCopyAssetsOperator(BaseOperator):
 
         return CreatifyHook(creatify_conn_id=self.creatify_conn_id).credentials.proxy
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+    def get_openlineage_facets_on_complete(
+        self, task_instance: RuntimeTaskInstanceProtocol
+    ) -> OperatorLineage:
         """OpenLineage (when installed): the asset URLs as inputs, the stored files as outputs."""
         from airflow_provider_creatify.lineage import copy_lineage
 

@@ -15,7 +15,7 @@ from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyTimeo
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.mixins import WaitAndFinishMixin
 from airflow_provider_creatify.polling import GenerationWait
-from airflow_provider_creatify.submission import SENSOR_STATE_KEY, TryRecord
+from airflow_provider_creatify.submission import SENSOR_STATE_KEY, TryRecord, state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -80,7 +80,7 @@ class CreatifyGenerationSensor(WaitAndFinishMixin, BaseSensorOperator):
 
         The first try records it in ``task_state_store`` (Airflow 3.3+); without one, it is this try's.
         """
-        store = context.get("task_state_store")
+        store = state_store(context)
         first = TryRecord.load(store, SENSOR_STATE_KEY)
         if first is not None and first.generation_id == self.generation_id:
             return first.deadline

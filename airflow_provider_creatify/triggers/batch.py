@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import AsyncIterator
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -15,6 +15,9 @@ from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFo
 from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.polling import GenerationWait
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import Logger
 
 __all__ = ["CreatifyBatchTrigger"]
 
@@ -73,7 +76,7 @@ class CreatifyBatchTrigger(BaseTrigger):
         )
 
     @property
-    def log(self) -> Any:
+    def log(self) -> Logger:
         return type(self).logger()
 
     @cached_property

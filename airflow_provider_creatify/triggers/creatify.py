@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
@@ -16,6 +16,11 @@ from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import MIN_POLL_INTERVAL, GenerationWait, stopped_message
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import Logger
+
+    from airflow_provider_creatify.protocols import XComTarget
 
 __all__ = ["CreatifyGenerationTrigger"]
 
@@ -93,7 +98,7 @@ class CreatifyGenerationTrigger(BaseTrigger):
         )
 
     @property
-    def log(self) -> Any:
+    def log(self) -> Logger:
         """One logger for all the waits: one of each sets itself up on its first line (~30 us), and a
         triggerer sends a line to its task's log by context (the trigger's id), whatever the logger."""
         return type(self).logger()
@@ -141,10 +146,13 @@ class CreatifyGenerationTrigger(BaseTrigger):
         string, not the list of asset URLs). Sent together: on 3.3 all five are in flight at once (3.1's
         comms lock sends one at a time); the supervisor serves one request per loop either way.
         """
+        ti = self.task_instance
+        if ti is None:  # run() ends a task here only with one: a triggerer's
+            return False
         urls, link = generation.asset_urls, CreatifyAssetLink()
         xcoms = {"return_value": urls, **generation.result_xcoms(), link.xcom_key: link.url(urls)}
         try:
-            await asyncio.gather(*(_aset_xcom(self.task_instance, k, v) for k, v in xcoms.items()))
+            await asyncio.gather(*(_aset_xcom(ti, k, v) for k, v in xcoms.items()))
         except Exception:
             self.log.warning(
                 "Could not push the XComs of Creatify %s from the triggerer; a worker finishes the task.",
@@ -203,12 +211,21 @@ class CreatifyGenerationTrigger(BaseTrigger):
             return self._event(wait, "error", message=str(exc))
 
 
-async def _aset_xcom(ti: Any, key: str, value: Any) -> None:
+class _XComWhere(TypedDict):
+    """The task instance an XCom belongs to, as ``XCom.aset`` and ``SetXCom`` take it."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    map_index: int
+
+
+async def _aset_xcom(ti: XComTarget, key: str, value: Any) -> None:
     """``XCom.aset`` (Airflow 3.3+) for task instance ``ti``, or what it does on older Airflow: one
     ``SetXCom`` through the triggerer's comms (its sync ``XCom.set`` would block the event loop)."""
     from airflow.providers.common.compat.sdk import XCom
 
-    where = {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
+    where = _XComWhere(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
     if hasattr(XCom, "aset"):
         await XCom.aset(key, value, **where)
         return

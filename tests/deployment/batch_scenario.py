@@ -57,6 +57,8 @@ def run_batch_scenario(deployment: Deployment, dead: set[str], timeout: float = 
             and "triggerer_killed" not in found
             and ti_state == "deferred"
             and owner
+            and trigger_id is not None
+            and host is not None
             and trigger_started(deployment.home, owner, trigger_id, BATCH_DAG_ID)
         ):
             deployment.proc(host).kill()

@@ -26,7 +26,7 @@ from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.sandbox import FaultRule, SandboxSettings
 from airflow_provider_creatify.sensors.creatify import CreatifyGenerationSensor
-from tests.helpers import FLUX, POST_PATH, UNKNOWN, make_context, only_event, wait_until_finished
+from tests.helpers import FLUX, POST_PATH, UNKNOWN, make_context, only_event, pushed, wait_until_finished
 
 REASON = "Your plan does not include this model."
 #: Two images: a result keeps both URLs, in the API's order.
@@ -106,8 +106,10 @@ def urls_of(generation: dict[str, Any]) -> list[str]:
     return [a if isinstance(a, str) else a["url"] for a in generation["assets"]]
 
 
-def assert_made_once(sandbox, urls: list[str]) -> None:
-    """One generation, done, whose two URLs are ``urls``, made by one create POST."""
+def assert_made_once(sandbox, urls: list[str] | str) -> None:
+    """One generation, done, whose two URLs are ``urls`` (what the operator returned), made by one create
+    POST."""
+    assert isinstance(urls, list), urls  # the asset URLs, not a generation id
     (generation,) = sandbox.generations.values()
     assert generation["status"] == "done"
     assert urls == urls_of(generation) and len(urls) == 2
@@ -216,5 +218,5 @@ def test_a_create_answered_503_after_processing(creatify_conn, dialect):
         assert creatify_conn.count("POST", POST_PATH) == 1
     else:  # adopted
         assert_made_once(creatify_conn, operator(deferrable=False).execute(context))
-        assert context["ti"].xcom["generation_id"] in creatify_conn.generations
+        assert pushed(context)["generation_id"] in creatify_conn.generations
     assert time.monotonic() - started < 30

@@ -173,7 +173,7 @@ def test_examples_import_without_a_connection(airflow_db, monkeypatch):
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow < 3.2
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef,unused-ignore]  # same class, older home
 
     monkeypatch.delenv("AIRFLOW_CONN_CREATIFY_DEFAULT", raising=False)
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from airflow.providers.common.compat.sdk import ParamValidationError
+from airflow.sdk.definitions.mappedoperator import MappedOperator
 
 from airflow_provider_creatify.testing import load_dag_file
 
@@ -40,6 +41,7 @@ def test_the_store_task_writes_only_under_the_assets_root(dags_folder, monkeypat
     monkeypatch.setenv("CREATIFY_ASSETS_ROOT", f"file://{tmp_path}/root")
     dag = load_dag_file(dags_folder / f"{DAG_ID}.py", DAG_ID)
     store = dag.get_task("store")
+    assert isinstance(store, MappedOperator)  # mapped over the generations' asset URLs
 
     assert store.partial_kwargs["allowed_destinations"] == [f"file://{tmp_path}/root/"]
     assert (

@@ -8,6 +8,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.testing import dagrun_xcoms, load_dag_file, set_deferrable
 from tests.helpers import LIST_PATH, POST_PATH, STATUS_PATH, airflow_has_task_state_store
@@ -93,9 +94,9 @@ def test_a_retry_whose_input_changed_creates_anew_and_names_the_abandoned_genera
     creatify_conn.settings.generation_seconds = 4
     dag = load_dag_file(dags_folder / DAG_FILE_NAME, "creatify_reliability_retry")
     set_deferrable(dag, deferrable)
-    dag.get_task("generate").input_params = {
-        "prompt": "{{ 'first draft' if ti.try_number == 1 else 'fixed prompt' }}"
-    }
+    generate = dag.get_task("generate")
+    assert isinstance(generate, CreatifyCreateGenerationOperator)
+    generate.input_params = {"prompt": "{{ 'first draft' if ti.try_number == 1 else 'fixed prompt' }}"}
     dagrun = dag.test()
     assert dagrun.state == "success"
     by_prompt = {g["input_params"]["prompt"]: g for g in creatify_conn.generations.values()}

@@ -99,7 +99,9 @@ def ui(airflow_db, finished_run) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(ui) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
+    chromium = shutil.which("chromium")
+    assert chromium is not None  # the module skips itself without it
+    options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(argument)
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))

@@ -10,6 +10,7 @@ wait five minutes.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 import pendulum
 from airflow.sdk import dag
@@ -17,7 +18,14 @@ from airflow.sdk import dag
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 
 MAPPED = 6
-RETRIES = {"retries": 4, "retry_delay": timedelta(seconds=2)}
+
+
+class Retries(TypedDict):
+    retries: int
+    retry_delay: timedelta
+
+
+RETRIES: Retries = {"retries": 4, "retry_delay": timedelta(seconds=2)}
 
 
 @dag(

@@ -18,8 +18,15 @@ PARAMS = {"output_path": "", "items_path": "", "destination": ""}
 ASSETS_ROOT = os.environ.get("CREATIFY_TEST_ASSETS_ROOT", "file:///nonexistent/")
 
 
-def batch_dag(dag_id: str, items: list[dict] | None = None, **copies: object) -> DAG:
-    """A batch of ``items``; without them, of the file at ``params.items_path``."""
+def batch_dag(
+    dag_id: str,
+    items: list[dict] | None = None,
+    *,
+    destination: str | None = None,
+    allowed_destinations: list[str] | None = None,
+) -> DAG:
+    """A batch of ``items``; without them, of the file at ``params.items_path``; copies to ``destination``
+    when given."""
 
     @dag(dag_id=dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), params=PARAMS)
     def _batch() -> None:
@@ -32,7 +39,8 @@ def batch_dag(dag_id: str, items: list[dict] | None = None, **copies: object) ->
             max_failed=1,
             poll_interval=0.2,
             retries=2,  # an invalid item must not be retried
-            **copies,
+            destination=destination,
+            allowed_destinations=allowed_destinations,
         )
 
     return _batch()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 import pendulum
 from airflow.sdk import DAG
@@ -12,7 +13,13 @@ from airflow_provider_creatify.operators.creatify import (
     CreatifyCreateGenerationOperator,
 )
 
-RETRIES = {"retries": 2, "retry_delay": timedelta(seconds=0)}
+
+class Retries(TypedDict):
+    retries: int
+    retry_delay: timedelta
+
+
+RETRIES: Retries = {"retries": 2, "retry_delay": timedelta(seconds=0)}
 
 
 def fail_fast_dag(dag_id: str) -> DAG:

@@ -198,6 +198,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly():
     proc = subprocess.Popen(
         [str(script), "--sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+    assert proc.stdout is not None
     proc.stdout.close()  # long before the command, still importing Airflow, writes its first line
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1

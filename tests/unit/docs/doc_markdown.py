@@ -46,7 +46,8 @@ def table(heading: str, header: list[str]) -> list[list[str]]:
 
 def python_blocks(lines: list[str]) -> list[str]:
     """The fenced ```python blocks among ``lines``, as source text."""
-    blocks, current = [], None
+    blocks: list[str] = []
+    current: list[str] | None = None
     for line in lines:
         if current is None and line.strip() == "```python":
             current = []

@@ -52,17 +52,17 @@ class Row:
 def read_row(cells: list[str]) -> Row:
     model_cell, makes, credits, _source = cells
     assert re.fullmatch(r"`[^`]+`", model_cell), model_cell
-    row = {"model": model_cell.strip("`"), "asset_type": MAKES[makes]}
+    model, asset_type = model_cell.strip("`"), MAKES[makes]
     if found := PER_IMAGE.fullmatch(credits):
-        return Row(**row, per_image=float(found["price"]))
+        return Row(model, asset_type, per_image=float(found["price"]))
     if FLAT.fullmatch(credits):
-        return Row(**row, flat=float(credits))
+        return Row(model, asset_type, flat=float(credits))
     pairs = list(BY_DURATION.finditer(credits))
     assert ", ".join(p.group(0) for p in pairs) == credits, f"unreadable credits cell: {credits!r}"
     defaults = [p["duration"] for p in pairs if p["default"]]
-    assert len(defaults) == 1, f"{row['model']}: one duration is marked (default)"
+    assert len(defaults) == 1, f"{model}: one duration is marked (default)"
     by_duration = {p["duration"]: float(p["price"]) for p in pairs}
-    return Row(**row, by_duration=by_duration, default_duration=defaults[0])
+    return Row(model, asset_type, by_duration=by_duration, default_duration=defaults[0])
 
 
 def costs_rows() -> list[Row]:
@@ -98,6 +98,7 @@ def test_each_row_is_the_sandboxs_price(row: Row):
         assert all(spec.price(params) == row.per_image for params in varied)
     elif row.by_duration is not None:
         duration = spec.schema["properties"]["duration"]
+        assert row.default_duration is not None, f"{row.model}: a price by duration marks its default"
         assert list(row.by_duration) == duration["enum"] and row.default_duration == duration["default"]
         varied = other_inputs(spec, but="duration")
         for value, price in row.by_duration.items():
@@ -136,5 +137,10 @@ def test_what_the_sandbox_bills_over_http_is_the_tables_default_price(creatify_c
             break
         time.sleep(0.2)
     expected = {row.model: row.default_price for row in rows}
-    assert {model: done[g.id].credits_used for model, g in created.items()} == expected
+    used = {}
+    for model, generation in created.items():
+        read = done[generation.id]
+        assert read is not None, f"{model}: generation {generation.id} is not listed"
+        used[model] = read.credits_used
+    assert used == expected
     assert hook.remaining_credits() == balance - sum(expected.values())

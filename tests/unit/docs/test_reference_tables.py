@@ -81,7 +81,7 @@ def documented(heading: str) -> dict[str, Any]:
 
 def in_code(cls: type) -> dict[str, Any]:
     """``{argument: default}`` of ``cls.__init__``'s own named arguments."""
-    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]  # not self
+    parameters = list(inspect.signature(vars(cls)["__init__"]).parameters.values())[1:]  # not self
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {p.name: code_default(cls, p) for p in parameters if p.kind in named}
 

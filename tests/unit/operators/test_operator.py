@@ -8,7 +8,12 @@ import types
 from datetime import timedelta
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowTaskTimeout, TaskDeferred, get_listener_manager
+from airflow.providers.common.compat.sdk import (
+    AirflowTaskTimeout,
+    TaskDeferred,
+    TaskInstanceKey,
+    get_listener_manager,
+)
 from airflow.sdk import Asset
 
 from airflow_provider_creatify.exceptions import (
@@ -23,7 +28,7 @@ from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.mixins import DEFER_TIMEOUT_GRACE
 from airflow_provider_creatify.operators.creatify import CreatifyCreateGenerationOperator
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import FLUX, KLING, POST_PATH, make_context, only_event
+from tests.helpers import FLUX, KLING, POST_PATH, RecordingTI, make_context, only_event, pushed
 
 
 def test_template_fields():
@@ -51,14 +56,14 @@ def test_non_dict_input_fails_even_without_validation(creatify_conn, make_operat
 def test_no_wait_returns_the_generation_id(creatify_conn, make_operator):
     context = make_context()
     result = make_operator(wait_for_completion=False).execute(context)
-    assert result == context["ti"].xcom["generation_id"]
+    assert result == pushed(context)["generation_id"]
     assert result in creatify_conn.generations
 
 
 def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn, make_operator):
     context = make_context()
     urls = make_operator(deferrable=False).execute(context)
-    xcom = context["ti"].xcom
+    xcom = pushed(context)
     assert urls == xcom["asset_urls"] == [a["url"] for a in xcom["assets"]]
     assert urls and all(url.startswith(creatify_conn.base_url) for url in urls)
     assert xcom["assets"][0]["type"] == "video"
@@ -69,7 +74,7 @@ def test_sync_wait_returns_asset_urls_and_pushes_xcom(creatify_conn, make_operat
 def test_several_outputs_keep_the_api_order(creatify_conn, make_operator):
     context = make_context()
     urls = make_operator(model_name=FLUX, input_params={"prompt": "x", "num_images": 3}).execute(context)
-    generation = creatify_conn.generations[context["ti"].xcom["generation_id"]]
+    generation = creatify_conn.generations[pushed(context)["generation_id"]]
     assert urls == [asset["url"] for asset in generation["assets"]] and len(urls) == 3
 
 
@@ -78,7 +83,7 @@ def test_sync_failed_generation_fails_with_reason_and_id(creatify_conn, make_ope
     operator = make_operator(model_name=FLUX, input_params={"prompt": "[sandbox:fail]"})
     with pytest.raises(CreatifyGenerationFailed) as err:
         operator.execute(context)
-    generation_id = context["ti"].xcom["generation_id"]
+    generation_id = pushed(context)["generation_id"]
     assert generation_id in str(err.value) and creatify_conn.settings.failed_reason in str(err.value)
 
 
@@ -87,7 +92,7 @@ def test_sync_timeout_names_the_generation(creatify_conn, make_operator):
     context = make_context()
     with pytest.raises(CreatifyTimeoutError) as err:
         make_operator(timeout=0.3).execute(context)
-    assert context["ti"].xcom["generation_id"] in str(err.value)
+    assert pushed(context)["generation_id"] in str(err.value)
 
 
 def test_deferrable_defers_then_completes(creatify_conn, make_operator):
@@ -99,12 +104,12 @@ def test_deferrable_defers_then_completes(creatify_conn, make_operator):
     trigger = deferred.value.trigger
     assert isinstance(trigger, CreatifyGenerationTrigger)
     assert deferred.value.method_name == "execute_complete"
-    assert trigger.generation_id == context["ti"].xcom["generation_id"]
+    assert trigger.generation_id == pushed(context)["generation_id"]
     assert before + 120 <= trigger.deadline <= time.time() + 120
     assert trigger.poll_interval == 0.1
 
     urls = operator.execute_complete(context, asyncio.run(only_event(trigger)))
-    assert urls == context["ti"].xcom["asset_urls"] and urls
+    assert urls == pushed(context)["asset_urls"] and urls
     assert creatify_conn.count("POST", POST_PATH) == 1
 
 
@@ -147,8 +152,7 @@ def test_a_task_whose_output_a_downstream_maps_over_ends_in_a_worker(creatify_co
             return url
 
         use.expand(url=create.output)
-    context = make_context()
-    context["ti"].is_mapped = mapped
+    context = make_context(ti=RecordingTI(is_mapped=mapped))
     with pytest.raises(TaskDeferred) as deferred:
         create.execute(context)
     assert deferred.value.trigger.end_from_trigger is mapped
@@ -254,7 +258,8 @@ def test_the_link_comes_from_the_generation_the_task_holds(creatify_conn, make_o
     with pytest.raises(TaskDeferred):
         operator.execute(make_context())
     # what Airflow computes at the end of the deferring run: no XCom asked for (none pushed yet)
-    assert link.get_link(operator, ti_key=None) == ""
+    key = TaskInstanceKey(dag_id="d", task_id=operator.task_id, run_id="r")  # never read: the generation says
+    assert link.get_link(operator, ti_key=key) == ""
     done = Generation.from_api({"id": "g1", "status": "done", "assets": [{"url": "http://x/a.png"}]})
     operator.finish(make_context(), done)
-    assert link.get_link(operator, ti_key=None) == "http://x/a.png"
+    assert link.get_link(operator, ti_key=key) == "http://x/a.png"

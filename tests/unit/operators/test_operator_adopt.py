@@ -6,21 +6,30 @@ The search itself, its records and its refusals: tests/unit/submission/test_subm
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
 from airflow_provider_creatify.submission import STATE_KEY
-from tests.helpers import KLING, KLING_PARAMS, POST_PATH, FakeStateStore, make_context
+from tests.helpers import (
+    KLING,
+    KLING_PARAMS,
+    POST_PATH,
+    FakeDagRun,
+    FakeStateStore,
+    RecordingTI,
+    make_context,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
-def context_with(store: FakeStateStore | None = None, *, try_number: int = 1) -> dict:
-    context = make_context(store)
-    context["ti"].try_number = try_number
-    context["dag_run"] = SimpleNamespace(start_date=datetime.now(timezone.utc) - timedelta(minutes=1))
-    return context
+def context_with(store: FakeStateStore | None = None, *, try_number: int = 1) -> Context:
+    started = datetime.now(timezone.utc) - timedelta(minutes=1)
+    return make_context(store, ti=RecordingTI(try_number), dag_run=FakeDagRun(start_date=started))
 
 
 @pytest.mark.parametrize("store", [FakeStateStore(), None], ids=["3.3 store", "no store"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_creatify.sandbox import SandboxSettings
-from tests.helpers import CREDITS_PATH, ONE_IMAGE, POST_PATH, make_context
+from tests.helpers import CREDITS_PATH, ONE_IMAGE, POST_PATH, make_context, pushed
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def test_at_or_above_the_minimum_it_creates_and_pushes_what_it_cost(creatify_con
     context = make_context()
     make_operator(**ONE_IMAGE, deferrable=False, min_remaining_credits=0.5).execute(context)
     assert creatify_conn.count("GET", CREDITS_PATH) == 1 and creatify_conn.count("POST", POST_PATH) == 1
-    assert context["ti"].xcom["credits_used"] == 0.5
+    assert pushed(context)["credits_used"] == 0.5
     logged = capfd.readouterr().out
     assert "The Creatify account has 1 credits left (min_remaining_credits=0.5)." in logged
     assert "done with 1 asset(s), 0.5 credits used." in logged

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 
 import airflow_provider_creatify.submission as submission_module
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from tests.helpers import POST_PATH, FakeStateStore, make_context, only_event
+from tests.helpers import POST_PATH, FakeStateStore, make_context, only_event, pushed
 
 
 def test_retry_resumes_the_running_generation_with_the_first_deadline(creatify_conn, make_operator):
@@ -24,7 +24,7 @@ def test_retry_resumes_the_running_generation_with_the_first_deadline(creatify_c
         make_operator(deferrable=True).execute(context)
     assert second.value.trigger.generation_id == first.value.trigger.generation_id
     assert second.value.trigger.deadline == first.value.trigger.deadline
-    assert context["ti"].xcom["generation_id"] == first.value.trigger.generation_id
+    assert pushed(context)["generation_id"] == first.value.trigger.generation_id
     urls = make_operator().execute(make_context(store))  # a sync retry waits on it too
     assert urls and creatify_conn.count("POST", POST_PATH) == 1
 
@@ -33,7 +33,7 @@ def test_retry_returns_the_result_of_a_done_generation(creatify_conn, make_opera
     store = FakeStateStore()
     first = make_operator().execute(make_context(store))
     context = make_context(store)
-    assert make_operator(deferrable=True).execute(context) == first == context["ti"].xcom["asset_urls"]
+    assert make_operator(deferrable=True).execute(context) == first == pushed(context)["asset_urls"]
     assert creatify_conn.count("POST", POST_PATH) == 1
 
 

@@ -19,7 +19,8 @@ def test_parse_retry_after():
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     http_date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 20))
-    assert 15 < parse_retry_after(http_date) <= 20
+    delay = parse_retry_after(http_date)
+    assert delay is not None and 15 < delay <= 20
 
 
 def test_backoff_grows_is_capped_jittered_and_honours_retry_after():

@@ -91,8 +91,10 @@ def test_airflow_providers_get_shows_the_provider(airflow_db):
 def test_connection_type_is_registered(airflow_db):
     from airflow.providers_manager import ProvidersManager
 
-    hooks = ProvidersManager().hooks
-    assert hooks["creatify"].hook_class_name == "airflow_provider_creatify.hooks.creatify.CreatifyHook"
+    info = ProvidersManager().hooks["creatify"]
+    assert (
+        info is not None and info.hook_class_name == "airflow_provider_creatify.hooks.creatify.CreatifyHook"
+    )
 
 
 def test_dag_parse_imports_no_http_client():
@@ -123,7 +125,8 @@ def test_connection_form_relabels_fields_on_this_airflow(airflow_db):
         behaviour = manager.field_behaviours["creatify"]
         assert behaviour["relabeling"] == expected_labels
         assert behaviour["hidden_fields"] == hook_form["hidden_fields"]
-        assert manager.hooks["creatify"].hook_name == "Creatify"
+        info = manager.hooks["creatify"]
+        assert info is not None and info.hook_name == "Creatify"
 
 
 def test_extra_link_is_registered(airflow_db):

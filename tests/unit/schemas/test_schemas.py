@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyValidationError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.schemas import input_fields, require_object, validate_input
-from tests.helpers import KLING, KLING_PARAMS, POST_PATH, LoopbackServer
+from tests.helpers import KLING, KLING_PARAMS, POST_PATH, LoopbackServer, Request
 
 
 def test_input_fields_tolerates_odd_schemas():
@@ -86,7 +87,7 @@ def test_a_list_that_contains_itself_is_refused():
     loop.append(loop)
     with pytest.raises(CreatifyValidationError, match="nests deeper than 100 lists and dicts") as err:
         require_object("m", {"loop": loop})
-    assert err.value.field.startswith("loop.0.0.0")
+    assert err.value.field is not None and err.value.field.startswith("loop.0.0.0")
 
 
 def test_json_values_pass():
@@ -94,7 +95,7 @@ def test_json_values_pass():
 
 
 @pytest.fixture
-def schema_server() -> Iterator[tuple[str, list[str]]]:
+def schema_server() -> Iterator[tuple[str, list[Request]]]:
     """A loopback HTTP server answering any GET with a schema; yields its origin and the requests made."""
     with LoopbackServer(
         lambda *_: (200, {"Content-Type": "application/json"}, b'{"type": "string"}')
@@ -106,7 +107,7 @@ def schema_server() -> Iterator[tuple[str, list[str]]]:
 def test_a_remote_ref_is_reported_not_fetched(schema_server, relative):
     origin, seen = schema_server
     ref = "prompt.json?signature=s3cr3t" if relative else f"{origin}/prompt.json?signature=s3cr3t"
-    schema = {"properties": {"prompt": {"$ref": ref}}}
+    schema: dict[str, Any] = {"properties": {"prompt": {"$ref": ref}}}
     if relative:
         schema["$id"] = f"{origin}/root.json"
     with pytest.raises(CreatifyValidationError) as err:

@@ -23,6 +23,7 @@ from tests.helpers import (
     FakeStateStore,
     finished_generation,
     make_context,
+    pushed,
     wait_until_finished,
 )
 
@@ -39,7 +40,7 @@ def test_poke_false_while_running_then_returns_urls(creatify_conn):
     wait_until_finished(generation.id)
     result = sensor.poke(context)
     assert isinstance(result, PokeReturnValue) and result.is_done
-    assert result.xcom_value == context["ti"].xcom["asset_urls"] and result.xcom_value
+    assert result.xcom_value == pushed(context)["asset_urls"] and result.xcom_value
 
 
 def test_poke_failed_raises_with_reason(creatify_conn):
@@ -52,7 +53,7 @@ def test_deferrable_already_done_finishes_without_deferring(creatify_conn):
     generation = finished_generation()
     context = make_context()
     sensor = CreatifyGenerationSensor(task_id="wait", generation_id=generation.id, deferrable=True)
-    assert sensor.execute(context) == context["ti"].xcom["asset_urls"]
+    assert sensor.execute(context) == pushed(context)["asset_urls"]
 
 
 def test_deferrable_running_defers_with_sensor_timeout_and_interval(creatify_conn):
@@ -99,7 +100,8 @@ def test_poke_reads_a_transient_failure_as_not_yet_until_the_streak_limit(creati
     assert sensor.poke(context) is False and sensor.poke(context) is False  # 2 in a row: not yet
     assert "Trying again at the next poke (2 failed in a row; 3 end the wait)" in capfd.readouterr().out
     creatify_conn.clear_faults()
-    assert sensor.poke(context).is_done  # a good read resets the streak
+    poked = sensor.poke(context)
+    assert isinstance(poked, PokeReturnValue) and poked.is_done  # a good read resets the streak
     creatify_conn.add_fault(FaultRule(path=STATUS_PATH, status=503))
     assert sensor.poke(context) is False and sensor.poke(context) is False
     with pytest.raises(CreatifyError, match=r"3 reads in a row failed; the last: .*503"):

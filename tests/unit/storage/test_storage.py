@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import requests
@@ -90,10 +91,11 @@ def test_copy_operator_needs_no_creatify_connection(creatify_conn, make_copy_ope
 def test_the_hook_passes_the_copy_options_on(creatify_conn, tmp_path):
     urls = finished_generation().asset_urls
     gets = media_gets(creatify_conn)
-    for options, reason in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"allow_private_hosts": False}, "not a public address"),  # the sandbox's setting overridden
         ({"max_bytes": 10}, "more than max_bytes (10)"),
-    ]:
+    ]
+    for options, reason in cases:
         with pytest.raises(CreatifyAssetCopyError, match=re.escape(reason)):
             CreatifyHook().copy_assets(urls, f"file://{tmp_path}/", **options)
     assert media_gets(creatify_conn) == gets + 1  # only the one under max_bytes reached the sandbox

@@ -131,3 +131,10 @@ def test_an_intent_whose_search_proves_nothing_fails_without_a_post(make_submiss
     with pytest.raises(CreatifyCreateUncertainError, match="leaves out"):
         make_submission().run(store, RecordingTI(), None)
     assert creatify_conn.count("POST", POST_PATH) == 1  # the other task's, before this try
+
+
+def test_adopt_on_retry_without_a_dag_run_creates(make_submission, creatify_conn):
+    """A retry's search starts at the DAG run's start: with no DAG run in the context, there is nothing
+    to search from, and the try creates (it used to fail reading ``None.start_date``)."""
+    generation, _ = make_submission(adopt_on_retry=True).run(None, RecordingTI(try_number=2), None)
+    assert list(creatify_conn.generations) == [generation.id]

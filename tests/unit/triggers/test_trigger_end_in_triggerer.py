@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from airflow.triggers.base import TaskSuccessEvent
@@ -20,6 +20,9 @@ from airflow_provider_creatify.generation import Generation
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
 from tests.helpers import FLUX, events_of, finished_generation
+
+if TYPE_CHECKING:
+    from airflow.models.taskinstance import TaskInstance
 
 TI = SimpleNamespace(dag_id="nightly", task_id="image", run_id="manual__1", map_index=4, try_number=1)
 
@@ -117,11 +120,12 @@ async def test_xcoms_not_pushed_means_a_worker_finishes_the_task(creatify_conn, 
 async def test_other_ends_resume_the_task_in_a_worker(creatify_conn, ending_trigger, comms, case):
     prompt = "[sandbox:fail]" if case == "failed" else "x"
     generation = finished_generation(FLUX, {"prompt": prompt})
-    kwargs: dict[str, Any] = {
+    cases: dict[str, dict[str, Any]] = {
         "switched off": {"end_from_trigger": False},
         "dag.test() (no task instance)": {"task_instance": None},
         "failed": {},
-    }[case]
+    }
+    kwargs = cases[case]
     (event,) = await events_of(ending_trigger(generation.id, **kwargs))
 
     assert not isinstance(event, TaskSuccessEvent)
@@ -135,7 +139,7 @@ async def test_done_without_an_asset_url_resumes_the_task_to_fail_it(creatify_co
             return Generation.from_api({"id": self.generation_id, "status": "done", "assets": []})
 
     trigger = NoAssets(generation_id="g1", deadline=time.time() + 30, end_from_trigger=True)
-    trigger.task_instance = TI
+    trigger.task_instance = cast("TaskInstance", TI)  # a stand-in: the four fields an XCom is keyed by
     (event,) = await events_of(trigger)
 
     assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "done"
