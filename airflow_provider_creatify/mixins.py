@@ -61,13 +61,17 @@ class WaitAndFinishMixin(_Operator):
         return CreatifyHook(self.creatify_conn_id)
 
     def ends_in_triggerer(self, ti: RuntimeTaskInstanceProtocol | None = None) -> bool:
-        """Whether a success ends the task in the triggerer (no worker resume).
+        """Whether a success ends the task in the triggerer, with no worker resumed.
 
-        Only with ``end_from_trigger``, and not when the worker has something left to do on success:
-        outlets (Airflow emits Asset events from the worker), an ``on_success_callback`` (Airflow 3.1 to
-        3.3 run none for a task ended by its trigger), ``do_xcom_push=False``, listeners (plugins
-        such as OpenLineage's hear of a task's success in the worker only), or tasks mapped over this
-        unmapped task's output (the worker records their count with the return value; a trigger cannot).
+        Only with ``end_from_trigger``, and only when the worker has nothing left to do on success. A
+        worker still finishes the task when it has:
+
+        - outlets: Airflow emits Asset events from the worker;
+        - an ``on_success_callback``: Airflow 3.1 to 3.3 run none for a task ended by its trigger;
+        - ``do_xcom_push=False``;
+        - listeners: plugins such as OpenLineage's hear of a task's success in the worker only;
+        - tasks mapped over this unmapped task's output: the worker records their count with the return
+          value, and a trigger cannot.
 
         :param ti: the running task instance (whether it is mapped).
         """

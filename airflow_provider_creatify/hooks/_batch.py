@@ -92,9 +92,10 @@ LIST_RESTS = ListRests()
 
 
 class StatusBatcher:
-    """The batched reads of one connection in one event loop, for the waits that joined it (made, joined and
-    left through the transport, which hands it what it needs: this module imports nothing of the
-    transport's).
+    """The batched reads of one connection in one event loop, for the waits that joined it.
+
+    The transport makes it, and waits join and leave it through the transport. The transport hands it
+    what it needs, so this module imports nothing of the transport's.
 
     :param fetch: sends one ``GET`` (through the loop's shared session).
     :param conn_id: the Airflow connection, for messages.

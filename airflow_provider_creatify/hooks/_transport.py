@@ -35,13 +35,13 @@ class _Shared:
 class AsyncTransport:
     """One aiohttp session per event loop, shared by its waits; connection lookups shared for a minute.
 
-    :meth:`acquire` hands out the loop's session (opening it for the first user) and :meth:`release`
-    gives it back (closing it after the last), so a short-lived loop (``dag.test()``) leaks nothing.
-    Auth goes with each request, so waits on different connections share the session too.
-    :meth:`credentials` lets the waits starting within :attr:`credentials_reuse` seconds on one connection
-    share one lookup.
-    :meth:`join_batch` hands out the batched reader of one connection's waits (:mod:`._batch`), every
-    request going through :meth:`get` (a subclass can count them).
+    - :meth:`acquire` hands out the loop's session, opening it for the first user. :meth:`release` gives
+      it back and closes it after the last, so a short-lived loop (``dag.test()``) leaks nothing.
+    - Auth goes with each request, so waits on different connections share the session too.
+    - :meth:`credentials` lets the waits that start within :attr:`credentials_reuse` seconds on one
+      connection share one lookup.
+    - :meth:`join_batch` hands out the batched reader of one connection's waits (:mod:`._batch`).
+    - Every request goes through :meth:`get`, so a subclass can count them.
     """
 
     #: Seconds an answered connection lookup serves the waits starting after it in its event loop: a

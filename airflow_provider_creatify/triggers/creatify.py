@@ -112,11 +112,15 @@ class CreatifyGenerationTrigger(BaseTrigger):
         return hook.aget_generation_in_batch(self.generation_id, after=after)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Wait, then yield the event. With ``end_from_trigger``, a generation done with assets ends the
-        task right here: the XComs a worker would push are pushed, then a ``TaskSuccessEvent`` is yielded.
-        Anything else (failed, timeout, error) resumes the task in a worker, where the error is raised and
-        retries route as usual; so does a success outside a triggerer (``dag.test()`` runs triggers
-        inline, with no task instance to end)."""
+        """Wait, then yield the event.
+
+        With ``end_from_trigger``, a generation done with assets ends the task right here. The XComs a
+        worker would push are pushed, then a ``TaskSuccessEvent`` is yielded.
+
+        Anything else (failed, timeout, error) resumes the task in a worker. There the error is raised,
+        and retries route as usual. A success outside a triggerer resumes it too: ``dag.test()`` runs
+        triggers inline, with no task instance to end.
+        """
         payload = await self._wait()
         if self.end_from_trigger and payload["status"] == "done" and self.task_instance is not None:
             generation = Generation.from_api(payload["generation"])
