@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -16,7 +17,6 @@ from airflow_provider_creatify.exceptions import (
     CreatifyCreateUncertainError,
     CreatifyNotFoundError,
 )
-from airflow_provider_creatify.hooks import creatify as hook_module
 from airflow_provider_creatify.hooks._http import CREATE_THROTTLE_BUDGET
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.sandbox import FaultRule
@@ -27,7 +27,7 @@ from tests.helpers import FLUX, POST_PATH, SCHEMAS_PATH, STATUS_PATH, LoopbackSe
 def sleeps(monkeypatch):
     """The delays the sync hook sleeps between tries (without sleeping them)."""
     recorded: list[float] = []
-    monkeypatch.setattr(hook_module.time, "sleep", recorded.append)
+    monkeypatch.setattr(time, "sleep", recorded.append)  # the time module: every sleep of the hook
     return recorded
 
 
