@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_provider_creatify.batch.items import BatchItem, listing
+from airflow_provider_creatify.credits import check_credits
 from airflow_provider_creatify.exceptions import (
     CreatifyAPIError,
     CreatifyAuthError,
@@ -24,7 +25,6 @@ from airflow_provider_creatify.exceptions import (
     CreatifyValidationError,
 )
 from airflow_provider_creatify.lost_creates import LOST_SEARCH_INTERVAL, LOST_SEARCHES, find_lost_many
-from airflow_provider_creatify.submission import check_credits
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.batch.journal import BatchState
