@@ -9,6 +9,7 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,10 +89,20 @@ def test_airflow_providers_get_shows_the_provider(airflow_db):
         assert shown["documentation-url"] == "https://pypi.org/project/airflow-provider-creatify/"
 
 
-def test_connection_type_is_registered(airflow_db):
-    from airflow.providers_manager import ProvidersManager
+def runtime_hooks() -> Any:
+    """The hooks as tasks look them up: the Task SDK's runtime manager (3.3+), else Airflow's."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    info = ProvidersManager().hooks["creatify"]
+        return ProvidersManagerTaskRuntime().hooks
+    except ImportError:  # Airflow < 3.3
+        from airflow.providers_manager import ProvidersManager
+
+        return ProvidersManager().hooks
+
+
+def test_connection_type_is_registered(airflow_db):
+    info = runtime_hooks()["creatify"]
     assert (
         info is not None and info.hook_class_name == "airflow_provider_creatify.hooks.creatify.CreatifyHook"
     )
@@ -125,7 +136,7 @@ def test_connection_form_relabels_fields_on_this_airflow(airflow_db):
         behaviour = manager.field_behaviours["creatify"]
         assert behaviour["relabeling"] == expected_labels
         assert behaviour["hidden_fields"] == hook_form["hidden_fields"]
-        info = manager.hooks["creatify"]
+        info = runtime_hooks()["creatify"]
         assert info is not None and info.hook_name == "Creatify"
 
 
