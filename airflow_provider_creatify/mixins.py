@@ -23,10 +23,11 @@ from airflow_provider_creatify.links import CreatifyAssetLink
 from airflow_provider_creatify.polling import stopped_message, timeout_error
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.sdk.bases.operator import BaseOperator as _Operator
     from airflow.sdk.types import RuntimeTaskInstanceProtocol
+
+    from airflow_provider_creatify.lineage import OperatorLineage  # the [openlineage] extra's, via lineage.py
 else:
     _Operator = object
 

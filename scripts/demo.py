@@ -1,10 +1,10 @@
 """Run one example DAG end to end against the embedded Creatify sandbox: no credentials, no network.
 
 Every asset the run produced ends up in a local folder (``--destination``, default ``creatify-assets/``):
-the batch example stores its own there (its assets root, ``CREATIFY_ASSETS_ROOT``; the run's conf picks
+the mapped example stores its own there (its assets root, ``CREATIFY_ASSETS_ROOT``; the run's conf picks
 the sub-folder: ``--sub-folder``, default ``demo``); for the others the demo copies them with
-``CreatifyHook.copy_assets``. The sandbox serves its assets from 127.0.0.1, so the demo turns on
-``[creatify] allow_private_hosts``.
+``CreatifyHook.copy_assets`` (a batch's, from its manifest). The sandbox serves its assets from
+127.0.0.1, so the demo turns on ``[creatify] allow_private_hosts``.
 
 Usage: python scripts/demo.py [DAG_ID] [--sync] [--destination FOLDER] [--sub-folder NAME]
 """
@@ -37,9 +37,11 @@ def main() -> None:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
         AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS="True",  # the sandbox's assets are on 127.0.0.1
-        CREATIFY_ASSETS_ROOT=destination,  # the batch example's assets root: the run picks a sub-folder
+        CREATIFY_ASSETS_ROOT=destination,  # the mapped example's assets root: the run picks a sub-folder
+        CREATIFY_BATCH_ROOT=f"file://{home}/batch/",  # the batch examples' journals: this run's own
     )
 
+    from airflow_provider_creatify.batch import read_manifest
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
     from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
 
@@ -66,6 +68,10 @@ def main() -> None:
         ]
         if not stored:  # this DAG does not store its assets itself
             urls = [url for (_, _, key), v in xcoms.items() if key == "asset_urls" for url in v]
+            manifests = [
+                v["manifest_uri"] for v in xcoms.values() if isinstance(v, dict) and "manifest_uri" in v
+            ]
+            urls += [url for uri in manifests for row in read_manifest(uri) for url in row["asset_urls"]]
             stored = CreatifyHook().copy_assets(urls, destination)
         print(f"\n== {len(stored)} assets stored under {destination}")
         for path in stored:

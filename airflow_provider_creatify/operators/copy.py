@@ -10,9 +10,10 @@ from airflow.sdk import BaseOperator
 from airflow_provider_creatify import destinations, storage
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.sdk.types import RuntimeTaskInstanceProtocol
+
+    from airflow_provider_creatify.lineage import OperatorLineage  # the [openlineage] extra's, via lineage.py
 
 __all__ = ["CreatifyCopyAssetsOperator"]
 

@@ -25,7 +25,8 @@ def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path, dags_fold
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__CREATIFY__ALLOW_PRIVATE_HOSTS": "True",  # the batch copies the sandbox's 127.0.0.1 assets
-        "CREATIFY_ASSETS_ROOT": f"file://{home}/assets/",  # where the batch example stores them
+        "CREATIFY_ASSETS_ROOT": f"file://{home}/assets/",  # where the mapped example stores them
+        "CREATIFY_BATCH_ROOT": f"file://{home}/batch/",  # the batch examples' journals and manifests
     }
     env.pop("AIRFLOW_CONN_CREATIFY_DEFAULT", None)
     result = subprocess.run(
@@ -38,7 +39,7 @@ def test_no_secret_anywhere_after_running_every_dag_at_debug(tmp_path, dags_fold
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     runs = json.loads(output.split("RUNS ", 1)[1].splitlines()[0])
-    assert [state for name, _, state in runs if name != "wrong key"] == ["success"] * 8
+    assert [state for name, _, state in runs if name != "wrong key"] == ["success"] * 10
     assert runs[-1][2] == "failed"
     assert "DEBUG" in output.upper() and "CreatifyAuthError" in output  # it did log, and the bad key failed
 

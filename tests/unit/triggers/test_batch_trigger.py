@@ -72,11 +72,13 @@ async def test_the_execution_deadline_ends_the_wait(creatify_conn, tmp_path):
 
 
 async def test_failing_reads_of_some_ids_only_delay_those(creatify_conn, tmp_path):
+    creatify_conn.settings = SandboxSettings(generation_seconds=2.0)  # read while they run, several times
     journal_of(f"file://{tmp_path}/", 120)
-    creatify_conn.add_fault(FaultRule(method="GET", status=503, rate=0.3))  # lists and single reads alike
+    # the first poll's list reads fail, then the ids read alone after them: lists and single reads alike
+    creatify_conn.add_fault(FaultRule(method="GET", status=503, count=6))
     event = await only_event(a_trigger(f"file://{tmp_path}/"))
     assert event["status"] == "finished"
-    assert creatify_conn.count("GET", status=503) > 0
+    assert creatify_conn.count("GET", status=503) == 6
 
 
 async def test_without_the_list_endpoint_each_id_is_read_alone(creatify_conn, tmp_path):
