@@ -27,9 +27,12 @@ newest=".venv/airflow-${AIRFLOW_VERSIONS##* }"
 # with Airflow in a venv of its own, and an example DAG run from it against the sandbox
 WHEEL_SMOKE_AIRFLOW=${AIRFLOW_VERSIONS##* } bash scripts/wheel-smoke.sh
 
+# Two test processes (pytest-xdist), each with its own AIRFLOW_HOME: the suite mostly waits on loopback HTTP
+# and timers, so two halve its time on a 2-core machine. A fixed count: in a container, the CPU count
+# pytest-xdist detects may be the host's.
 for version in $AIRFLOW_VERSIONS; do
   echo "== pytest on Airflow $version"
-  ".venv/airflow-$version/bin/python" -m pytest -q -p no:cacheprovider "$@"
+  ".venv/airflow-$version/bin/python" -m pytest -q -p no:cacheprovider -n 2 "$@"
 done
 # tests/deployment skips itself above (no Celery there): it runs in its own venv, with PostgreSQL and Redis
 bash scripts/deployment-test.sh
