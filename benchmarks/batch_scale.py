@@ -31,11 +31,9 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from benchmarks.airflow_e2e import (
@@ -49,11 +47,12 @@ from benchmarks.airflow_e2e import (
 )
 from benchmarks.common import (
     format_machine,
+    group_rss_bytes,
     machine_info,
-    rss_bytes,
     target,
     write_results,
 )
+from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
 NAME = "batch_scale"
@@ -65,48 +64,19 @@ SLOTS = 32
 MB = 1024 * 1024
 
 
-class GroupRss(threading.Thread):
-    """Samples the summed RSS of one process group every ``interval`` seconds; keeps the peak."""
-
-    def __init__(self, pgid: int, interval: float = 0.2) -> None:
-        super().__init__(daemon=True, name="group-rss")
-        self.pgid, self.interval = pgid, interval
-        self.before = self.peak = self.sample()
-        self._done = threading.Event()
-
-    def sample(self) -> int:
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == self.pgid:
-                    total += rss_bytes(stat.parent.name)
-            except (OSError, ValueError, IndexError):  # exited meanwhile
-                continue
-        return total
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            self.peak = max(self.peak, self.sample())
-
-    def finish(self) -> dict[str, float]:
-        """Stop; the sum before, the peak and the growth, in MB."""
-        self._done.set()
-        self.join()
-        return {"before": self.before / MB, "peak": self.peak / MB, "growth": (self.peak - self.before) / MB}
-
-
 def measured_run(
     dep: Deployment, n: int, idle_cores: float, run: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     """``measured`` (CPU, POSTs, sandbox counts) with the triggerer's RSS, status reads and idle CPU."""
     triggerer = next(proc for proc in dep.procs if proc.name == "triggerer")
-    sampler = GroupRss(triggerer.popen.pid)
+    sampler = RssSampler(0.2, partial(group_rss_bytes, triggerer.popen.pid))  # supervisor and runner
     sampler.start()
     try:
         found = measured(dep, n, run)
     finally:
-        found_rss = sampler.finish()
-    found["triggerer_rss_mb"] = found_rss
+        sampler.finish()
+    before, peak = sampler.before / MB, sampler.peak / MB
+    found["triggerer_rss_mb"] = {"before": before, "peak": peak, "growth": peak - before}
     counts = found["sandbox"]
     found["status_reads"] = counts["reads_list"] + counts["reads_one"]
     found["item_polls"] = counts["ids_listed"] + counts["reads_one"]

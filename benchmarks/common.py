@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import re
+import statistics
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib import metadata
@@ -109,23 +110,42 @@ def reset_peak_rss() -> bool:
     return True
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of another process, from ``/proc/<pid>/stat``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def process_cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU seconds of another process, from ``/proc/<pid>/stat``.
+
+    With ``thread``: that thread's alone (``/proc/<pid>/task/<thread>/stat``).
+    """
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
-def group_cpu_seconds(pgids: Collection[int]) -> float:
-    """CPU seconds of every process in these process groups, their reaped children's included."""
-    ticks = 0
+def _group_stats(pgids: Collection[int]) -> Iterable[tuple[str, list[str]]]:
+    """(pid, the fields of its ``/proc/<pid>/stat`` after the name) of every process in these groups."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # exited meanwhile
             continue
         if int(fields[2]) in pgids:  # pgrp
-            ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+            yield stat.parent.name, fields
+
+
+def group_cpu_seconds(pgids: Collection[int]) -> float:
+    """CPU seconds of every process in these process groups, their reaped children's included."""
+    ticks = sum(sum(int(x) for x in fields[11:15]) for _, fields in _group_stats(pgids))  # utime .. cstime
     return ticks / _CLOCK_TICKS
+
+
+def group_rss_bytes(pgid: int) -> int:
+    """The summed RSS of every process in this process group."""
+    total = 0
+    for pid, _ in _group_stats({pgid}):
+        try:
+            total += rss_bytes(pid)
+        except OSError:  # exited meanwhile
+            continue
+    return total
 
 
 def system_busy_seconds() -> float:
@@ -177,6 +197,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = math.floor(pos)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def slope_per_minute(points: Sequence[tuple[float, float]]) -> float | None:
+    """The least-squares slope of ``(seconds, value)`` points, per minute; ``None`` without two times.
+
+    >>> slope_per_minute([(0.0, 1.0), (60.0, 3.0), (120.0, 5.0)])
+    2.0
+    """
+    if len({t for t, _ in points}) < 2:
+        return None
+    return 60 * statistics.linear_regression([t for t, _ in points], [v for _, v in points]).slope
 
 
 def target(name: str, value: float | None, limit: float, *, at_least: bool = False, unit: str = "") -> dict:

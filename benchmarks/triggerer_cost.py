@@ -218,7 +218,11 @@ async def _measure(
     events: list[dict[str, Any]] = []
     lags: list[tuple[float, float]] = []
     stop = asyncio.Event()
-    beating = asyncio.create_task(heartbeat(lags, stop, HEARTBEAT_SECONDS)) if harness else None
+
+    def beat(start: float, woke: float, cpu: float) -> None:
+        lags.append((woke, woke - start - HEARTBEAT_SECONDS))
+
+    beating = asyncio.create_task(heartbeat(beat, stop, HEARTBEAT_SECONDS)) if harness else None
     profiler = cProfile.Profile(time.process_time) if profile_path else None
 
     sandbox_cpu = process_cpu_seconds(sandbox_pid) if sandbox_pid else None
@@ -256,7 +260,7 @@ async def _measure(
     steady_lags = [lag for woke, lag in lags if woke > burst_end]
     # each heartbeat's lag minus the garbage collections inside it: what the code itself held the loop
     code_lags = [
-        max(0.0, lag - gc_pauses.overlap(woke - lag - HEARTBEAT_SECONDS, woke)) for woke, lag in lags
+        max(0.0, lag - gc_pauses.overlap(woke - lag - HEARTBEAT_SECONDS, woke)[0]) for woke, lag in lags
     ]
     if profiler and profile_path:
         _write_profile(profiler, profile_path, f"{variant}, N={n}, {polls} polls, {cpu:.2f} s CPU")

@@ -37,14 +37,13 @@ import argparse
 import asyncio
 import gc
 import json
-import math
 import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -57,10 +56,12 @@ from benchmarks.common import (
     machine_info,
     process_cpu_seconds,
     rss_bytes,
+    slope_per_minute,
     system_busy_seconds,
     target,
     write_results,
 )
+from benchmarks.probes import GcPauses, Histogram, heartbeat
 from devtools.sandbox_process import child_env, raise_open_files_limit
 
 NAME = "triggerer_soak"
@@ -85,87 +86,6 @@ REFILL_SECONDS = 0.2  # how often ended waits are replaced (asked of the feeder 
 TARGET_LAG_MS = 100.0  # worst loop lag net of GC pauses
 TARGET_RSS_KB = 15.0  # per live wait
 TARGET_GROWTH_PCT = 5.0  # RSS from the end of warm-up to the end
-
-
-# -- aggregates that do not grow -------------------------------------------------------------------------
-
-
-class Histogram:
-    """Values in fixed-width buckets (the last one open-ended), with count and exact max."""
-
-    def __init__(self, width: float, buckets: int) -> None:
-        self.width = width
-        self.counts = [0] * buckets
-        self.count = 0
-        self.max = 0.0
-
-    def add(self, value: float) -> None:
-        self.counts[min(len(self.counts) - 1, max(0, int(value / self.width)))] += 1
-        self.count += 1
-        self.max = max(self.max, value)
-
-    def percentile(self, q: float) -> float | None:
-        """Upper edge of the bucket holding the ``q``-th percentile (capped at the max)."""
-        if not self.count:
-            return None
-        rank, seen = math.ceil(self.count * q / 100), 0
-        for i, n in enumerate(self.counts):
-            seen += n
-            if seen >= rank:
-                return min(self.max, (i + 1) * self.width)
-        return self.max
-
-
-class GcWatch:
-    """Garbage-collector pauses (``gc.callbacks``): count, longest and total per generation (wall clock),
-    their CPU time, and the recent ones (a bounded queue) to take out of each heartbeat."""
-
-    def __init__(self) -> None:
-        self.reset()
-        self.recent: deque[tuple[float, float, float]] = deque(maxlen=2000)  # (start, end, CPU seconds)
-        self._start = self._cpu = 0.0
-
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        if phase == "start":
-            self._start, self._cpu = now, cpu
-            return
-        generation, pause = info["generation"], now - self._start
-        self.count[generation] += 1
-        self.longest[generation] = max(self.longest[generation], pause)
-        self.total += pause
-        self.total_cpu += cpu - self._cpu
-        self.recent.append((self._start, now, cpu - self._cpu))
-
-    def overlap(self, start: float, end: float) -> tuple[float, float]:
-        """Seconds of collection between ``start`` and ``end``, and their CPU seconds (recent pauses)."""
-        wall = cpu = 0.0
-        for a, b, used in reversed(self.recent):
-            if b < start:
-                break
-            part = max(0.0, min(end, b) - max(start, a))
-            wall += part
-            cpu += used * part / (b - a) if b > a else 0.0
-        return wall, cpu
-
-    def reset(self) -> None:
-        self.count, self.longest, self.total, self.total_cpu = [0, 0, 0], [0.0, 0.0, 0.0], 0.0, 0.0
-
-
-def _slope_per_minute(points: Sequence[tuple[float, float]]) -> float | None:
-    """Least-squares slope of ``(seconds, value)`` points, per minute."""
-    if len(points) < 2:
-        return None
-    mean_t = sum(t for t, _ in points) / len(points)
-    mean_v = sum(v for _, v in points) / len(points)
-    var = sum((t - mean_t) ** 2 for t, _ in points)
-    return 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / var if var else None
-
-
-def _thread_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process's main thread (``/proc/<pid>/task/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the feeder: sandbox and creates ---------------------------------------------------------------------
@@ -225,7 +145,7 @@ class Soak:
         self.lags_net = Histogram(0.0005, 4000)
         self.lags_cpu = Histogram(0.0005, 4000)
         self.lag_warmup_max = 0.0
-        self.gc = GcWatch()
+        self.gc = GcPauses(keep=2000)
         self.samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS, live waits)
 
     async def _consume(self, trigger: Any, done_at: float) -> None:
@@ -264,21 +184,17 @@ class Soak:
                 self.asked.write(f"{self.to_refill}\n".encode())  # a few bytes: the pipe never fills
                 self.to_refill = 0
 
-    async def _heartbeat(self, stop: asyncio.Event) -> None:
-        every = HEARTBEAT_SECONDS
-        while not stop.is_set():
-            start, cpu = time.perf_counter(), time.thread_time()
-            await asyncio.sleep(every)
-            woke, cpu = time.perf_counter(), time.thread_time() - cpu
-            lag = woke - start - every
-            if self.measuring:
-                gc_wall, gc_cpu = self.gc.overlap(start, woke)
-                self.lags.add(lag)
-                self.lags_net.add(max(0.0, lag - gc_wall))
-                # the loop's own CPU work within the beat: the most it could be late on an idle core
-                self.lags_cpu.add(max(0.0, cpu - gc_cpu))
-            else:
-                self.lag_warmup_max = max(self.lag_warmup_max, lag)
+    def _beat(self, start: float, woke: float, cpu: float) -> None:
+        """One heartbeat: its lag, and the loop's own CPU within it (GC out), once measuring."""
+        lag = woke - start - HEARTBEAT_SECONDS
+        if self.measuring:
+            gc_wall, gc_cpu = self.gc.overlap(start, woke)
+            self.lags.add(lag)
+            self.lags_net.add(max(0.0, lag - gc_wall))
+            # the loop's own CPU work within the beat: the most it could be late on an idle core
+            self.lags_cpu.add(max(0.0, cpu - gc_cpu))
+        else:
+            self.lag_warmup_max = max(self.lag_warmup_max, lag)
 
     async def _sample(self, stop: asyncio.Event, t0: float, every: float, progress: IO[str] | None) -> None:
         while not stop.is_set():
@@ -307,7 +223,7 @@ class Soak:
         helpers = [
             asyncio.create_task(self._start_triggers()),
             asyncio.create_task(self._refill(stop)),
-            asyncio.create_task(self._heartbeat(stop)),
+            asyncio.create_task(heartbeat(self._beat, stop, HEARTBEAT_SECONDS)),
             asyncio.create_task(self._sample(stop, t0, every, progress)),
         ]
         await asyncio.sleep(cfg["warmup_minutes"] * 60)
@@ -317,14 +233,14 @@ class Soak:
         self.measuring = True
         cpu, times, wall = time.process_time(), os.times(), time.perf_counter()
         feeder_cpu = process_cpu_seconds(self.feeder_pid)
-        creator_cpu = _thread_cpu_seconds(self.feeder_pid)
+        creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid)
         busy = system_busy_seconds()
         await asyncio.sleep((cfg["minutes"] - cfg["warmup_minutes"]) * 60)
         self.samples.append((time.monotonic() - t0, rss_bytes(), len(self.live)))
         self.measuring = False
         wall = time.perf_counter() - wall
         cpu, system = time.process_time() - cpu, os.times().system - times.system
-        creator_cpu = _thread_cpu_seconds(self.feeder_pid) - creator_cpu
+        creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid) - creator_cpu
         feeder_cpu = process_cpu_seconds(self.feeder_pid) - feeder_cpu
         busy = system_busy_seconds() - busy
         polls, requests, errors = POLLS.calls, POLLS.requests, POLLS.errors
@@ -383,7 +299,7 @@ class Soak:
             "rss_warm_mb": rss_warm / 2**20,
             "rss_end_mb": rss_end / 2**20,
             "rss_growth_pct": 100 * (rss_end - rss_warm) / rss_warm,
-            "rss_slope_kb_per_min": _slope_per_minute([(t, r / 1024) for t, r, _ in after]),
+            "rss_slope_kb_per_min": slope_per_minute([(t, r / 1024) for t, r, _ in after]),
             "rss_samples": [[round(t, 1), round(r / 2**20, 2), n] for t, r, n in self.samples],
         }
 

@@ -7,6 +7,7 @@ helpers of ``benchmarks/common.py`` are checked by its docstring examples.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -115,7 +116,7 @@ def test_parse_overhead_three_runs(run_smoke) -> None:
 
 
 def test_common_helpers() -> None:
-    """percentile, target, format_targets, format_table and machine_info: their docstring examples hold."""
+    """The docstring examples of benchmarks/common.py hold (however many there are)."""
     done = subprocess.run(
         [sys.executable, "-m", "doctest", "-v", "benchmarks/common.py"],
         cwd=REPO,
@@ -124,4 +125,5 @@ def test_common_helpers() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert done.stdout.rstrip().endswith("6 passed and 0 failed.\nTest passed."), done.stdout[-3000:]
+    tally = re.search(r"\n([0-9]+) passed and 0 failed\.\nTest passed\.$", done.stdout.rstrip())
+    assert tally and int(tally.group(1)) > 0, done.stdout[-3000:]
