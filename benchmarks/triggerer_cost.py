@@ -67,6 +67,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,135 @@ async def _warm_up(variant: str, generation_id: str) -> None:
         await hook.aget_generation(generation_id)
 
 
+@dataclass
+class Wait:
+    """What one wait of N triggers cost, as the process saw it (the probes' findings included)."""
+
+    cpu: float  # process CPU seconds, user + system
+    system_cpu: float
+    wall: float
+    started: float  # time.perf_counter() when the triggers started
+    sandbox_cpu: float | None  # the sandbox process's CPU seconds meanwhile
+    system_busy: float  # CPU seconds of every process on the machine meanwhile
+    gc_pauses: GcPauses
+    lags: list[tuple[float, float]]  # (when a heartbeat woke, how late)
+
+
+async def _run_wait(
+    triggers: list[BaseTrigger],
+    events: list[dict[str, Any]],
+    *,
+    harness: bool,
+    sandbox_pid: int | None,
+    profiler: cProfile.Profile | None,
+) -> Wait:
+    """Run the triggers to their events as the triggerer does; measure CPU, wall time and, with
+    ``harness``, the loop's heartbeat."""
+    lags: list[tuple[float, float]] = []
+    stop = asyncio.Event()
+
+    def beat(start: float, woke: float, cpu: float) -> None:
+        lags.append((woke, woke - start - HEARTBEAT_SECONDS))
+
+    beating = asyncio.create_task(heartbeat(beat, stop, HEARTBEAT_SECONDS)) if harness else None
+    sandbox_cpu = process_cpu_seconds(sandbox_pid) if sandbox_pid else None
+    system_busy, times = system_busy_seconds(), os.times()
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    with GcPauses() as gc_pauses:
+        await asyncio.gather(*(_consume(trigger, events) for trigger in triggers))
+    if profiler:
+        profiler.disable()
+    found = Wait(
+        cpu=time.process_time() - cpu,
+        system_cpu=os.times().system - times.system,
+        wall=time.perf_counter() - wall,
+        started=wall,
+        sandbox_cpu=process_cpu_seconds(sandbox_pid) - sandbox_cpu
+        if sandbox_pid and sandbox_cpu is not None
+        else None,
+        system_busy=system_busy_seconds() - system_busy,
+        gc_pauses=gc_pauses,
+        lags=lags,
+    )
+    stop.set()
+    if beating:
+        await beating
+    return found
+
+
+def _lag_figures(wait: Wait, poll_interval: float) -> dict[str, Any]:
+    """The loop's lag: all beats, the start-up burst, after it, and with garbage collections taken out."""
+    # the first poll interval (plus one) holds the start-up burst: every trigger's first read at once
+    burst_end = wait.started + 2 * poll_interval
+    all_lags = [lag for _, lag in wait.lags]
+    burst_lags = [lag for woke, lag in wait.lags if woke <= burst_end]
+    steady_lags = [lag for woke, lag in wait.lags if woke > burst_end]
+    # each heartbeat's lag minus the garbage collections inside it: what the code itself held the loop
+    code_lags = [
+        max(0.0, lag - wait.gc_pauses.overlap(woke - lag - HEARTBEAT_SECONDS, woke)[0])
+        for woke, lag in wait.lags
+    ]
+
+    def ms(values: list[float], pct: float = 100) -> float | None:
+        return 1000 * percentile(values, pct) if values else None
+
+    return {
+        "loop_lag_max_ms": ms(all_lags),
+        "loop_lag_p99_ms": ms(all_lags, 99),
+        "loop_lag_max_ms_first_2_polls": ms(burst_lags),
+        "loop_lag_max_ms_after": ms(steady_lags),
+        "loop_lag_p99_ms_after": ms(steady_lags, 99),
+        "loop_lag_max_ms_without_gc": ms(code_lags),
+        "heartbeats": len(wait.lags),
+        "gc_collections": wait.gc_pauses.count,
+        "gc_longest_pause_ms": [1000 * pause for pause in wait.gc_pauses.longest],
+        "gc_total_pause_ms": 1000 * wait.gc_pauses.total,
+        "gc_gen2_longest_ms": 1000 * wait.gc_pauses.longest[2],
+    }
+
+
+def _cpu_figures(wait: Wait, variant: str, n: int) -> dict[str, Any]:
+    """CPU, requests and wait-polls: per wait-poll, and as shares of a core."""
+    polls = POLLS.calls
+    requests = POLLS.requests if variant != "baseline" else polls  # the baseline counts its own
+
+    def per_poll(value: float | None) -> float | None:
+        return 1000 * value / polls if polls and value is not None else None
+
+    return {
+        "polls": polls,
+        "poll_errors": POLLS.errors,
+        "polls_per_trigger": polls / n,
+        "status_requests": requests,
+        "requests_per_poll": requests / polls if polls else None,
+        "cpu_seconds": wait.cpu,
+        "cpu_ms_per_poll": per_poll(wait.cpu),
+        "cpu_system_ms_per_poll": per_poll(wait.system_cpu),
+        "cpu_share": wait.cpu / wait.wall,
+        "sandbox_cpu_ms_per_poll": per_poll(wait.sandbox_cpu),
+        "sandbox_cpu_share": wait.sandbox_cpu / wait.wall if wait.sandbox_cpu is not None else None,
+        "wall_seconds": wait.wall,
+        "other_load_cores": max(0.0, wait.system_busy - wait.cpu - (wait.sandbox_cpu or 0.0)) / wait.wall,
+    }
+
+
+def _event_figures(
+    events: list[dict[str, Any]], created: dict[str, float], n: int, generation_seconds: float
+) -> dict[str, Any]:
+    """The events: how many, their statuses, and the detection delay (from the generation's end)."""
+    statuses = Counter(event.get("status") for event in events)
+    delays = [e["seen_at"] - created[e["generation_id"]] - generation_seconds for e in events]
+    return {
+        "detection_delay_median_s": percentile(delays, 50) if delays else None,
+        "detection_delay_p95_s": percentile(delays, 95) if delays else None,
+        "events": len(events),
+        "event_statuses": dict(statuses),
+        "all_done": len(events) == n and statuses.get("done", 0) == n,
+    }
+
+
 async def _measure(
     variant: str,
     n: int,
@@ -196,14 +326,13 @@ async def _measure(
     profile_path: Path | None,
     harness: bool,
 ) -> dict[str, Any]:
+    """Warm up, create N generations, wait on them with N triggers of ``variant``: every figure."""
     creds = await CreatifyHook().acredentials()
-    headers = creds.headers
-    (warm_id,) = _create_generations(creds.base_url, headers, 1)
+    (warm_id,) = _create_generations(creds.base_url, creds.headers, 1)
     await _warm_up(variant, warm_id)
     POLLS.reset()
-
     create_start = time.perf_counter()
-    created = _create_generations(creds.base_url, headers, n)  # blocking, but nothing else runs yet
+    created = _create_generations(creds.base_url, creds.headers, n)  # blocking, but nothing else runs yet
     create_seconds = time.perf_counter() - create_start
 
     gc.collect()
@@ -215,63 +344,16 @@ async def _measure(
     deadline = time.time() + 5 * generation_seconds + 120
     # deferred as the operator defers a generation it created: with the status the create answered
     triggers = [make_trigger(variant, gid, deadline, poll_interval, CREATED_STATUS) for gid in created]
-    events: list[dict[str, Any]] = []
-    lags: list[tuple[float, float]] = []
-    stop = asyncio.Event()
-
-    def beat(start: float, woke: float, cpu: float) -> None:
-        lags.append((woke, woke - start - HEARTBEAT_SECONDS))
-
-    beating = asyncio.create_task(heartbeat(beat, stop, HEARTBEAT_SECONDS)) if harness else None
-    profiler = cProfile.Profile(time.process_time) if profile_path else None
-
-    sandbox_cpu = process_cpu_seconds(sandbox_pid) if sandbox_pid else None
     tracked_objects = len(gc.get_objects())
-    system_busy = system_busy_seconds()
-    times_start = os.times()
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    if profiler:
-        profiler.enable()
-    with GcPauses() as gc_pauses:
-        await asyncio.gather(*(_consume(trigger, events) for trigger in triggers))
-    if profiler:
-        profiler.disable()
-    cpu = time.process_time() - cpu_start
-    wall = time.perf_counter() - wall_start
-    times_end = os.times()
-    system_cpu = times_end.system - times_start.system
-    system_busy = system_busy_seconds() - system_busy
-    if sandbox_cpu is not None and sandbox_pid:
-        sandbox_cpu = process_cpu_seconds(sandbox_pid) - sandbox_cpu
-    other_cores = max(0.0, system_busy - cpu - (sandbox_cpu or 0.0)) / wall
-
-    stop.set()
-    if beating:
-        await beating
+    profiler = cProfile.Profile(time.process_time) if profile_path else None
+    events: list[dict[str, Any]] = []
+    wait = await _run_wait(triggers, events, harness=harness, sandbox_pid=sandbox_pid, profiler=profiler)
     peak = sampler.finish() if sampler else rss_bytes()
     hwm = peak_rss_bytes() if exact_peak else None
-    if hwm:
-        peak = max(peak, hwm)
-    polls, errors = POLLS.calls, POLLS.errors
-    # the first poll interval (plus one) holds the start-up burst: every trigger's first read at once
-    burst_end = wall_start + 2 * poll_interval
-    all_lags = [lag for _, lag in lags]
-    burst_lags = [lag for woke, lag in lags if woke <= burst_end]
-    steady_lags = [lag for woke, lag in lags if woke > burst_end]
-    # each heartbeat's lag minus the garbage collections inside it: what the code itself held the loop
-    code_lags = [
-        max(0.0, lag - gc_pauses.overlap(woke - lag - HEARTBEAT_SECONDS, woke)[0]) for woke, lag in lags
-    ]
+    peak = max(peak, hwm) if hwm else peak
     if profiler and profile_path:
-        _write_profile(profiler, profile_path, f"{variant}, N={n}, {polls} polls, {cpu:.2f} s CPU")
-
-    statuses = Counter(event.get("status") for event in events)
-    # detection delay: from the moment the sandbox finished the generation to the event
-    delays = [e["seen_at"] - created[e["generation_id"]] - generation_seconds for e in events]
-
-    def ms(values: list[float], pct: float = 100) -> float | None:
-        return 1000 * percentile(values, pct) if values else None
-
+        title = f"{variant}, N={n}, {POLLS.calls} polls, {wait.cpu:.2f} s CPU"
+        _write_profile(profiler, profile_path, title)
     return {
         "variant": variant,
         "harness": harness,
@@ -279,40 +361,14 @@ async def _measure(
         "generation_seconds": generation_seconds,
         "poll_interval": poll_interval,
         "create_seconds": round(create_seconds, 3),
-        "polls": polls,
-        "poll_errors": errors,
-        "polls_per_trigger": polls / n,
-        "status_requests": POLLS.requests if variant != "baseline" else polls,
-        "requests_per_poll": (POLLS.requests if variant != "baseline" else polls) / polls if polls else None,
-        "cpu_seconds": cpu,
-        "cpu_ms_per_poll": 1000 * cpu / polls if polls else None,
-        "cpu_system_ms_per_poll": 1000 * system_cpu / polls if polls else None,
-        "cpu_share": cpu / wall,
-        "sandbox_cpu_ms_per_poll": 1000 * sandbox_cpu / polls if polls and sandbox_cpu is not None else None,
-        "sandbox_cpu_share": sandbox_cpu / wall if sandbox_cpu is not None else None,
-        "detection_delay_median_s": percentile(delays, 50) if delays else None,
-        "detection_delay_p95_s": percentile(delays, 95) if delays else None,
-        "wall_seconds": wall,
-        "loop_lag_max_ms": ms(all_lags),
-        "loop_lag_p99_ms": ms(all_lags, 99),
-        "loop_lag_max_ms_first_2_polls": ms(burst_lags),
-        "loop_lag_max_ms_after": ms(steady_lags),
-        "loop_lag_p99_ms_after": ms(steady_lags, 99),
-        "loop_lag_max_ms_without_gc": ms(code_lags),
-        "heartbeats": len(lags),
-        "gc_collections": gc_pauses.count,
-        "gc_longest_pause_ms": [1000 * pause for pause in gc_pauses.longest],
-        "gc_total_pause_ms": 1000 * gc_pauses.total,
-        "gc_gen2_longest_ms": 1000 * gc_pauses.longest[2],
+        **_cpu_figures(wait, variant, n),
+        **_event_figures(events, created, n, generation_seconds),
+        **_lag_figures(wait, poll_interval),
         "gc_tracked_objects": tracked_objects,
-        "other_load_cores": other_cores,
         "rss_before_mb": rss_before / 2**20,
         "rss_peak_mb": peak / 2**20,
         "rss_kb_per_generation": (peak - rss_before) / 1024 / n,
         "rss_peak_exact": exact_peak,
-        "events": len(events),
-        "event_statuses": dict(statuses),
-        "all_done": len(events) == n and statuses.get("done", 0) == n,
         "profile": str(profile_path) if profile_path else None,
     }
 
