@@ -35,7 +35,6 @@ has nothing to hit.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -52,13 +51,14 @@ from typing import Any
 
 from airflow_provider_creatify.links import CreatifyAssetLink
 from benchmarks.common import (
+    Option,
     format_machine,
     format_table,
     format_targets,
     group_cpu_seconds,
     machine_info,
+    main,
     target,
-    write_results,
 )
 from devtools.airflow_deployment import Deployment, MetaDB, api_token, deployment, get_json, parse_ts
 from devtools.sandbox_process import SandboxProcess
@@ -79,6 +79,11 @@ PUSHED_IN = re.compile(r"XComs pushed in ([0-9.]+) s")  # the trigger's line whe
 NAME = "airflow_e2e"
 MAPPED = 50
 GENERATION_SECONDS = 20.0
+OPTIONS = (
+    Option("--mapped", MAPPED, "mapped generations M"),
+    Option("--generation-seconds", GENERATION_SECONDS, "one generation"),
+    Option("--keep", False, "keep the temporary AIRFLOW_HOME (logs)"),
+)
 
 
 def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -448,24 +453,11 @@ def report(result: dict[str, Any]) -> str:
     return runs_report(header, result["modes"], REPORT_ROWS, result["targets"])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.airflow_e2e", description="Airflow 3 end to end."
-    )
-    parser.add_argument("--mapped", type=int, default=MAPPED, help="mapped generations M (default 50)")
-    parser.add_argument(
-        "--generation-seconds", type=float, default=GENERATION_SECONDS, help="one generation (default 20)"
-    )
-    parser.add_argument("--smoke", action="store_true", help="M=3, generation 3 s")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
-    args = parser.parse_args(argv)
-    result = smoke() if args.smoke else run(args.mapped, args.generation_seconds, keep=args.keep)
-    print(report(result))
-    print(f"JSON: {write_results(NAME, result)}")
+def succeeded(result: dict[str, Any]) -> bool:
+    """Both modes ran, and each run succeeded."""
     states = {found.get("state") for found in result["modes"].values()}
-    return 0 if states == {"success"} and len(result["modes"]) == len(MODES) else 1
+    return states == {"success"} and len(result["modes"]) == len(MODES)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

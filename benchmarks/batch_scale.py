@@ -27,12 +27,11 @@ find it among short-lived forks, and would miss what happens between two samples
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -45,13 +44,7 @@ from benchmarks.airflow_e2e import (
     run_mode,
     runs_report,
 )
-from benchmarks.common import (
-    format_machine,
-    group_rss_bytes,
-    machine_info,
-    target,
-    write_results,
-)
+from benchmarks.common import Option, format_machine, group_rss_bytes, machine_info, main, target
 from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
@@ -62,6 +55,13 @@ MAPPED, BATCH, GENERATION_SECONDS, POLL_INTERVAL = 500, 10_000, 30.0, 5.0
 #: Executor slots: deferred tasks free theirs, so the mapped tasks pass through a few dozen.
 SLOTS = 32
 MB = 1024 * 1024
+OPTIONS = (
+    Option("--mapped", MAPPED, "mapped tasks, and the small batch"),
+    Option("--batch", BATCH, "items of the large batch"),
+    Option("--generation-seconds", GENERATION_SECONDS),
+    Option("--poll-interval", POLL_INTERVAL, "the batch's poll_interval"),
+    Option("--keep", False, "keep the temporary AIRFLOW_HOME (logs)"),
+)
 
 
 def measured_run(
@@ -257,33 +257,10 @@ def report(result: dict[str, Any]) -> str:
     return runs_report(header, runs, REPORT_ROWS, result["targets"])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.batch_scale", description=(__doc__ or "").splitlines()[0]
-    )
-    parser.add_argument("--mapped", type=int, default=MAPPED, help="mapped tasks, and the small batch")
-    parser.add_argument("--batch", type=int, default=BATCH, help="items of the large batch")
-    parser.add_argument("--generation-seconds", type=float, default=GENERATION_SECONDS)
-    parser.add_argument(
-        "--poll-interval", type=float, default=POLL_INTERVAL, help="the batch's poll_interval"
-    )
-    parser.add_argument("--smoke", action="store_true", help="20 mapped, batches of 20 and 200, 5 s")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
-    args = parser.parse_args(argv)
-    result = (
-        smoke()
-        if args.smoke
-        else run(args.mapped, args.batch, args.generation_seconds, args.poll_interval, keep=args.keep)
-    )
-    print(report(result))
-    print(f"JSON: {write_results(NAME, result)}")
-    return (
-        0
-        if {found["state"] for found in result["runs"].values()} == {"success"} and len(result["runs"]) == 3
-        else 1
-    )
+def succeeded(result: dict[str, Any]) -> bool:
+    """The three runs ran, and each succeeded."""
+    return {found["state"] for found in result["runs"].values()} == {"success"} and len(result["runs"]) == 3
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmarks: machine info, process measurements, statistics, tables, JSON results.
+"""Shared helpers for the benchmarks: the command line, machine info, process measurements, statistics,
+tables, JSON results.
 
 Import-light on purpose (standard library only at import time): benchmarks that time imports use it too.
 The examples in the docstrings run as tests (``python -m doctest benchmarks/common.py``).
@@ -6,16 +7,20 @@ The examples in the docstrings run as tests (``python -m doctest benchmarks/comm
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
 import platform
 import re
 import statistics
+import sys
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -285,3 +290,102 @@ def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_
     path = directory / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+# -- the command line --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a benchmark's command line: ``--flag``, its default and its help.
+
+    The value takes the default's type: a tuple is written comma-separated, ``False`` makes a switch.
+    It reaches the benchmark's ``run()`` as the keyword named like the flag (``--per-class``: ``per_class``).
+    """
+
+    flag: str
+    default: Any
+    help: str = ""
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the option on ``parser``, its default shown in the help."""
+        shown = ",".join(map(str, self.default)) if isinstance(self.default, tuple) else self.default
+        text = f"{self.help} ({shown})" if self.help else f"({shown})"
+        if self.default is False:
+            parser.add_argument(self.flag, action="store_true", help=self.help)
+        elif isinstance(self.default, tuple):
+            kind = type(self.default[0]) if self.default else str
+            parser.add_argument(
+                self.flag,
+                type=lambda text: tuple(kind(part) for part in text.split(",") if part.strip()),
+                default=self.default,
+                help=text,
+            )
+        else:
+            kind = str if self.default is None else type(self.default)
+            parser.add_argument(self.flag, type=kind, default=self.default, help=text)
+
+
+def execute(
+    module: ModuleType,
+    *,
+    smoke: bool = False,
+    options: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    results_dir: Path = RESULTS_DIR,
+) -> dict[str, Any]:
+    """Run one benchmark (its ``smoke()``, or ``run(**options)``), print its report, write its JSON.
+
+    The JSON goes to ``<results_dir>/<name>.json``: by default the benchmark's ``NAME``, ``_smoke`` added
+    for the smoke size. Returns the result.
+    """
+    result = module.smoke() if smoke else module.run(**(options or {}))
+    print(module.report(result))
+    print(f"JSON: {write_results(name or module.NAME + ('_smoke' if smoke else ''), result, results_dir)}")
+    return result
+
+
+def child_command(module: str, function: str, out: Path | None = None, **kwargs: Any) -> list[str]:
+    """The command that runs ``module.function(**kwargs)`` in a fresh interpreter (see :func:`main`).
+
+    The keyword arguments travel as JSON; what the function returns is written to ``out`` as JSON.
+    """
+    command = [sys.executable, "-m", module, "--child", function, "--kwargs", json.dumps(kwargs)]
+    return command + (["--out", str(out)] if out else [])
+
+
+def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
+    """The command line every benchmark shares: ``python -m benchmarks.<name> [options]``.
+
+    The benchmark module declares ``NAME``, ``OPTIONS`` (a sequence of :class:`Option`), ``run()``,
+    ``smoke()`` and ``report()``; with ``succeeded(result)`` it decides the exit status (1 if false).
+    Every benchmark also takes ``--smoke``, ``--name`` and ``--results-dir``. ``--child`` runs one of
+    its functions, for :func:`child_command`.
+    """
+    doc_line = (module.__doc__ or "").splitlines()[0]
+    prog = f"python -m benchmarks.{module.NAME}"
+    parser = argparse.ArgumentParser(prog=prog, description=doc_line)
+    for option in module.OPTIONS:
+        option.add_to(parser)
+    smoke_doc = (module.smoke.__doc__ or "").splitlines()[0]
+    parser.add_argument("--smoke", action="store_true", help=f"the size the tests run: {smoke_doc}")
+    parser.add_argument("--name", help=f"results file name ({module.NAME}, or {module.NAME}_smoke)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--kwargs", type=json.loads, default={}, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        found = getattr(module, args.child)(**args.kwargs)
+        if args.out:
+            args.out.write_text(json.dumps(found))
+        return 0
+    options = {option.dest: getattr(args, option.dest) for option in module.OPTIONS}
+    result = execute(module, smoke=args.smoke, options=options, name=args.name, results_dir=args.results_dir)
+    succeeded = getattr(module, "succeeded", None)
+    return 0 if succeeded is None or succeeded(result) else 1

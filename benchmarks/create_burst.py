@@ -34,7 +34,6 @@ Usage: python -m benchmarks.create_burst [--creates 1000] [--rate 5] [--workers 
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -42,23 +41,28 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    Option,
     format_machine,
     format_table,
     format_targets,
     machine_info,
+    main,
     target,
-    write_results,
 )
 from devtools.sandbox_process import SandboxProcess, child_env
 
 NAME = "create_burst"
 MODEL = "flux-pro/kontext/text-to-image"
 TARGET_RATIO = 2.0
+OPTIONS = (
+    Option("--creates", 1000, "mapped creates C"),
+    Option("--rate", 5, "the sandbox's creates per second N"),
+    Option("--workers", 16, "worker processes K"),
+)
 #: What a worker has imported before its first task (each task still builds its own hook).
 WARM_MODULES = [
     "airflow_provider_creatify.hooks.creatify",
@@ -258,19 +262,5 @@ def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run, print the table, write ``benchmarks/results/create_burst.json``."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--creates", type=int, default=1000)
-    parser.add_argument("--rate", type=int, default=5, help="the sandbox's creates per second")
-    parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--smoke", action="store_true", help="40 creates, 8 workers, 5 per second")
-    args = parser.parse_args(argv)
-    result = smoke() if args.smoke else run(args.creates, args.rate, args.workers)
-    print(report(result))
-    print(f"JSON: {write_results(NAME + ('_smoke' if args.smoke else ''), result)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

@@ -16,7 +16,6 @@ Usage: python -m benchmarks.parse_overhead [--runs 15]
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import importlib.util
 import json
@@ -32,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    Option,
     format_machine,
     format_table,
     format_targets,
     machine_info,
+    main,
     target,
     wait_for_quiet,
-    write_results,
 )
 from devtools.sandbox_process import child_env
 
@@ -60,6 +60,10 @@ HEAVY_MODULES = (
 FORBIDDEN_MODULES = ("requests", "aiohttp", "airflow.triggers.base")
 TARGET_MS = 20.0
 IMPORTTIME_TOP = 12
+OPTIONS = (
+    Option("--runs", RUNS, "fresh interpreters of each kind"),
+    Option("--quiet-timeout", 300.0, "wait up to this long for an idle machine"),
+)
 
 _CHILD = """
 import json, sys, time
@@ -250,19 +254,5 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run, print the report, write ``benchmarks/results/parse_overhead.json``."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=RUNS, help="fresh interpreters of each kind (15)")
-    parser.add_argument(
-        "--quiet-timeout", type=float, default=300.0, help="wait up to this long for an idle machine (300)"
-    )
-    args = parser.parse_args(argv)
-    result = run(args.runs, quiet_timeout=args.quiet_timeout)
-    print(report(result))
-    print(f"\nWritten {write_results(NAME, result)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

@@ -14,23 +14,22 @@ Usage: python -m benchmarks.poll_schedule [--per-class 8] [--time-scale 0.1] [--
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.common import (
+    Option,
     format_machine,
     format_table,
     format_targets,
     machine_info,
+    main,
     target,
-    write_results,
 )
 
 NAME = "poll_schedule"
@@ -39,6 +38,10 @@ POLL_INTERVAL = 30.0  # the user's setting: the longest wait of the adaptive sch
 FIXED_INTERVAL = 5.0
 TARGET_RATIO = 2.0
 TARGET_DELAY_SHARE = 0.10
+OPTIONS = (
+    Option("--per-class", 8, "generations of each length"),
+    Option("--time-scale", 0.1, "0.1: a 300 s generation in 30 s, and every interval with it"),
+)
 
 
 async def _one(
@@ -195,18 +198,5 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run, print the table, write ``benchmarks/results/poll_schedule.json``."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=8)
-    parser.add_argument("--time-scale", type=float, default=0.1)
-    parser.add_argument("--smoke", action="store_true", help="1 per class at time scale 0.02")
-    args = parser.parse_args(argv)
-    result = smoke() if args.smoke else run(args.per_class, args.time_scale)
-    print(report(result))
-    print(f"JSON: {write_results(NAME, result)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

@@ -1,7 +1,8 @@
 """Run the benchmarks: each prints its table and targets and writes ``benchmarks/results/<name>.json``.
 
 Every benchmark module has ``NAME``, ``run()`` (the full size), ``smoke()`` (a small size, what the test
-suite runs) and ``report(result) -> str``; each result holds ``targets`` (see ``benchmarks.common.target``).
+suite runs) and ``report(result) -> str`` (see ``benchmarks.common.main``); each result holds ``targets``
+(see ``benchmarks.common.target``).
 A summary of every target closes the output and goes to ``benchmarks/results/summary.json``
 (``--results-dir``: another folder; the tests run each benchmark's smoke size this way).
 
@@ -18,7 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, format_machine, format_targets, machine_info, write_results
+from benchmarks.common import (
+    RESULTS_DIR,
+    execute,
+    format_machine,
+    format_targets,
+    machine_info,
+    write_results,
+)
 
 BENCHMARKS = (
     "parse_overhead",
@@ -58,9 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name} ({'smoke' if args.smoke else 'full'}) ==", flush=True)
         started = time.monotonic()
-        result = module.smoke() if args.smoke else module.run()
-        print(module.report(result))
-        print(f"JSON: {write_results(name + ('_smoke' if args.smoke else ''), result, args.results_dir)}")
+        result = execute(module, smoke=args.smoke, results_dir=args.results_dir)
         print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
         summary["benchmarks"][name] = targets_of(result)
 

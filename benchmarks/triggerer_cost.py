@@ -52,7 +52,6 @@ Usage: python -m benchmarks.triggerer_cost [--sizes 100,1000,5000] [--variants n
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import gc
@@ -76,11 +75,14 @@ from airflow.triggers.base import BaseTrigger
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from benchmarks.common import (
     RESULTS_DIR,
+    Option,
+    child_command,
     format_machine,
     format_table,
     format_targets,
     log_as_trigger_runner,
     machine_info,
+    main,
     peak_rss_bytes,
     percentile,
     process_cpu_seconds,
@@ -89,7 +91,6 @@ from benchmarks.common import (
     system_busy_seconds,
     target,
     wait_for_quiet,
-    write_results,
 )
 from benchmarks.probes import GcPauses, RssSampler, heartbeat
 from benchmarks.triggerer_variants import (
@@ -142,6 +143,15 @@ TARGET_CPU_VS_BASELINE = 10.0  # ... and than the baseline
 TARGET_RSS_KB = 30.0  # peak RSS per wait
 TARGET_DELAY_S = 1.0  # median detection delay at most this much worse than the per-id trigger's
 TARGET_LAG_MS = 100.0
+OPTIONS = (
+    Option("--sizes", SIZES, "comma-separated N"),
+    Option("--variants", tuple(VARIANTS), "comma-separated"),
+    Option("--generation-seconds", GENERATION_SECONDS),
+    Option("--poll-interval", POLL_INTERVAL),
+    Option("--plain-http", False, "the sandbox serves HTTP, not HTTPS"),
+    Option("--profile", None, "cProfile this variant's CPU pass at the largest N, nothing else"),
+    Option("--quiet-timeout", 300.0, "wait up to this long for an idle machine"),
+)
 
 
 # -- measuring one (N, variant) in this process ----------------------------------------------------------
@@ -390,7 +400,7 @@ def measure(
     generation_seconds: float = GENERATION_SECONDS,
     poll_interval: float = POLL_INTERVAL,
     sandbox_pid: int | None = None,
-    profile_path: Path | None = None,
+    profile_path: str | None = None,
     harness: bool = True,
 ) -> dict[str, Any]:
     """Measure one (N, variant) in this process; the connection comes from AIRFLOW_CONN_CREATIFY_DEFAULT.
@@ -401,7 +411,8 @@ def measure(
         raise ValueError(f"Unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     raise_open_files_limit()
     log_as_trigger_runner()
-    args = (variant, n, generation_seconds, poll_interval, sandbox_pid, profile_path, harness)
+    path = Path(profile_path) if profile_path else None
+    args = (variant, n, generation_seconds, poll_interval, sandbox_pid, path, harness)
     return asyncio.run(_measure(*args))
 
 
@@ -421,17 +432,21 @@ def _run_child(
     """:func:`measure` in a fresh interpreter; the triggers' log lines go to /dev/null."""
     with tempfile.TemporaryDirectory(prefix="creatify-bench-") as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "benchmarks.triggerer_cost", "--child", variant, "--n", str(n)]
-        command += ["--generation-seconds", str(generation_seconds), "--poll-interval", str(poll_interval)]
-        command += ["--sandbox-pid", str(sandbox.pid), "--out", str(out)]
-        if profile_path:
-            command += ["--profile-out", str(profile_path)]
-        if not harness:
-            command.append("--no-harness")
-        env = child_env(**sandbox.client_env())
+        command = child_command(
+            "benchmarks.triggerer_cost",
+            "measure",
+            out,
+            variant=variant,
+            n=n,
+            generation_seconds=generation_seconds,
+            poll_interval=poll_interval,
+            sandbox_pid=sandbox.pid,
+            profile_path=str(profile_path) if profile_path else None,
+            harness=harness,
+        )
         done = subprocess.run(
             command,
-            env=env,
+            env=child_env(**sandbox.client_env()),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -520,36 +535,46 @@ def run(
     generation_seconds: float = GENERATION_SECONDS,
     poll_interval: float = POLL_INTERVAL,
     variants: Sequence[str] = tuple(VARIANTS),
-    progress: bool = False,
     quiet_timeout: float = 300.0,
     parallel: int = 1,
-    tls: bool = True,
+    plain_http: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Run every (N, variant) against one sandbox process; return rows, targets and machine info.
 
     :param quiet_timeout: before each measurement, wait up to this long for other work on the machine to
         stop (0: do not wait). ``other_load_cores`` in each row says how busy the rest of the machine was.
     :param parallel: measurements run at once; above 1 they disturb each other (the smoke run uses 2).
-    :param tls: the sandbox serves HTTPS (as the real API), else plain HTTP.
+    :param plain_http: the sandbox serves plain HTTP, not HTTPS (as the real API).
+    :param profile: only this variant's CPU pass at the largest N, under cProfile (its CPU inflated); the
+        profile goes to ``results/triggerer_cost_profile_<variant>_<N>.txt``.
     """
+    if profile:
+        variants, sizes = (profile,), (max(sizes),)
 
     def one(n: int, variant: str) -> dict[str, Any]:
         passes = []
-        for harness in (False, True):
+        for harness in (False,) if profile else (False, True):
             if quiet_timeout > 0:
-                wait_for_quiet(MAX_OTHER_LOAD_CORES, quiet_timeout, log=progress)
-            passes.append(_run_child(variant, n, generation_seconds, poll_interval, sandbox, harness=harness))
-        cpu_pass, row = passes
-        row["cpu_ms_per_poll_with_harness"] = row["cpu_ms_per_poll"]
+                wait_for_quiet(MAX_OTHER_LOAD_CORES, quiet_timeout)
+            path = RESULTS_DIR / f"{NAME}_profile_{variant}_{n}.txt" if profile else None
+            passes.append(
+                _run_child(
+                    variant, n, generation_seconds, poll_interval, sandbox, harness=harness, profile_path=path
+                )
+            )
+        cpu_pass, row = passes[0], passes[-1]
+        row["cpu_ms_per_poll_with_harness"] = row["cpu_ms_per_poll"] if row["harness"] else None
         row.update({key: cpu_pass[key] for key in CPU_PASS_KEYS})
         row["all_done"] = row["all_done"] and cpu_pass["all_done"]
         row["noisy"] = max(row["other_load_cores"], cpu_pass["other_load_cores"]) > MAX_OTHER_LOAD_CORES
-        if progress:
-            print(f"  N={n:<5} {variant:<16} {row['cpu_ms_per_poll'] or 0:.3f} ms/poll", flush=True)
+        print(f"  N={n:<5} {variant:<16} {row['cpu_ms_per_poll'] or 0:.3f} ms/poll", flush=True)
         return row
 
     jobs = [(n, v) for n in sizes for v in variants if v != "baseline" or n <= BASELINE_MAX_N]
-    with SandboxProcess(generation_seconds=generation_seconds, tls=tls) as sandbox:
+    count = len(jobs) * (1 if profile else 2)
+    print(f"Running {count} measurements (CPU and latency passes), each in a fresh process...", flush=True)
+    with SandboxProcess(generation_seconds=generation_seconds, tls=not plain_http) as sandbox:
         if parallel > 1:  # only for a quick check that everything runs: the numbers disturb each other
             with ThreadPoolExecutor(parallel) as pool:
                 rows = list(pool.map(lambda job: one(*job), jobs))
@@ -569,11 +594,12 @@ def run(
         "machine": machine_info(),
         "settings": {
             "sizes": list(sizes),
-            "transport": "https" if tls else "http",
+            "transport": "http" if plain_http else "https",
             "generation_seconds": generation_seconds,
             "poll_interval": poll_interval,
             "heartbeat_seconds": HEARTBEAT_SECONDS,
             "model_name": MODEL_NAME,
+            "all_variants": list(VARIANTS),  # those it knows; "variants": those this run ran
         },
         "variants": {name: VARIANTS[name] for name in variants},
         "rows": rows,
@@ -649,82 +675,14 @@ def report(result: dict[str, Any]) -> str:
             f"worse than per-id (all at N={TARGET_N}); worst loop lag without GC < {TARGET_LAG_MS:g} ms "
             f"at N={LAG_TARGET_N}",
             format_targets(result["targets"]),
+            *(
+                f"cProfile of {r['variant']} at N={r['n']}: {r['profile']}"
+                for r in result["rows"]
+                if r["profile"]
+            ),
         ]
     )
 
 
-def _parse_sizes(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(",") if part.strip())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run, print the table, write ``benchmarks/results/triggerer_cost[_smoke].json``."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=_parse_sizes, default=SIZES, help="comma-separated N (100,1000,5000)")
-    parser.add_argument("--smoke", action="store_true", help="N=20, 1 s generations, 0.2 s polls")
-    parser.add_argument("--generation-seconds", type=float, default=GENERATION_SECONDS)
-    parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL)
-    parser.add_argument("--variants", type=lambda t: tuple(t.split(",")), default=tuple(VARIANTS))
-    parser.add_argument("--plain-http", action="store_true", help="the sandbox serves HTTP, not HTTPS")
-    parser.add_argument("--profile", choices=list(VARIANTS), help="cProfile one variant at the largest N")
-    parser.add_argument("--name", help="results file name (default: triggerer_cost, or triggerer_cost_smoke)")
-    parser.add_argument(
-        "--quiet-timeout", type=float, default=300.0, help="wait up to this long for an idle machine (300)"
-    )
-    # a single measurement in this process (how run() calls each child)
-    parser.add_argument("--child", choices=list(VARIANTS), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--sandbox-pid", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--no-harness", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.child:
-        row = measure(
-            args.child,
-            args.n,
-            generation_seconds=args.generation_seconds,
-            poll_interval=args.poll_interval,
-            sandbox_pid=args.sandbox_pid,
-            profile_path=args.profile_out,
-            harness=not args.no_harness,
-        )
-        args.out.write_text(json.dumps(row))
-        return 0
-
-    sizes: tuple[int, ...] = SMOKE_SIZES if args.smoke else args.sizes
-    gen_s: float = SMOKE_GENERATION_SECONDS if args.smoke else args.generation_seconds
-    poll_s: float = SMOKE_POLL_INTERVAL if args.smoke else args.poll_interval
-    name = args.name or NAME + ("_plain_http" if args.plain_http else "") + ("_smoke" if args.smoke else "")
-
-    if args.profile:
-        n = max(sizes)
-        path = RESULTS_DIR / f"{NAME}_profile_{args.profile}_{n}.txt"
-        with SandboxProcess(generation_seconds=gen_s, tls=not args.plain_http) as sandbox:
-            wait_for_quiet(MAX_OTHER_LOAD_CORES, args.quiet_timeout)
-            row = _run_child(args.profile, n, gen_s, poll_s, sandbox, harness=False, profile_path=path)
-        print(
-            f"{args.profile} at N={n} under cProfile: {row['cpu_ms_per_poll']:.3f} ms/poll (inflated); {path}"
-        )
-        return 0
-
-    runs = 2 * sum(1 for n in sizes for v in args.variants if v != "baseline" or n <= BASELINE_MAX_N)
-    print(f"Running {runs} measurements (CPU and latency passes), each in a fresh process...", flush=True)
-    result = run(
-        sizes,
-        generation_seconds=gen_s,
-        poll_interval=poll_s,
-        variants=args.variants,
-        progress=True,
-        quiet_timeout=0 if args.smoke else args.quiet_timeout,
-        parallel=2 if args.smoke else 1,
-        tls=not args.plain_http,
-    )
-    print(report(result))
-    print(f"\nWritten {write_results(name, result)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))

@@ -33,7 +33,6 @@ Usage: python -m benchmarks.triggerer_soak [--waits 10000] [--minutes 60] [--smo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -44,22 +43,23 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.common import (
+    Option,
+    child_command,
     format_machine,
     format_table,
     format_targets,
     log_as_trigger_runner,
     machine_info,
+    main,
     process_cpu_seconds,
     rss_bytes,
     slope_per_minute,
     system_busy_seconds,
     target,
-    write_results,
 )
 from benchmarks.probes import GcPauses, Histogram, heartbeat
 from devtools.sandbox_process import child_env, raise_open_files_limit
@@ -86,6 +86,15 @@ REFILL_SECONDS = 0.2  # how often ended waits are replaced (asked of the feeder 
 TARGET_LAG_MS = 100.0  # worst loop lag net of GC pauses
 TARGET_RSS_KB = 15.0  # per live wait
 TARGET_GROWTH_PCT = 5.0  # RSS from the end of warm-up to the end
+OPTIONS = (
+    Option("--waits", WAITS, "live waits"),
+    Option("--minutes", MINUTES, "the whole run"),
+    Option("--warmup-minutes", WARMUP_MINUTES, "left out"),
+    Option("--min-seconds", MIN_SECONDS, "the shortest generation"),
+    Option("--max-seconds", MAX_SECONDS, "the longest generation"),
+    Option("--poll-interval", POLL_INTERVAL),
+    Option("--min-poll-interval", MIN_POLL_INTERVAL),
+)
 
 
 # -- the feeder: sandbox and creates ---------------------------------------------------------------------
@@ -196,18 +205,18 @@ class Soak:
         else:
             self.lag_warmup_max = max(self.lag_warmup_max, lag)
 
-    async def _sample(self, stop: asyncio.Event, t0: float, every: float, progress: IO[str] | None) -> None:
+    async def _sample(self, stop: asyncio.Event, t0: float, every: float) -> None:
         while not stop.is_set():
             now = time.monotonic() - t0
             self.samples.append((now, rss_bytes(), len(self.live)))
-            if progress and len(self.samples) % max(1, round(60 / every)) == 0:
-                progress.write(
-                    f"  {now / 60:5.1f} min: {len(self.live)} live, RSS {rss_bytes() / 2**20:.0f} MB\n"
+            if len(self.samples) % max(1, round(60 / every)) == 0:  # a progress line a minute
+                print(
+                    f"  {now / 60:5.1f} min: {len(self.live)} live, RSS {rss_bytes() / 2**20:.0f} MB",
+                    flush=True,
                 )
-                progress.flush()
             await asyncio.sleep(every)
 
-    async def run(self, progress: IO[str] | None) -> dict[str, Any]:
+    async def run(self) -> dict[str, Any]:
         from benchmarks.triggerer_variants import POLLS, ProductTrigger
 
         cfg = self.cfg
@@ -224,7 +233,7 @@ class Soak:
             asyncio.create_task(self._start_triggers()),
             asyncio.create_task(self._refill(stop)),
             asyncio.create_task(heartbeat(self._beat, stop, HEARTBEAT_SECONDS)),
-            asyncio.create_task(self._sample(stop, t0, every, progress)),
+            asyncio.create_task(self._sample(stop, t0, every)),
         ]
         await asyncio.sleep(cfg["warmup_minutes"] * 60)
         warm = len(self.samples)
@@ -304,18 +313,11 @@ class Soak:
         }
 
 
-def soak(
-    cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int, progress_fd: int | None
-) -> dict:
+def soak(cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int) -> dict[str, Any]:
     """Run the soak in this process (the connection comes from ``AIRFLOW_CONN_CREATIFY_DEFAULT``)."""
     raise_open_files_limit()
     log_as_trigger_runner()
-    progress = open(progress_fd, "w") if progress_fd is not None else None  # noqa: SIM115
-    try:
-        return asyncio.run(Soak(cfg, requests_fd, ids_fd, feeder_pid).run(progress))
-    finally:
-        if progress:
-            progress.close()
+    return asyncio.run(Soak(cfg, requests_fd, ids_fd, feeder_pid).run())
 
 
 # -- the whole benchmark ---------------------------------------------------------------------------------
@@ -327,8 +329,7 @@ def _start_feeder(
     """The feeder process; returns it, the triggerer's environment and the triggerer's two pipe ends."""
     asked_r, asked_w = os.pipe()
     ids_r, ids_w = os.pipe()
-    command = [sys.executable, "-m", "benchmarks.triggerer_soak", "--feeder", json.dumps(cfg)]
-    command += ["--requests-fd", str(asked_r), "--ids-fd", str(ids_w)]
+    command = child_command("benchmarks.triggerer_soak", "feed", cfg=cfg, requests_fd=asked_r, ids_fd=ids_w)
     feeder = subprocess.Popen(
         command, pass_fds=(asked_r, ids_w), stdout=subprocess.PIPE, stderr=log, text=True, env=child_env()
     )
@@ -354,7 +355,6 @@ def run(
     max_seconds: float = MAX_SECONDS,
     poll_interval: float = POLL_INTERVAL,
     min_poll_interval: float = MIN_POLL_INTERVAL,
-    progress: bool = False,
 ) -> dict[str, Any]:
     """Feeder and triggerer processes; return the triggerer's figures, targets and machine info."""
     if not 0 < warmup_minutes < minutes:
@@ -373,24 +373,21 @@ def run(
         out, logs = Path(tmp) / "result.json", Path(tmp) / "logs.txt"
         with open(logs, "w+") as log:
             feeder, env, asked_w, ids_r = _start_feeder(cfg, log)
-            progress_fd = os.dup(sys.stdout.fileno()) if progress else None
-            command = [sys.executable, "-m", "benchmarks.triggerer_soak", "--child", json.dumps(cfg)]
-            command += [
-                "--requests-fd",
-                str(asked_w),
-                "--ids-fd",
-                str(ids_r),
-                "--feeder-pid",
-                str(feeder.pid),
-            ]
-            command += ["--out", str(out)] + (["--progress-fd", str(progress_fd)] if progress_fd else [])
-            fds = (asked_w, ids_r) + ((progress_fd,) if progress_fd else ())
+            command = child_command(
+                "benchmarks.triggerer_soak",
+                "soak",
+                out,
+                cfg=cfg,
+                requests_fd=asked_w,
+                ids_fd=ids_r,
+                feeder_pid=feeder.pid,
+            )
+            fds = (asked_w, ids_r)
             try:
                 child = subprocess.run(
                     command,
                     pass_fds=fds,
                     env=env,
-                    stdout=subprocess.DEVNULL,
                     stderr=log,
                     timeout=60 * minutes + 600,
                 )
@@ -432,7 +429,7 @@ def run(
 
 def smoke() -> dict[str, Any]:
     """The smoke size: 300 waits, 3-8 s generations, 0.5-1 s polls, 20 s of which 8 s warm-up."""
-    return run(SMOKE_WAITS, progress=False, **SMOKE)
+    return run(SMOKE_WAITS, **SMOKE)
 
 
 COLUMNS = [
@@ -495,54 +492,5 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run, print the table, write ``benchmarks/results/triggerer_soak[_smoke].json``."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--waits", type=int, default=WAITS, help=f"live waits ({WAITS})")
-    parser.add_argument("--minutes", type=float, default=MINUTES, help=f"whole run ({MINUTES:g})")
-    parser.add_argument("--warmup-minutes", type=float, default=WARMUP_MINUTES)
-    parser.add_argument("--min-seconds", type=float, default=MIN_SECONDS, help="shortest generation")
-    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, help="longest generation")
-    parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL)
-    parser.add_argument("--min-poll-interval", type=float, default=MIN_POLL_INTERVAL)
-    parser.add_argument("--smoke", action="store_true", help="300 waits, 20 s")
-    parser.add_argument("--name", help="results file name (default: triggerer_soak, or triggerer_soak_smoke)")
-    # the two child processes (how run() starts them)
-    parser.add_argument("--feeder", help=argparse.SUPPRESS)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--requests-fd", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--ids-fd", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--feeder-pid", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--progress-fd", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.feeder:
-        feed(json.loads(args.feeder), args.requests_fd, args.ids_fd)
-        return 0
-    if args.child:
-        row = soak(json.loads(args.child), args.requests_fd, args.ids_fd, args.feeder_pid, args.progress_fd)
-        args.out.write_text(json.dumps(row))
-        return 0
-
-    waits: int = SMOKE_WAITS if args.smoke else args.waits
-    if args.smoke:
-        options = dict(SMOKE)
-    else:
-        options = {
-            "minutes": args.minutes,
-            "warmup_minutes": args.warmup_minutes,
-            "min_seconds": args.min_seconds,
-            "max_seconds": args.max_seconds,
-            "poll_interval": args.poll_interval,
-            "min_poll_interval": args.min_poll_interval,
-        }
-    print(f"Running the soak: {waits} waits, {options}", flush=True)
-    result = run(waits, progress=True, **options)
-    print(report(result))
-    print(f"\nWritten {write_results(args.name or NAME + ('_smoke' if args.smoke else ''), result)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.modules[__name__]))
