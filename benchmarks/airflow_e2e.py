@@ -248,6 +248,7 @@ def run(
         "mapped": mapped,
         "generation_seconds": generation_seconds,
         "poll_interval_s": 2,
+        "finish_xcom_keys": list(FINISH_XCOM_KEYS),  # what a done task writes: one request each
         "modes": {},
     }
     dag_ids = (*MODES.values(), WARM_UP_DAG)

@@ -194,6 +194,7 @@ def run(runs: int = RUNS, *, quiet_timeout: float = 300.0, parallel: int = 1) ->
         "machine": machine_info(),
         "runs": runs,
         "modules": list(OUR_MODULES),
+        "forbidden_modules": list(FORBIDDEN_MODULES),
         "import_airflow_sdk_ms": _summary(sdk_ms),
         "ours_after_sdk_ms": _summary(ours_ms),
         "ours_after_sdk_no_bytecode_ms": _summary(source_ms),

@@ -132,6 +132,7 @@ def run(per_class: int = 8, time_scale: float = 0.1, seed: int = 1) -> dict[str,
         "time_scale": time_scale,
         "adaptive": {"poll_interval_s": POLL_INTERVAL, "min_poll_interval_s": 5.0, "age_fraction": 0.2},
         "fixed_interval_s": FIXED_INTERVAL,
+        "durations_s": list(DURATIONS),  # the generation lengths compared, one row each
         "rows": rows,
         "targets": [
             target(

@@ -40,7 +40,7 @@ def test_triggerer_soak_benchmark_runs(run_smoke):
     result = smoke.result
     (row,) = result["rows"]
     assert set(row) >= ROW_KEYS
-    assert row["n"] == result["settings"]["waits"] == 300
+    assert row["n"] == result["settings"]["waits"] > 0
     # waits ended after warm-up and were replaced: the soak turned over, all through the product trigger
     assert row["waits_ended"] > 0
     assert set(row["event_statuses"]) == {"done"}

@@ -16,19 +16,6 @@ import pytest
 
 from tests.helpers import REPO
 
-#: The triggers it compares (``benchmarks/triggerer_variants.py``: ``VARIANTS``).
-VARIANTS = {"baseline", "per_id", "batched", "naive"}
-#: The modules it names if our import adds them (``benchmarks/parse_overhead.py``: ``HEAVY_MODULES``).
-HEAVY_MODULES = {
-    "requests",
-    "urllib3",
-    "aiohttp",
-    "httpx",
-    "jsonschema",
-    "airflow.triggers.base",
-    "uvicorn",
-    "pendulum",
-}
 ROW_KEYS = {
     "variant",
     "n",
@@ -70,7 +57,10 @@ def triggerer_result(triggerer_run) -> dict[str, Any]:
 
 def test_triggerer_cost_smoke_runs_every_variant_to_done(triggerer_result: dict[str, Any]) -> None:
     rows = triggerer_result["rows"]
-    assert {row["variant"] for row in rows} == set(triggerer_result["variants"]) == VARIANTS
+    # the smoke run runs every trigger the benchmark knows (their names: from its JSON)
+    everyone = set(triggerer_result["settings"]["all_variants"])
+    assert {row["variant"] for row in rows} == set(triggerer_result["variants"]) == everyone
+    assert {"baseline", "per_id", "batched", "naive"} <= everyone  # the four the tests below compare
     for row in rows:
         assert row.keys() >= ROW_KEYS, row["variant"]
         assert [row["n"]] == triggerer_result["settings"]["sizes"]  # the smoke size: one N
@@ -101,14 +91,18 @@ def test_triggerer_cost_reports_targets_and_machine(triggerer_run, triggerer_res
     assert "per_id" in triggerer_run.report
 
 
-def test_parse_overhead_three_runs(run_smoke) -> None:
+def test_parse_overhead_smoke_runs(run_smoke) -> None:
     smoke = run_smoke("parse_overhead")  # its JSON is pure JSON: run_smoke fails otherwise
     result = smoke.result
-    assert result["runs"] == 3
+    assert result["runs"] > 0
     for key in ("import_airflow_sdk_ms", "ours_after_sdk_ms", "ours_after_sdk_no_bytecode_ms"):
-        assert len(result[key]["all"]) == 3
+        assert len(result[key]["all"]) == result["runs"]
         assert result[key]["median"] > 0
-    assert set(result["heavy_modules"]) == HEAVY_MODULES
+    # the modules our import must not add are among those it names, each with both flags
+    assert set(result["forbidden_modules"]) <= set(result["heavy_modules"])
+    assert all(
+        set(flags) == {"loaded_by_airflow_sdk", "added_by_ours"} for flags in result["heavy_modules"].values()
+    )
     assert any(name.startswith("airflow_provider_creatify.operators") for name in result["added_modules"])
     assert result["importtime"]["top_self"]
     assert [t["name"] for t in result["targets"]]
