@@ -287,28 +287,17 @@ def _lag_figures(wait: Wait, poll_interval: float) -> dict[str, Any]:
     }
 
 
-def _cpu_figures(wait: Wait, variant: str, n: int) -> dict[str, Any]:
+def _cpu_figures(wait: Wait, n: int) -> dict[str, Any]:
     """CPU, requests and wait-polls: per wait-poll, and as shares of a core."""
-    polls = POLLS.calls
-    requests = POLLS.requests if variant != "baseline" else polls  # the baseline counts its own
-
-    def per_poll(value: float | None) -> float | None:
-        return 1000 * value / polls if polls and value is not None else None
-
+    polls, sandbox = POLLS.calls, wait.sandbox_cpu
     return {
-        "polls": polls,
-        "poll_errors": POLLS.errors,
+        **POLLS.figures(wait.cpu, wait.system_cpu, wait.wall),
         "polls_per_trigger": polls / n,
-        "status_requests": requests,
-        "requests_per_poll": requests / polls if polls else None,
         "cpu_seconds": wait.cpu,
-        "cpu_ms_per_poll": per_poll(wait.cpu),
-        "cpu_system_ms_per_poll": per_poll(wait.system_cpu),
-        "cpu_share": wait.cpu / wait.wall,
-        "sandbox_cpu_ms_per_poll": per_poll(wait.sandbox_cpu),
-        "sandbox_cpu_share": wait.sandbox_cpu / wait.wall if wait.sandbox_cpu is not None else None,
+        "sandbox_cpu_ms_per_poll": 1000 * sandbox / polls if polls and sandbox is not None else None,
+        "sandbox_cpu_share": sandbox / wait.wall if sandbox is not None else None,
         "wall_seconds": wait.wall,
-        "other_load_cores": max(0.0, wait.system_busy - wait.cpu - (wait.sandbox_cpu or 0.0)) / wait.wall,
+        "other_load_cores": max(0.0, wait.system_busy - wait.cpu - (sandbox or 0.0)) / wait.wall,
     }
 
 
@@ -371,7 +360,7 @@ async def _measure(
         "generation_seconds": generation_seconds,
         "poll_interval": poll_interval,
         "create_seconds": round(create_seconds, 3),
-        **_cpu_figures(wait, variant, n),
+        **_cpu_figures(wait, n),
         **_event_figures(events, created, n, generation_seconds),
         **_lag_figures(wait, poll_interval),
         "gc_tracked_objects": tracked_objects,

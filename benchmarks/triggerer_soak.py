@@ -252,7 +252,7 @@ class Soak:
         creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid) - creator_cpu
         feeder_cpu = process_cpu_seconds(self.feeder_pid) - feeder_cpu
         busy = system_busy_seconds() - busy
-        polls, requests, errors = POLLS.calls, POLLS.requests, POLLS.errors
+        polled = POLLS.figures(cpu, system, wall)
         stop.set()
         gc.callbacks.remove(self.gc)
         self.asked.close()  # the feeder stops
@@ -276,14 +276,8 @@ class Soak:
             "live_min": min(n for _, _, n in after),
             "waits_ended": sum(self.statuses.values()),
             "event_statuses": dict(self.statuses),
-            "polls": polls,
-            "poll_errors": errors,
-            "status_requests": requests,
-            "requests_per_poll": requests / polls if polls else None,
-            "polls_per_second": polls / wall,
-            "cpu_ms_per_poll": 1000 * cpu / polls if polls else None,
-            "cpu_system_ms_per_poll": 1000 * system / polls if polls else None,
-            "cpu_share": cpu / wall,
+            **polled,
+            "polls_per_second": polled["polls"] / wall,
             "sandbox_cpu_share": (feeder_cpu - creator_cpu) / wall,
             "creator_cpu_share": creator_cpu / wall,
             "other_load_cores": max(0.0, busy - cpu - feeder_cpu) / wall,

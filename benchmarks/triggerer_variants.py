@@ -49,6 +49,23 @@ class PollCounter:
     def reset(self) -> None:
         self.calls = self.errors = self.requests = 0
 
+    def figures(self, cpu: float, system_cpu: float, wall: float) -> dict[str, Any]:
+        """What was counted, and this process's CPU seconds (all, system) per wait-poll and in cores."""
+        polls = self.calls
+
+        def per_poll(seconds: float) -> float | None:
+            return 1000 * seconds / polls if polls else None
+
+        return {
+            "polls": polls,
+            "poll_errors": self.errors,
+            "status_requests": self.requests,
+            "requests_per_poll": self.requests / polls if polls else None,
+            "cpu_ms_per_poll": per_poll(cpu),
+            "cpu_system_ms_per_poll": per_poll(system_cpu),
+            "cpu_share": cpu / wall,
+        }
+
 
 POLLS = PollCounter()
 
@@ -71,7 +88,21 @@ class CountingTransport(AsyncTransport):
 # -- the variants --------------------------------------------------------------------------------------------
 
 
-class BaselineTrigger(BaseTrigger):
+class _FixedIntervalTrigger(BaseTrigger):
+    """What the benchmark's own triggers share: a generation, a deadline, a fixed poll interval."""
+
+    def __init__(self, *, generation_id: str, deadline: float, poll_interval: float = 10.0) -> None:
+        super().__init__()
+        self.generation_id = generation_id
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        path = f"{type(self).__module__}.{type(self).__qualname__}"
+        return path, {key: getattr(self, key) for key in ("generation_id", "deadline", "poll_interval")}
+
+
+class BaselineTrigger(_FixedIntervalTrigger):
     """The common way to write this trigger (a benchmark artefact, not product code).
 
     Like apache-airflow-providers-dbt-cloud's: every poll looks the connection up again
@@ -79,30 +110,7 @@ class BaselineTrigger(BaseTrigger):
     trigger: ``done`` / ``failed`` with the generation, ``timeout``, ``error``.
     """
 
-    def __init__(
-        self,
-        *,
-        generation_id: str,
-        deadline: float,
-        creatify_conn_id: str = CreatifyHook.default_conn_name,
-        poll_interval: float = 10.0,
-    ) -> None:
-        super().__init__()
-        self.generation_id = generation_id
-        self.deadline = deadline
-        self.creatify_conn_id = creatify_conn_id
-        self.poll_interval = poll_interval
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "generation_id": self.generation_id,
-                "deadline": self.deadline,
-                "creatify_conn_id": self.creatify_conn_id,
-                "poll_interval": self.poll_interval,
-            },
-        )
+    creatify_conn_id = CreatifyHook.default_conn_name
 
     async def poll(self) -> dict[str, Any]:
         """One status read: connection lookup, new session, GET, JSON."""
@@ -110,6 +118,7 @@ class BaselineTrigger(BaseTrigger):
         from airflow.providers.common.compat.connection import get_async_connection
 
         POLLS.calls += 1
+        POLLS.requests += 1  # one GET per poll
         try:
             conn = await get_async_connection(self.creatify_conn_id)
             headers = {"X-API-ID": conn.login or "", "X-API-KEY": conn.password or ""}
@@ -244,22 +253,11 @@ class NaiveBatch:
 NAIVE = NaiveBatch()
 
 
-class NaiveTrigger(BaseTrigger):
+class NaiveTrigger(_FixedIntervalTrigger):
     """The naive batched loop's wait (a benchmark artefact): the floor a trigger can reach. One coroutine
     per wait, as the triggerer runs any trigger: start at a random moment of the first interval, then ask
     :data:`NAIVE` for the status, end on done or failed, else sleep; nothing else (no logging, schedule,
     error streak or parsing of its own)."""
-
-    def __init__(self, *, generation_id: str, deadline: float, poll_interval: float) -> None:
-        super().__init__()
-        self.generation_id = generation_id
-        self.deadline = deadline
-        self.poll_interval = poll_interval
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = {"generation_id": self.generation_id, "deadline": self.deadline}
-        kwargs["poll_interval"] = self.poll_interval
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await NAIVE.open()
