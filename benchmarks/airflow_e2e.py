@@ -29,8 +29,6 @@ POST, on 3.1/3.2 (no ``task_state_store``) it buys a new one. Such cases are rep
 after the first; ``retries_after_stale_event``: those whose previous try met a stale event, from the
 scheduler's "state mismatch" audit-log rows). A task ended in the triggerer is never resumed, so the race
 has nothing to hit.
-
-``python -m benchmarks.airflow_e2e [--mapped 50] [--generation-seconds 20] [--smoke]``
 """
 
 from __future__ import annotations

@@ -1,28 +1,11 @@
 """Many generations in one task against as many mapped tasks, on one real Airflow 3 and one sandbox.
 
-The deployment is ``benchmarks/airflow_e2e.py``'s (scheduler with the LocalExecutor, triggerer,
-dag-processor, api-server; SQLite), its mapped DAGs beside ``benchmarks/dags/creatify_bench_batch.py``:
-one deferrable ``CreatifyBatchGenerationOperator`` task, its items from a JSON lines file, its journal and
-manifest in a ``file://`` folder of the temporary home. After the warm-up run of the mapped DAGs and a
-half a minute of the components at rest, three runs, one after the other: M mapped deferrable
-generations (``creatify_bench_end_in_triggerer``), a batch of M items, then a batch of N. The mapped
-run goes first: a mapped task whose try died after its POST searches the account's newest 100
-generations for it, which a batch of N made just before would bury. The default pool holds as many
-slots as the executor: Airflow 3.3's LocalExecutor dispatches past ``parallelism`` (apache/airflow#71914)
-and can then deadlock in a pipe write (#70526), as a first run of 500 mapped tasks here did.
-
-Per run: create POSTs and status reads from the sandbox's request log (``--counts-file``: list reads by
-``ids``, the ids they asked for, reads of one generation); an item-poll is one id read once. Airflow
-CPU is that of every component's process group, task processes included (airflow_e2e's), during the
-run; its idle share is the components' CPU rate at rest times the run's wall clock. The triggerer's RSS
-is the sum over its process group (supervisor and trigger runner), sampled every 0.2 s: its growth is
-the peak during the run over the sum just before it. A batch task process's peak RSS is its own
-``VmHWM``, read by itself when its ``execute`` or ``execute_complete`` ends (the DAG's docstring): a
-LocalExecutor task process is forked from its executor worker, so a sampler from outside would have to
-find it among short-lived forks, and would miss what happens between two samples.
-
-``python -m benchmarks.batch_scale [--mapped 500] [--batch 10000] [--generation-seconds 30]
-[--poll-interval 5] [--smoke] [--keep]``
+What it runs and counts: docs/performance.md, "Many generations in one task". The deployment is
+``benchmarks/airflow_e2e.py``'s, its mapped DAGs beside ``benchmarks/dags/creatify_bench_batch.py``
+(one deferrable ``CreatifyBatchGenerationOperator`` task). The mapped run goes first: a mapped task whose
+try died after its POST searches the account's newest 100 generations for it, which a batch made just
+before would bury. The default pool holds as many slots as the executor: Airflow 3.3's LocalExecutor
+dispatches past ``parallelism`` (apache/airflow#71914) and can then deadlock in a pipe write (#70526).
 """
 
 from __future__ import annotations

@@ -1,35 +1,10 @@
 """Creates at burst: C mapped creates against a sandbox that answers 429 above N creates a second.
 
-The sandbox (its own process, ``devtools.sandbox_process.SandboxProcess``) runs with
-``--create-rate-limit N``: at most N creates in any second (a sliding window, as Django REST framework
-throttles), the others answered 429 with ``Retry-After`` (whole seconds until a slot frees), not billed.
-
-The tasks run as Airflow runs mapped task instances: K worker processes (a Celery worker's concurrency)
-take task indexes from one queue, and each task runs in its own process forked from its worker, as
-Airflow 3's supervisor forks every try: nothing a task learns outlives it. A task is the create path of
-``CreatifyCreateGenerationOperator``: a fresh ``CreatifyHook`` (connection lookup), then ``Submission``
-(validate the input against the model's schema, POST, retried on 429 as the hook retries a create). The
-workers are forked from one process that imported Airflow, the provider, requests and jsonschema,
-before the clock starts, as a running Celery worker's children are.
-
-Counted by the sandbox (``--counts-file``): create POSTs, those answered 429, generations (billed
-creates). Reported: tasks succeeded, billed creates per succeeded task (must be 1), the 429s against
-their minimum, wall time (the first task's start to the last create) against the ideal.
-
-The minimum, ``C - N``: the fewest 429s a population of task processes can receive while it keeps the
-limit busy. The first N creates fill the window. A task process knows nothing before its first POST
-(Airflow starts it fresh; Creatify publishes no rate), so it sends at once; when the limit is busy the
-window is full then (a slot frees only when an admitted create turns one second old, and a task already
-told to come back at that moment is owed it), so every later task gets at least one 429. A task that,
-after it, came back exactly when its slot frees would get no second one. Fewer 429s are possible only
-by leaving slots unused (slower than the ideal time), which the wall time shows. The ideal time,
-``floor((C - 1) / N)`` seconds: the C-th create cannot be admitted earlier.
-
-The default limit, 5 a second, is one 16 task processes exceed several times over even on a busy
-2-core machine (unthrottled they reach about 9 creates a second there): the limit, not the machine,
-must set the pace for the 429s to mean anything.
-
-Usage: python -m benchmarks.create_burst [--creates 1000] [--rate 5] [--workers 16] [--smoke]
+What it runs, counts and why (the minimum of 429s, the ideal time, the default rate): docs/performance.md,
+"Creates at a rate limit". The sandbox is its own process (``SandboxProcess``, ``--create-rate-limit N``
+and ``--counts-file``). K worker processes take task indexes from one queue and fork one process per
+task (:func:`_forked`); a task is ``CreatifyCreateGenerationOperator``'s create path: a fresh
+``CreatifyHook``, then ``Submission`` (:func:`_task`).
 """
 
 from __future__ import annotations

@@ -10,8 +10,6 @@ repository's environment sets PYTHONDONTWRITEBYTECODE=1, which would compile the
 import (measured too, for information). Reported: medians over R runs, the modules our import adds to
 ``sys.modules`` beyond ``airflow.sdk``'s (heavy ones named: HTTP clients, jsonschema, the trigger base),
 and the top contributors of ``python -X importtime`` for our modules (one run).
-
-Usage: python -m benchmarks.parse_overhead [--runs 15]
 """
 
 from __future__ import annotations

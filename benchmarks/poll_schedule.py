@@ -8,8 +8,6 @@ generation. Measured by the client: detection delay (the generation's done time 
 Time is scaled (``--time-scale 0.1`` runs a 300 s generation in 30 s, and every interval with it): the
 request counts and the delay as a share of the generation's time do not depend on the scale; delays are
 reported in unscaled seconds.
-
-Usage: python -m benchmarks.poll_schedule [--per-class 8] [--time-scale 0.1] [--smoke]
 """
 
 from __future__ import annotations

@@ -45,9 +45,6 @@ the wait (``/proc/stat``; the run waits for a quiet machine first) is recorded t
 
 ``--profile VARIANT`` runs one variant's CPU pass at the largest N under cProfile (CPU time) and writes
 ``results/triggerer_cost_profile_<variant>_<N>.txt``.
-
-Usage: python -m benchmarks.triggerer_cost [--sizes 100,1000,5000] [--variants naive,batched] [--smoke]
-       [--plain-http] [--profile batched]
 """
 
 from __future__ import annotations

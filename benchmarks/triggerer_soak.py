@@ -27,8 +27,6 @@ end of warm-up (mean of its first minute) against at the end (mean of the last m
 per wait-poll (the heartbeat and the RSS sampler, 2-3 % of a core, included), detection delay (from a
 generation's end to its event). Aggregates only (histograms, bounded queues): the harness itself does
 not grow over an hour.
-
-Usage: python -m benchmarks.triggerer_soak [--waits 10000] [--minutes 60] [--smoke]
 """
 
 from __future__ import annotations
