@@ -14,23 +14,15 @@ certificate, like the real API (``--plain-http``: HTTP). In each process:
 
 Poll interval 1 s with 10 s generations: each wait makes about 10 status reads ("wait-polls"), at 1000
 wait-polls/s for N = 1000 (ten times a triggerer's load at the provider's default 10 s interval).
-Wait-polls are counted where a wait reads (the product trigger's ``_read``; the baseline counts its own),
+Wait-polls are counted where a wait reads (the product trigger's ``_read``, the baseline's ``poll``),
 HTTP status requests at the transport (``CountingTransport``): with batching one request serves up to
 100 wait-polls. The product triggers are given ``min_poll_interval = poll_interval``, so every variant
 polls at the same fixed interval.
 
-Variants:
-
-- ``baseline``: :class:`BaselineTrigger`, written the common way (like apache-airflow-providers-dbt-cloud):
-  a fresh connection lookup and a new ``aiohttp.ClientSession`` on every poll. Not run above N = 1000.
-- ``per_id``: the product trigger as it was before batched reads: one shared session per event loop,
-  each wait reading its own generation (``GET /api/asset_generator/<id>/``).
-- ``batched``: ``CreatifyGenerationTrigger`` as shipped: the waits of the loop due within 0.2 s share one
-  ``GET /api/asset_generator/?ids=`` per 100 ids.
-- ``naive``: the naive batched loop, the floor of a batched trigger (:class:`NaiveTrigger`): each wait
-  sleeps and asks one shared reader, which sends one ``GET ?ids=`` per 100 waits due within 0.2 s over
-  one session and parses each answer once; no logging, schedule or error handling. ``cpu_vs_naive_x``
-  (each row's CPU per wait-poll over the naive loop's at its N) is how far above the floor a variant is.
+The variants, ``baseline``, ``per_id``, ``batched`` and ``naive``, are those of
+``benchmarks/triggerer_variants.py`` (what each is: its docstring and ``VARIANTS``); the baseline is not
+run above N = 1000. ``cpu_vs_naive_x`` (each row's CPU per wait-poll over the naive loop's at its N) is
+how far above the floor a variant is.
 
 Each (N, variant) is measured twice, in two processes. The CPU pass runs the wait alone and gives the CPU
 seconds of the process (``time.process_time()``, user + system) per wait-poll, requests per wait-poll and
@@ -41,10 +33,8 @@ wait, and the sampler) minus the RSS before the triggers were built, per wait; e
 of the heartbeat: max and p99; the max within the first two poll intervals, when every trigger makes its
 first read; the max once the garbage collector's pauses inside each beat are taken out); full
 (generation 2) garbage-collection pauses; wall time; the events. The rest of the machine's load during
-the wait (``/proc/stat``; the run waits for a quiet machine first) is recorded too.
-
-``--profile VARIANT`` runs one variant's CPU pass at the largest N under cProfile (CPU time) and writes
-``results/triggerer_cost_profile_<variant>_<N>.txt``.
+the wait (``/proc/stat``; the run waits for a quiet machine first) is recorded too. ``--profile``: see
+:func:`run`.
 """
 
 from __future__ import annotations

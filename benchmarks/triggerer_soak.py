@@ -7,8 +7,7 @@ What a busy triggerer lives through: generations finish and new tasks defer all 
   generation's length drawn uniformly from ``--min-seconds`` to ``--max-seconds`` by setting the running
   sandbox's ``generation_seconds`` before its create). Its CPU is reported (the sandbox's and the
   creator's apart), not counted: in a deployment the creates come from workers, the reads from the API.
-  Lengths default to 30-240 s (videos): ~10,000 live over 5-60 s generations would take ~300 creates/s,
-  more than this one process makes (about 190/s on an idle 2-core VM, one create at a time).
+  Why lengths of 30-240 s: docs/performance.md, "Ten thousand waits, and an hour of them".
 - the **triggerer** (measured): one event loop running one :class:`CreatifyGenerationTrigger` per wait
   exactly as Airflow's triggerer does (``async for event in trigger.run()``), the product path (batched
   reads, adaptive schedule), with the product's default poll interval: a fifth of the generation's age,
@@ -17,16 +16,11 @@ What a busy triggerer lives through: generations finish and new tasks defer all 
 - this process, which starts both (pipes between them) and prints the report.
 
 Everything before the end of ``--warmup-minutes`` is warm-up (the first N creates, the first turnover,
-caches filling) and left out. After it, in the triggerer: event-loop lag (a 10 ms ``asyncio.sleep``
-heartbeat's overshoot: max and p99, and the max net of garbage-collection pauses, as ``triggerer_cost``
-takes them out; and the most CPU the loop's own work took within one beat, GC out: at most what it would
-be late on an idle core, when a loaded machine leaves the loop waiting for a CPU), RSS per wait (median
-RSS after warm-up minus the RSS before the first trigger, over the mean number of live waits), RSS at the
-end of warm-up (mean of its first minute) against at the end (mean of the last minute) and the growth in
-%, the least-squares slope of RSS over time (KB/min), waits ended, requests per wait-poll, process CPU
-per wait-poll (the heartbeat and the RSS sampler, 2-3 % of a core, included), detection delay (from a
-generation's end to its event). Aggregates only (histograms, bounded queues): the harness itself does
-not grow over an hour.
+caches filling) and left out. What the triggerer measures after it is what the report's :data:`LEGEND`
+says: the GC pauses are taken out of the lag as in ``triggerer_cost``; the on-CPU figure bounds the lag
+when a loaded machine leaves the loop waiting for a CPU; the heartbeat and the RSS sampler (2-3 % of a
+core) count in the CPU. Aggregates only (histograms, bounded queues): the harness itself does not grow
+over an hour.
 """
 
 from __future__ import annotations
