@@ -54,7 +54,6 @@ from benchmarks.common import (
     format_table,
     format_targets,
     group_cpu_seconds,
-    machine_info,
     main,
     target,
 )
@@ -241,8 +240,6 @@ def run(
 ) -> dict[str, Any]:
     """Start the deployment, run M mapped generations in each mode, one run after the other; stop all."""
     result: dict[str, Any] = {
-        "benchmark": NAME,
-        "machine": machine_info(),
         "mapped": mapped,
         "generation_seconds": generation_seconds,
         "poll_interval_s": 2,

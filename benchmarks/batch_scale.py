@@ -27,7 +27,7 @@ from benchmarks.airflow_e2e import (
     run_mode,
     runs_report,
 )
-from benchmarks.common import Option, format_machine, group_rss_bytes, machine_info, main, target
+from benchmarks.common import Option, format_machine, group_rss_bytes, main, target
 from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
@@ -132,8 +132,6 @@ def run(
 ) -> dict[str, Any]:
     """Start the deployment; ``mapped`` mapped tasks, a batch of ``mapped`` items, then one of ``batch``."""
     result: dict[str, Any] = {
-        "benchmark": NAME,
-        "machine": machine_info(),
         "mapped": mapped,
         "batch": batch,
         "generation_seconds": generation_seconds,

@@ -61,7 +61,7 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def machine_info(packages: Iterable[str] = ("apache-airflow", "aiohttp")) -> dict[str, Any]:
+def machine_info(packages: Iterable[str] = ("apache-airflow", "aiohttp", "requests")) -> dict[str, Any]:
     """Where the numbers come from: CPU, cores, OS, Python and package versions.
 
     >>> bool(machine_info()["python"])
@@ -340,10 +340,13 @@ def execute(
 ) -> dict[str, Any]:
     """Run one benchmark (its ``smoke()``, or ``run(**options)``), print its report, write its JSON.
 
-    The JSON goes to ``<results_dir>/<name>.json``: by default the benchmark's ``NAME``, ``_smoke`` added
-    for the smoke size. Returns the result.
+    The result gains the benchmark's name, the machine and whether every target was met. The JSON goes to
+    ``<results_dir>/<name>.json``: by default the benchmark's ``NAME``, ``_smoke`` added for the smoke
+    size. Returns the result.
     """
-    result = module.smoke() if smoke else module.run(**(options or {}))
+    found = module.smoke() if smoke else module.run(**(options or {}))
+    met = all(t["met"] for t in found.get("targets", []))
+    result = {"benchmark": module.NAME, "machine": machine_info(), **found, "targets_met": met}
     print(module.report(result))
     print(f"JSON: {write_results(name or module.NAME + ('_smoke' if smoke else ''), result, results_dir)}")
     return result

@@ -24,7 +24,6 @@ from benchmarks.common import (
     format_machine,
     format_table,
     format_targets,
-    machine_info,
     main,
     target,
 )
@@ -161,8 +160,6 @@ def run(creates: int = 1000, rate: int = 5, workers: int = 16) -> dict[str, Any]
     per_task = [t["created"] - t["started"] for t in done]
     ratio = throttled / minimum if minimum else None
     return {
-        "benchmark": NAME,
-        "machine": machine_info(("apache-airflow", "requests")),
         "creates": creates,
         "rate": rate,
         "workers": workers,

@@ -33,7 +33,6 @@ from benchmarks.common import (
     format_machine,
     format_table,
     format_targets,
-    machine_info,
     main,
     target,
     wait_for_quiet,
@@ -188,8 +187,6 @@ def run(runs: int = RUNS, *, quiet_timeout: float = 300.0, parallel: int = 1) ->
     forbidden_added = [name for name in FORBIDDEN_MODULES if heavy[name]["added_by_ours"]]
     ours_median = statistics.median(ours_ms)
     return {
-        "benchmark": NAME,
-        "machine": machine_info(),
         "runs": runs,
         "modules": list(OUR_MODULES),
         "forbidden_modules": list(FORBIDDEN_MODULES),

@@ -25,7 +25,6 @@ from benchmarks.common import (
     format_machine,
     format_table,
     format_targets,
-    machine_info,
     main,
     target,
 )
@@ -124,8 +123,6 @@ def run(per_class: int = 8, time_scale: float = 0.1, seed: int = 1) -> dict[str,
         rows.append(row)
     overall = rows[-1]
     return {
-        "benchmark": NAME,
-        "machine": machine_info(),
         "per_class": per_class,
         "time_scale": time_scale,
         "adaptive": {"poll_interval_s": POLL_INTERVAL, "min_poll_interval_s": 5.0, "age_fraction": 0.2},
