@@ -39,14 +39,6 @@ BENCHMARKS = (
 )
 
 
-def targets_of(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The result's targets as one list (the triggerer's are per variant: the product's count)."""
-    found = result.get("targets", [])
-    if isinstance(found, dict):
-        return [{**t, "name": f"{variant}: {t['name']}"} for variant, ts in found.items() for t in ts]
-    return list(found)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: run the selected benchmarks one after the other; exit 1 if one failed to run."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -68,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.monotonic()
         result = execute(module, smoke=args.smoke, results_dir=args.results_dir)
         print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
-        summary["benchmarks"][name] = targets_of(result)
+        summary["benchmarks"][name] = result["targets"]
 
     print("== summary ==")
     for name, checks in summary["benchmarks"].items():
