@@ -1,34 +1,7 @@
 """End to end through a real Airflow 3: M mapped deferrable generations against the sandbox, two ways.
 
-Starts the sandbox (its own process, ``devtools.sandbox_process.SandboxProcess``), then, in a throw-away
-``AIRFLOW_HOME`` with its own clean environment (no ``AIRFLOW*`` variable of the caller is inherited):
-``airflow db migrate``, scheduler (LocalExecutor), triggerer, dag-processor and api-server (tasks reach
-the execution API through it), all on SQLite and 127.0.0.1. It then runs the same M mapped generations
-twice, one run after the other (``benchmarks/dags/creatify_bench_mapped.py``): once ending each task in
-the triggerer (``end_from_trigger=True``, the default) and once resuming it in a worker. Each run is
-triggered with ``airflow dags trigger`` and polled in the metadata DB (stdlib ``sqlite3``, read-only: an
-``airflow dags state`` call costs seconds of CPU on a small machine and would skew the timing).
-
-Counted per mode: worker task processes started (one line per process from the DAG's
-``on_execute_callback``), POSTs (the sandbox's request log, read through ``--counts-file`` and SIGUSR1
-before and after the run), the XCom contract of every task (``return_value``, ``asset_urls``, ``assets``,
-``credits_used`` and the extra link's XCom, in the metadata DB) and the "Creatify asset" link as the
-api-server serves it. What those five XComs cost when a task finishes: one request each to the finishing
-process's supervisor (a worker's, or the triggerer's), counted and timed from their rows in the metadata
-DB (each row's ``timestamp``: the time from one request to the next), and, for a task ended in the
-triggerer, the time its trigger spent pushing them (its "XComs pushed in" log line, 10 ms resolution).
-
-Wall clock = the run's ``end_date - queued_at`` (Airflow's own timestamps); overhead = wall clock minus
-one generation's duration. Airflow CPU = the CPU time of every Airflow process (the components' process
-groups: task processes included) during the run. Airflow's start-up (migrate + components ready + DAGs
-parsed) and a warm-up run are reported apart.
-
-The DAGs have ``retries=3``: Airflow (seen on 3.1.1 and 3.3.2) may fail a resumed deferred task on a stale
-executor event (apache/airflow#72716); on 3.3+ the retry resumes the stored generation without a new
-POST, on 3.1/3.2 (no ``task_state_store``) it buys a new one. Such cases are reported (``retries``: tries
-after the first; ``retries_after_stale_event``: those whose previous try met a stale event, from the
-scheduler's "state mismatch" audit-log rows). A task ended in the triggerer is never resumed, so the race
-has nothing to hit.
+Each task ended in the triggerer, then resumed in a worker (``benchmarks/dags/creatify_bench_mapped.py``).
+Method and figures: docs/performance.md, "End to end".
 """
 
 from __future__ import annotations
@@ -155,8 +128,7 @@ def _xcoms(db: MetaDB, dag_id: str, run_id: str) -> dict[int, dict[str, Any]]:
 
 
 def _finish_xcom_requests(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
-    """The XComs written at each task's finish, one request each: how many per task, and the time from one
-    to the next (their rows' timestamps: what the supervisor takes per request, waits included)."""
+    """The XCom requests at each task's finish: how many per task, and the time from one to the next."""
     stamps: dict[int, list[Any]] = {}
     marks = ",".join("?" * len(FINISH_XCOM_KEYS))
     for map_index, stamp in db.query(
@@ -297,8 +269,7 @@ def worker_starts(dep: Deployment) -> dict[tuple[str, str], int]:
 
 
 def measured(dep: Deployment, generations: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """What ``run()`` found, with what it cost: the CPU of every component (in all, per generation), the
-    POSTs, and every count of the sandbox's (``sandbox``: status reads and the ids they asked for too)."""
+    """What ``run()`` found, with the components' CPU, the POSTs and every count of the sandbox's."""
     counts_before, cpu_before = dep.counts(), component_cpu(dep)
     found = run()
     cpu = {name: s - cpu_before[name] for name, s in component_cpu(dep).items()}
@@ -331,8 +302,7 @@ def run_mode(dep: Deployment, dag_id: str, mapped: int, generation_seconds: floa
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every task succeeds with one POST in both modes; ending in the triggerer halves worker processes,
-    cuts the scheduling overhead by 40 %, meets no stale-event race and sends one request per XCom."""
+    """Every task succeeds with one POST; ending in the triggerer halves processes and cuts overhead."""
     mapped, modes = result["mapped"], result["modes"]
     on, off = modes.get("end_in_triggerer", {}), modes.get("resume_in_worker", {})
 

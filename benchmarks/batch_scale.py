@@ -1,11 +1,7 @@
 """Many generations in one task against as many mapped tasks, on one real Airflow 3 and one sandbox.
 
-What it runs and counts: docs/performance.md, "Many generations in one task". The deployment is
-``benchmarks/airflow_e2e.py``'s, its mapped DAGs beside ``benchmarks/dags/creatify_bench_batch.py``
-(one deferrable ``CreatifyBatchGenerationOperator`` task). The mapped run goes first: a mapped task whose
-try died after its POST searches the account's newest 100 generations for it, which a batch made just
-before would bury. The default pool holds as many slots as the executor: Airflow 3.3's LocalExecutor
-dispatches past ``parallelism`` (apache/airflow#71914) and can then deadlock in a pipe write (#70526).
+The deployment is ``airflow_e2e``'s, with ``benchmarks/dags/creatify_bench_batch.py``. Method, and why
+the mapped run goes first and the pool is capped: docs/performance.md, "Many generations in one task".
 """
 
 from __future__ import annotations

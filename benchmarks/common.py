@@ -1,8 +1,7 @@
-"""Shared helpers for the benchmarks: the command line, machine info, process measurements, statistics,
-tables, JSON results.
+"""Shared helpers for the benchmarks: command line, machine info, process measurements, statistics, tables.
 
-Import-light on purpose (standard library only at import time): benchmarks that time imports use it too.
-The examples in the docstrings run as tests (``python -m doctest benchmarks/common.py``).
+Standard library only at import time: benchmarks that time imports use it too. The docstring examples
+run as tests (``python -m doctest benchmarks/common.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +29,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def log_as_trigger_runner() -> None:
-    """Log as Airflow's trigger runner does (3.1 to 3.3: the supervisor's child process calls
-    ``configure_logging(json_output=True, sending_to_supervisor=True)``): each line rendered as JSON for the
-    supervisor, here written to ``/dev/null``. Without it a trigger's log lines would cost Airflow's
-    console renderer, which no triggerer runs."""
+    """Log as Airflow's trigger runner does (3.1 to 3.3): JSON lines for the supervisor, here /dev/null."""
     from airflow.sdk.log import configure_logging
 
     configure_logging(json_output=True, output=open(os.devnull, "wb"), sending_to_supervisor=True)  # noqa: SIM115
@@ -62,11 +58,7 @@ def package_version(name: str) -> str | None:
 
 
 def machine_info(packages: Iterable[str] = ("apache-airflow", "aiohttp", "requests")) -> dict[str, Any]:
-    """Where the numbers come from: CPU, cores, OS, Python and package versions.
-
-    >>> bool(machine_info()["python"])
-    True
-    """
+    """Where the numbers come from: CPU, cores, OS, Python and package versions."""
     return {
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
@@ -116,10 +108,7 @@ def reset_peak_rss() -> bool:
 
 
 def process_cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """User + system CPU seconds of another process, from ``/proc/<pid>/stat``.
-
-    With ``thread``: that thread's alone (``/proc/<pid>/task/<thread>/stat``).
-    """
+    """User + system CPU seconds of another process (or of one ``thread`` of it), from ``/proc``."""
     stat = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
     fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
@@ -167,10 +156,7 @@ def busy_cores(seconds: float = 1.0) -> float:
 
 
 def wait_for_quiet(max_busy_cores: float = 0.3, timeout: float = 300.0, log: bool = True) -> float:
-    """Wait until other work on the machine (builds, other benchmarks) leaves it nearly idle.
-
-    Samples one second at a time; gives up after ``timeout`` seconds. Returns the last busy-core count.
-    """
+    """Wait until other work leaves the machine nearly idle, up to ``timeout`` s; return the busy cores."""
     deadline = time.monotonic() + timeout
     warned = False
     while True:
@@ -282,10 +268,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -
 
 
 def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    """Write ``<directory>/<name>.json`` (the folder is git-ignored); return its path.
-
-    Every value must be JSON already (raises ``TypeError`` otherwise): nothing is written as its ``str``.
-    """
+    """Write ``<directory>/<name>.json``, pure JSON (``TypeError`` otherwise); return its path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -297,10 +280,9 @@ def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a benchmark's command line: ``--flag``, its default and its help.
+    """One option of a benchmark's command line, passed to ``run()`` as the keyword named like the flag.
 
     The value takes the default's type: a tuple is written comma-separated, ``False`` makes a switch.
-    It reaches the benchmark's ``run()`` as the keyword named like the flag (``--per-class``: ``per_class``).
     """
 
     flag: str
@@ -338,11 +320,9 @@ def execute(
     name: str | None = None,
     results_dir: Path = RESULTS_DIR,
 ) -> dict[str, Any]:
-    """Run one benchmark (its ``smoke()``, or ``run(**options)``), print its report, write its JSON.
+    """Run one benchmark (``smoke()``, or ``run(**options)``), print its report, write and return its JSON.
 
-    The result gains the benchmark's name, the machine and whether every target was met. The JSON goes to
-    ``<results_dir>/<name>.json``: by default the benchmark's ``NAME``, ``_smoke`` added for the smoke
-    size. Returns the result.
+    The result gains the benchmark's name, the machine and whether every target was met.
     """
     found = module.smoke() if smoke else module.run(**(options or {}))
     met = all(t["met"] for t in found.get("targets", []))
@@ -353,10 +333,7 @@ def execute(
 
 
 def child_command(module: str, function: str, out: Path | None = None, **kwargs: Any) -> list[str]:
-    """The command that runs ``module.function(**kwargs)`` in a fresh interpreter (see :func:`main`).
-
-    The keyword arguments travel as JSON; what the function returns is written to ``out`` as JSON.
-    """
+    """The command that runs ``module.function(**kwargs)`` in a fresh interpreter; its result to ``out``."""
     command = [sys.executable, "-m", module, "--child", function, "--kwargs", json.dumps(kwargs)]
     return command + (["--out", str(out)] if out else [])
 
@@ -364,10 +341,8 @@ def child_command(module: str, function: str, out: Path | None = None, **kwargs:
 def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
     """The command line every benchmark shares: ``python -m benchmarks.<name> [options]``.
 
-    The benchmark module declares ``NAME``, ``OPTIONS`` (a sequence of :class:`Option`), ``run()``,
-    ``smoke()`` and ``report()``; with ``succeeded(result)`` it decides the exit status (1 if false).
-    Every benchmark also takes ``--smoke``, ``--name`` and ``--results-dir``. ``--child`` runs one of
-    its functions, for :func:`child_command`.
+    The module declares ``NAME``, ``OPTIONS``, ``run()``, ``smoke()``, ``report()`` and maybe
+    ``succeeded(result)`` (the exit status). ``--child`` runs a function, for :func:`child_command`.
     """
     doc_line = (module.__doc__ or "").splitlines()[0]
     prog = f"python -m benchmarks.{module.NAME}"

@@ -1,10 +1,6 @@
 """Creates at burst: C mapped creates against a sandbox that answers 429 above N creates a second.
 
-What it runs, counts and why (the minimum of 429s, the ideal time, the default rate): docs/performance.md,
-"Creates at a rate limit". The sandbox is its own process (``SandboxProcess``, ``--create-rate-limit N``
-and ``--counts-file``). K worker processes take task indexes from one queue and fork one process per
-task (:func:`_forked`); a task is ``CreatifyCreateGenerationOperator``'s create path: a fresh
-``CreatifyHook``, then ``Submission`` (:func:`_task`).
+Method and figures: docs/performance.md, "Creates at a rate limit".
 """
 
 from __future__ import annotations
@@ -85,8 +81,7 @@ def _task(index: int) -> dict[str, Any]:
 
 
 def _forked(index: int) -> dict[str, Any]:
-    """Run :func:`_task` in a child forked from this worker (its output discarded, as a task's log file
-    would take it); its result comes back through a pipe."""
+    """Run :func:`_task` in a child forked from this worker, its output discarded; the result via a pipe."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the task process

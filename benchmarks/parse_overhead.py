@@ -1,15 +1,6 @@
 """DAG-parse overhead: what importing the provider's operator and sensor adds over ``import airflow.sdk``.
 
-A DAG file using the provider imports ``airflow_provider_creatify.operators.creatify`` and
-``...sensors.creatify`` on every parse. Each run is a fresh interpreter (``python -c``) that times, with
-``time.perf_counter()`` inside the child, ``import airflow.sdk`` and then the import of our two modules;
-runs that import ``airflow.sdk`` alone alternate with them (one warm-up run fills the page cache).
-
-Our modules are imported from a byte-compiled copy of the package, as a wheel install leaves them: this
-repository's environment sets PYTHONDONTWRITEBYTECODE=1, which would compile the editable source at every
-import (measured too, for information). Reported: medians over R runs, the modules our import adds to
-``sys.modules`` beyond ``airflow.sdk``'s (heavy ones named: HTTP clients, jsonschema, the trigger base),
-and the top contributors of ``python -X importtime`` for our modules (one run).
+Method and figures: docs/performance.md, "DAG-parse overhead".
 """
 
 from __future__ import annotations
@@ -83,11 +74,7 @@ PACKAGE = "airflow_provider_creatify"
 
 
 def compiled_copy(directory: Path) -> Path:
-    """Copy the package into ``directory`` and byte-compile it, as installing a wheel does; return the dir.
-
-    This repository's environment sets PYTHONDONTWRITEBYTECODE, so the editable source would be compiled
-    on every import: a cost a deployed provider does not pay.
-    """
+    """Copy the package into ``directory`` and byte-compile it, as installing a wheel does; return the dir."""
     spec = importlib.util.find_spec(PACKAGE)  # finds the package without running it
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"{PACKAGE} is not installed")
@@ -156,13 +143,9 @@ def _summary(values: Sequence[float]) -> dict[str, Any]:
 
 
 def run(runs: int = RUNS, *, quiet_timeout: float = 300.0, parallel: int = 1) -> dict[str, Any]:
-    """Time R fresh interpreters of each kind; return medians, added modules, importtime and targets.
+    """Time R fresh interpreters of each kind, interleaved: sdk alone, ours compiled, ours from source.
 
-    Kinds, interleaved: ``import airflow.sdk`` alone; then our modules byte-compiled (as deployed); then our
-    modules from source without byte-code (as in this repository's environment).
-
-    :param quiet_timeout: first wait up to this long for other work on the machine to stop (0: do not).
-    :param parallel: interpreters run at once; above 1 they disturb each other (the smoke run uses 2).
+    ``parallel`` interpreters run at once: above 1 they disturb each other (the smoke run uses 2).
     """
     if quiet_timeout > 0:
         wait_for_quiet(timeout=quiet_timeout)

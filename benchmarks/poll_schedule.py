@@ -1,13 +1,6 @@
 """API calls per generation: the adaptive poll schedule against fixed 5 s polling.
 
-Generations of 10 s, 60 s and 300 s (each +-20 %, K of each) run in the sandbox; for each one a real
-``CreatifyGenerationTrigger`` waits on it, either with the product's adaptive schedule (poll_interval
-30 s, at least 5 s) or fixed at 5 s. Counted from the sandbox's request log: status requests per
-generation. Measured by the client: detection delay (the generation's done time to the trigger's event).
-
-Time is scaled (``--time-scale 0.1`` runs a 300 s generation in 30 s, and every interval with it): the
-request counts and the delay as a share of the generation's time do not depend on the scale; delays are
-reported in unscaled seconds.
+Method and figures: docs/performance.md, "API calls per generation".
 """
 
 from __future__ import annotations

@@ -18,10 +18,7 @@ from benchmarks.common import rss_bytes
 
 
 class RssSampler(threading.Thread):
-    """Samples an RSS every ``interval`` seconds; keeps the first sample and the peak.
-
-    ``measure`` gives the RSS in bytes: this process's by default.
-    """
+    """Samples an RSS (``measure``: this process's) every ``interval`` s; keeps the first and the peak."""
 
     def __init__(self, interval: float, measure: Callable[[], int] = rss_bytes) -> None:
         super().__init__(daemon=True, name="rss-sampler")
@@ -43,11 +40,9 @@ class RssSampler(threading.Thread):
 
 
 class GcPauses:
-    """Garbage-collector pauses, seen through ``gc.callbacks``.
+    """Garbage-collector pauses, seen through ``gc.callbacks``: count, longest and total per generation.
 
-    It keeps the count, the longest pause and the total per generation (wall clock), and their CPU time.
-    It also keeps the pauses themselves, to take them out of each heartbeat: all of them, or the ``keep``
-    most recent (a bounded queue, for a run of an hour).
+    The pauses themselves are kept (the ``keep`` most recent), to take them out of each heartbeat.
     """
 
     def __init__(self, keep: int | None = None) -> None:
@@ -123,10 +118,7 @@ Beat = Callable[[float, float, float], None]
 
 
 async def heartbeat(on_beat: Beat, stop: asyncio.Event, every: float) -> None:
-    """Sleep ``every`` seconds again and again until ``stop``; hand each beat to ``on_beat``.
-
-    How late a beat woke (``woke - start - every``) is the loop's lag.
-    """
+    """Sleep ``every`` seconds until ``stop``; hand each beat on (its lag: ``woke - start - every``)."""
     while not stop.is_set():
         start, cpu = time.perf_counter(), time.thread_time()
         await asyncio.sleep(every)

@@ -1,10 +1,6 @@
 """Run the benchmarks: each prints its table and targets and writes ``benchmarks/results/<name>.json``.
 
-Every benchmark module has ``NAME``, ``run()`` (the full size), ``smoke()`` (a small size, what the test
-suite runs) and ``report(result) -> str`` (see ``benchmarks.common.main``); each result holds ``targets``
-(see ``benchmarks.common.target``).
-A summary of every target closes the output and goes to ``benchmarks/results/summary.json``
-(``--results-dir``: another folder; the tests run each benchmark's smoke size this way).
+A summary of every target closes the output (``summary.json``). How: docs/development.md, "Benchmarks".
 
 Usage: python -m benchmarks.run [--smoke] [--only triggerer_cost,poll_schedule] [--results-dir DIR]
 """

@@ -1,40 +1,7 @@
 """Triggerer cost: N concurrent Creatify waits in one event loop: baseline, per-id, batched and naive.
 
-Each (N, variant) runs in fresh Python processes (so peak RSS and warm caches of one variant do not leak
-into the next) against one sandbox started as a separate process (``python -m
-airflow_provider_creatify.sandbox``), whose CPU is therefore not counted but reported (``sandbox CPU``:
-the cores it used, so a saturated sandbox shows). The sandbox serves HTTPS with a throw-away
-certificate, like the real API (``--plain-http``: HTTP). In each process:
-
-1. One warm-up read with the variant's code path (imports, connection lookup code), not measured.
-2. N generations are created with ``requests`` (sandbox: ``--generation-seconds``, default 10 s); the
-   moment each answer came is when the generation will be done, ``--generation-seconds`` later.
-3. RSS is read, N triggers are built and run concurrently in one event loop exactly as the triggerer
-   runs them (``async for event in trigger.run()``); only this wait is measured.
-
-Poll interval 1 s with 10 s generations: each wait makes about 10 status reads ("wait-polls"), at 1000
-wait-polls/s for N = 1000 (ten times a triggerer's load at the provider's default 10 s interval).
-Wait-polls are counted where a wait reads (the product trigger's ``_read``, the baseline's ``poll``),
-HTTP status requests at the transport (``CountingTransport``): with batching one request serves up to
-100 wait-polls. The product triggers are given ``min_poll_interval = poll_interval``, so every variant
-polls at the same fixed interval.
-
-The variants, ``baseline``, ``per_id``, ``batched`` and ``naive``, are those of
-``benchmarks/triggerer_variants.py`` (what each is: its docstring and ``VARIANTS``); the baseline is not
-run above N = 1000. ``cpu_vs_naive_x`` (each row's CPU per wait-poll over the naive loop's at its N) is
-how far above the floor a variant is.
-
-Each (N, variant) is measured twice, in two processes. The CPU pass runs the wait alone and gives the CPU
-seconds of the process (``time.process_time()``, user + system) per wait-poll, requests per wait-poll and
-the detection delay (from the generation's end to its event; median and p95). The latency pass runs it
-beside the measuring harness: a 10 ms ``asyncio.sleep`` heartbeat and a 50 ms RSS sampler thread, which
-on their own cost 2-3 % of a core here. It gives: peak RSS during the wait (``VmHWM`` reset before the
-wait, and the sampler) minus the RSS before the triggers were built, per wait; event-loop lag (overshoot
-of the heartbeat: max and p99; the max within the first two poll intervals, when every trigger makes its
-first read; the max once the garbage collector's pauses inside each beat are taken out); full
-(generation 2) garbage-collection pauses; wall time; the events. The rest of the machine's load during
-the wait (``/proc/stat``; the run waits for a quiet machine first) is recorded too. ``--profile``: see
-:func:`run`.
+Each (N, variant) runs twice in fresh processes against one sandbox process: a CPU pass, then a latency
+pass beside the heartbeat and RSS sampler. Method and figures: docs/performance.md, "Triggerer cost".
 """
 
 from __future__ import annotations
@@ -206,8 +173,7 @@ async def _run_wait(
     sandbox_pid: int | None,
     profiler: cProfile.Profile | None,
 ) -> Wait:
-    """Run the triggers to their events as the triggerer does; measure CPU, wall time and, with
-    ``harness``, the loop's heartbeat."""
+    """Run the triggers to their events as the triggerer does; with ``harness``, beside a heartbeat."""
     lags: list[tuple[float, float]] = []
     stop = asyncio.Event()
 
@@ -378,10 +344,7 @@ def measure(
     profile_path: str | None = None,
     harness: bool = True,
 ) -> dict[str, Any]:
-    """Measure one (N, variant) in this process; the connection comes from AIRFLOW_CONN_CREATIFY_DEFAULT.
-
-    :param harness: the latency pass (heartbeat and RSS sampler running); ``False``: the CPU pass.
-    """
+    """Measure one (N, variant) in this process: the latency pass with ``harness``, else the CPU pass."""
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     raise_open_files_limit()
@@ -433,10 +396,7 @@ def _run_child(
 
 
 def evaluate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The batched trigger's targets: at N=1000 and 5000 (those run, else the largest N) requests and CPU
-    against the naive loop; at N=1000 (or the largest) CPU against the per-id trigger and the baseline,
-    RSS and detection delay (against per-id's, or the naive loop's when per-id was not run); at N=5000 (or
-    the largest) the loop lag without garbage-collection pauses."""
+    """The batched trigger's targets, each at its N (or the largest N run)."""
     by = {(row["variant"], row["n"]): row for row in rows}
     sizes = sorted({row["n"] for row in rows})
     n = TARGET_N if TARGET_N in sizes else max(sizes)
@@ -515,14 +475,10 @@ def run(
     plain_http: bool = False,
     profile: str | None = None,
 ) -> dict[str, Any]:
-    """Run every (N, variant) against one sandbox process; return rows, targets and machine info.
+    """Run every (N, variant) against one sandbox process; return rows and targets.
 
-    :param quiet_timeout: before each measurement, wait up to this long for other work on the machine to
-        stop (0: do not wait). ``other_load_cores`` in each row says how busy the rest of the machine was.
-    :param parallel: measurements run at once; above 1 they disturb each other (the smoke run uses 2).
-    :param plain_http: the sandbox serves plain HTTP, not HTTPS (as the real API).
-    :param profile: only this variant's CPU pass at the largest N, under cProfile (its CPU inflated); the
-        profile goes to ``results/triggerer_cost_profile_<variant>_<N>.txt``.
+    ``parallel`` measurements run at once: above 1 they disturb each other (the smoke run uses 2).
+    ``profile``: that variant's CPU pass alone, at the largest N, under cProfile (into ``results/``).
     """
     if profile:
         variants, sizes = (profile,), (max(sizes),)

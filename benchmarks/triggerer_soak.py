@@ -1,26 +1,8 @@
 """Triggerer soak: ~N waits live all the time in one event loop, for minutes to an hour: lag, RSS, growth.
 
-What a busy triggerer lives through: generations finish and new tasks defer all the time. Three processes:
-
-- the **feeder**: the sandbox (:class:`CreatifySandbox`, HTTPS with a throw-away certificate, in a thread)
-  and the client that creates generations through its HTTP API (``requests``, one create at a time, each
-  generation's length drawn uniformly from ``--min-seconds`` to ``--max-seconds`` by setting the running
-  sandbox's ``generation_seconds`` before its create). Its CPU is reported (the sandbox's and the
-  creator's apart), not counted: in a deployment the creates come from workers, the reads from the API.
-  Why lengths of 30-240 s: docs/performance.md, "Ten thousand waits, and an hour of them".
-- the **triggerer** (measured): one event loop running one :class:`CreatifyGenerationTrigger` per wait
-  exactly as Airflow's triggerer does (``async for event in trigger.run()``), the product path (batched
-  reads, adaptive schedule), with the product's default poll interval: a fifth of the generation's age,
-  between 5 and 10 s (``--poll-interval``, ``--min-poll-interval``). Each ended wait asks the feeder for a
-  new generation, whose id starts a new trigger (a new task deferring): ~N waits stay live.
-- this process, which starts both (pipes between them) and prints the report.
-
-Everything before the end of ``--warmup-minutes`` is warm-up (the first N creates, the first turnover,
-caches filling) and left out. What the triggerer measures after it is what the report's :data:`LEGEND`
-says: the GC pauses are taken out of the lag as in ``triggerer_cost``; the on-CPU figure bounds the lag
-when a loaded machine leaves the loop waiting for a CPU; the heartbeat and the RSS sampler (2-3 % of a
-core) count in the CPU. Aggregates only (histograms, bounded queues): the harness itself does not grow
-over an hour.
+Three processes: the feeder (the sandbox and the client that creates generations), the triggerer
+(measured) and this one, which starts both and reports. Method and figures: docs/performance.md,
+"Ten thousand waits, and an hour of them".
 """
 
 from __future__ import annotations
@@ -92,8 +74,7 @@ OPTIONS = (
 
 
 def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
-    """Serve the sandbox; for each line ``k`` read from ``requests_fd`` create k generations and write
-    ``<id> <when it will be done>`` lines to ``ids_fd``; stop at end of input."""
+    """Serve the sandbox; for each ``k`` read, create k generations and write ``<id> <done at>`` lines."""
     import requests
 
     from airflow_provider_creatify.endpoints import GENERATIONS_PATH

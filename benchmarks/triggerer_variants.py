@@ -103,12 +103,7 @@ class _FixedIntervalTrigger(BaseTrigger):
 
 
 class BaselineTrigger(_FixedIntervalTrigger):
-    """The common way to write this trigger (a benchmark artefact, not product code).
-
-    Like apache-airflow-providers-dbt-cloud's: every poll looks the connection up again
-    (``get_async_connection``) and opens a new ``aiohttp.ClientSession``. Same events as the product
-    trigger: ``done`` / ``failed`` with the generation, ``timeout``, ``error``.
-    """
+    """The common way to write this trigger, as dbt Cloud's: a connection lookup and a session per poll."""
 
     creatify_conn_id = CreatifyHook.default_conn_name
 
@@ -157,8 +152,7 @@ class ProductHook(CreatifyHook):
 
 
 class ProductTrigger(CreatifyGenerationTrigger):
-    """The product trigger as shipped (batched reads), its wait-polls counted (failed requests are counted
-    by :class:`CountingTransport`)."""
+    """The product trigger as shipped (batched reads), its wait-polls counted."""
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -179,10 +173,7 @@ class PerIdTrigger(ProductTrigger):
 
 
 class NaiveBatch:
-    """The naive batched loop's reads (one per process, a benchmark artefact): the ids asked for within
-    :attr:`window` seconds (or until 100 are asked for) go in one ``GET /api/asset_generator/?ids=`` over
-    one aiohttp session, its answer parsed once, each wait handed its item. Nothing else: no logging, no
-    error handling beyond failing the waits of a failed request, no objects per generation."""
+    """The naive batched loop's reads: the ids due within :attr:`window` s share one ``?ids=`` GET per 100."""
 
     window = 0.2
 
@@ -254,10 +245,7 @@ NAIVE = NaiveBatch()
 
 
 class NaiveTrigger(_FixedIntervalTrigger):
-    """The naive batched loop's wait (a benchmark artefact): the floor a trigger can reach. One coroutine
-    per wait, as the triggerer runs any trigger: start at a random moment of the first interval, then ask
-    :data:`NAIVE` for the status, end on done or failed, else sleep; nothing else (no logging, schedule,
-    error streak or parsing of its own)."""
+    """The naive loop's wait, the floor: start at a random moment, then ask :data:`NAIVE` and sleep."""
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await NAIVE.open()
@@ -279,8 +267,7 @@ class NaiveTrigger(_FixedIntervalTrigger):
 def make_trigger(
     variant: str, generation_id: str, deadline: float, poll_interval: float, last_status: str | None = None
 ) -> BaseTrigger:
-    """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned); the
-    product's with ``last_status``, as the operator defers it."""
+    """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned)."""
     if variant == "baseline":
         return BaselineTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
     if variant == "naive":

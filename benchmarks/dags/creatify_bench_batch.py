@@ -1,11 +1,7 @@
 """Benchmark DAG: one deferrable ``CreatifyBatchGenerationOperator`` task, its items read from a file.
 
-``creatify_bench_batch`` takes ``items_path`` (JSON lines) and ``output_path`` (a folder) as params, so
-one DAG serves every size; ``poll_interval`` comes from ``CREATIFY_BENCH_POLL_INTERVAL``. Each worker
-task process of it (the first try's, which submits and defers, and each resumed one) appends one line
-to ``CREATIFY_BENCH_STARTS`` when its ``execute`` or ``execute_complete`` ends, deferral included: its
-pid, and its ``VmHWM`` (peak RSS) from ``/proc/self/status`` at the start and at the end. Read in the
-process itself, that peak misses nothing a sampler from outside would miss between two samples.
+Each task process appends one line to ``CREATIFY_BENCH_STARTS`` when its work ends: its ``VmHWM`` (peak
+RSS), read in the process itself, so no peak falls between two samples.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Benchmark DAGs: M mapped Creatify generations (M from ``CREATIFY_BENCH_MAPPED``), deferrable by config.
 
-Two DAGs, the same but for ``end_from_trigger``: ``creatify_bench_end_in_triggerer`` (a success ends the
-task in the triggerer) and ``creatify_bench_resume_in_worker`` (a worker resumes the task to finish it);
-``creatify_bench_warm_up`` runs first, so that neither pays for what Airflow builds on first use (the
-triggerer's in-process API server takes seconds to build at its first XCom push); besides one such
-generation it has one with an Asset outlet, which a worker finishes (Asset events come from the worker).
-Every worker task process appends one line to ``CREATIFY_BENCH_STARTS`` (``on_execute_callback`` runs at
-the start of each, the resumed ones included): how the benchmark counts worker processes.
-
-``retries=3``: Airflow (3.1.1 and 3.3.2) can fail a deferred task whose resumed attempt is already running
-when the scheduler drains the stale executor event of the deferral (apache/airflow#72716, #71580), and it
-can hit the retry too (seen on 3.1.1: 1 smoke run in 6 failed with ``retries=1``). On 3.3+ a retry resumes
-the stored generation (``task_state_store``) without a second POST; the benchmark reports the retries.
+``creatify_bench_end_in_triggerer`` and ``creatify_bench_resume_in_worker`` differ in ``end_from_trigger``;
+``creatify_bench_warm_up`` runs first (one generation, and one with an Asset outlet). ``retries=3``: why,
+docs/performance.md, "End to end".
 """
 
 from __future__ import annotations
