@@ -23,9 +23,7 @@ from typing import Any
 from airflow_provider_creatify.links import CreatifyAssetLink
 from benchmarks.common import (
     Option,
-    format_machine,
     format_table,
-    format_targets,
     group_cpu_seconds,
     main,
     target,
@@ -388,9 +386,8 @@ def runs_report(
     header: Sequence[str],
     runs: dict[str, dict[str, Any]],
     metrics: Sequence[tuple[str, str]],
-    targets: Sequence[dict[str, Any]],
 ) -> str:
-    """The header lines, a table of the ``metrics`` (key, label) with one column per run, the targets."""
+    """The header lines, then a table of the ``metrics`` (key, label) with one column per run."""
     rows = []
     for key, label in metrics:
         row: dict[str, Any] = {"metric": label}
@@ -403,7 +400,7 @@ def runs_report(
             )
         rows.append(row)
     columns = [("metric", "metric", ""), *((name, name.replace("_", " "), "") for name in runs)]
-    return "\n".join([*header, "", format_table(rows, columns), "", "Targets", format_targets(targets)])
+    return "\n".join([*header, "", format_table(rows, columns)])
 
 
 def report(result: dict[str, Any]) -> str:
@@ -411,12 +408,11 @@ def report(result: dict[str, Any]) -> str:
     header = [
         f"Airflow end to end: {result['mapped']} mapped generations of "
         f"{result['generation_seconds']:g} s per mode (scheduler + triggerer, LocalExecutor, SQLite)",
-        f"Machine: {format_machine(result['machine'])}",
         f"Airflow start-up {result.get('startup_s', 0):.1f} s "
         f"(db migrate {result.get('db_migrate_s', 0):.1f} s)",
         f"Warm-up run: {warm_up_text(result)}",
     ]
-    return runs_report(header, result["modes"], REPORT_ROWS, result["targets"])
+    return runs_report(header, result["modes"], REPORT_ROWS)
 
 
 def succeeded(result: dict[str, Any]) -> bool:

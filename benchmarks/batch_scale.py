@@ -23,7 +23,7 @@ from benchmarks.airflow_e2e import (
     run_mode,
     runs_report,
 )
-from benchmarks.common import Option, format_machine, group_rss_bytes, main, target
+from benchmarks.common import Option, group_rss_bytes, main, target
 from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
@@ -214,7 +214,7 @@ REPORT_ROWS = (
 
 
 def report(result: dict[str, Any]) -> str:
-    """One column per run, the targets below."""
+    """One column per run."""
     runs = {
         name: {
             **found,
@@ -227,11 +227,10 @@ def report(result: dict[str, Any]) -> str:
     header = [
         f"One batch task against mapped tasks: generations of {result['generation_seconds']:g} s, "
         f"the batch read every {result['poll_interval_s']:g} s (LocalExecutor, SQLite)",
-        f"Machine: {format_machine(result['machine'])}",
         f"Airflow start-up {result.get('startup_s', 0):.1f} s; components at rest: "
         f"{result.get('idle_cores', 0):.3f} cores",
     ]
-    return runs_report(header, runs, REPORT_ROWS, result["targets"])
+    return runs_report(header, runs, REPORT_ROWS)
 
 
 def succeeded(result: dict[str, Any]) -> bool:

@@ -327,7 +327,7 @@ def execute(
     found = module.smoke() if smoke else module.run(**(options or {}))
     met = all(t["met"] for t in found.get("targets", []))
     result = {"benchmark": module.NAME, "machine": machine_info(), **found, "targets_met": met}
-    print(module.report(result))
+    print(f"{module.report(result)}\n\nTargets\n{format_targets(result['targets'])}")
     print(f"JSON: {write_results(name or module.NAME + ('_smoke' if smoke else ''), result, results_dir)}")
     return result
 
@@ -364,6 +364,7 @@ def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
             args.out.write_text(json.dumps(found))
         return 0
     options = {option.dest: getattr(args, option.dest) for option in module.OPTIONS}
+    print(f"Machine: {format_machine(machine_info())}\n", flush=True)
     result = execute(module, smoke=args.smoke, options=options, name=args.name, results_dir=args.results_dir)
     succeeded = getattr(module, "succeeded", None)
     return 0 if succeeded is None or succeeded(result) else 1

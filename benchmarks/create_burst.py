@@ -15,14 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (
-    Option,
-    format_machine,
-    format_table,
-    format_targets,
-    main,
-    target,
-)
+from benchmarks.common import Option, format_table, main, target
 from devtools.sandbox_process import SandboxProcess, child_env
 
 NAME = "create_burst"
@@ -186,47 +179,38 @@ def smoke() -> dict[str, Any]:
     return run(creates=40, rate=5, workers=8)
 
 
+#: The report's lines: what, and the result's figures in a format.
+REPORT_ROWS = (
+    ("tasks succeeded / failed", "{succeeded} / {failed}"),
+    ("billed creates (generations) / distinct ids", "{billed} / {distinct_ids}"),
+    ("billed creates per succeeded task", "{billed_per_task:.3f}"),
+    ("create POSTs / answered 429", "{create_posts} / {throttled}"),
+    ("429s: minimum C - N / ratio", "{min_throttled} / {ratio:.2f}x"),
+    ("wall time / ideal floor((C-1)/N)", "{wall_s:.1f} s / {ideal_s} s"),
+    ("creates per second achieved", "{achieved_rate:.1f}"),
+    ("task time median / max", "{task_s_median:.1f} / {task_s_max:.1f} s"),
+)
+
+
+def _fill(text: str, result: dict[str, Any]) -> str:
+    try:
+        return text.format_map(result)
+    except TypeError:  # a figure is None: no task succeeded
+        return "-"
+
+
 def report(result: dict[str, Any]) -> str:
-    """The run as a table, with the targets."""
-    r = result
-    rows = [
-        {"what": "tasks succeeded / failed", "value": f"{r['succeeded']} / {r['failed']}"},
-        {
-            "what": "billed creates (generations) / distinct ids",
-            "value": f"{r['billed']} / {r['distinct_ids']}",
-        },
-        {"what": "billed creates per succeeded task", "value": _num(r["billed_per_task"], ".3f")},
-        {"what": "create POSTs / answered 429", "value": f"{r['create_posts']} / {r['throttled']}"},
-        {
-            "what": "429s: minimum C - N / ratio",
-            "value": f"{r['min_throttled']} / {_num(r['ratio'], '.2f')}x",
-        },
-        {
-            "what": "wall time / ideal floor((C-1)/N)",
-            "value": f"{_num(r['wall_s'], '.1f')} s / {r['ideal_s']} s",
-        },
-        {"what": "creates per second achieved", "value": _num(r["achieved_rate"], ".1f")},
-        {
-            "what": "task time median / max",
-            "value": f"{_num(r['task_s_median'], '.1f')} / {_num(r['task_s_max'], '.1f')} s",
-        },
-    ]
+    """The run as a table, and the errors of failed tasks."""
+    rows = [{"what": what, "value": _fill(text, result)} for what, text in REPORT_ROWS]
     lines = [
-        f"Creates at burst: C = {r['creates']} mapped creates, K = {r['workers']} workers (a process forked "
-        f"per task), sandbox limit N = {r['rate']} creates/s",
-        f"Machine: {format_machine(r['machine'])}",
+        f"Creates at burst: C = {result['creates']} mapped creates, K = {result['workers']} workers (a "
+        f"process forked per task), sandbox limit N = {result['rate']} creates/s",
         "",
         format_table(rows, [("what", "", ""), ("value", "", "")]),
     ]
-    if r["errors"]:
-        lines += ["", "Errors of failed tasks:", *(f"  {e}" for e in r["errors"])]
-    lines += ["", f"Targets: every task succeeds, one billed create each, 429s <= {TARGET_RATIO:g}x C - N"]
-    lines.append(format_targets(r["targets"]))
+    if result["errors"]:
+        lines += ["", "Errors of failed tasks:", *(f"  {e}" for e in result["errors"])]
     return "\n".join(lines)
-
-
-def _num(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":

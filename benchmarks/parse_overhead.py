@@ -19,15 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (
-    Option,
-    format_machine,
-    format_table,
-    format_targets,
-    main,
-    target,
-    wait_for_quiet,
-)
+from benchmarks.common import Option, format_table, main, target, wait_for_quiet
 from devtools.sandbox_process import child_env
 
 NAME = "parse_overhead"
@@ -202,14 +194,13 @@ HEAVY_COLUMNS = [
 
 
 def report(result: dict[str, Any]) -> str:
-    """The result as readable text with the targets."""
+    """The timings, the modules our import adds, and where the import time goes."""
     ours, sdk = result["ours_after_sdk_ms"], result["import_airflow_sdk_ms"]
     src = result["ours_after_sdk_no_bytecode_ms"]
     heavy_rows = [{"module": name, **flags} for name, flags in result["heavy_modules"].items()]
     it = result["importtime"]
     lines = [
         f"DAG-parse overhead of {', '.join(result['modules'])} ({result['runs']} fresh interpreters each)",
-        f"Machine: {format_machine(result['machine'])}",
         "",
         f"import airflow.sdk alone:        median {sdk['median']:.1f} ms (min {sdk['min']:.1f})",
         f"our modules after airflow.sdk:   median {ours['median']:.1f} ms (min {ours['min']:.1f}), "
@@ -226,9 +217,6 @@ def report(result: dict[str, Any]) -> str:
             it["top_self"],
             [("module", "module", ""), ("self_us", "self us", "d"), ("cumulative_us", "cumulative us", "d")],
         ),
-        "",
-        "Targets:",
-        format_targets(result["targets"]),
     ]
     return "\n".join(lines)
 

@@ -31,9 +31,7 @@ from benchmarks.common import (
     RESULTS_DIR,
     Option,
     child_command,
-    format_machine,
     format_table,
-    format_targets,
     log_as_trigger_runner,
     main,
     peak_rss_bytes,
@@ -580,13 +578,12 @@ other load: cores busy elsewhere."""
 
 
 def report(result: dict[str, Any]) -> str:
-    """The result as a readable table with the targets."""
+    """The rows as a table, the variants and a legend."""
     s = result["settings"]
     return "\n".join(
         [
             f"Triggerer cost: N concurrent waits in one event loop ({s['generation_seconds']:g} s "
             f"generations, {s['poll_interval']:g} s polls, {s['transport'].upper()} on loopback)",
-            f"Machine: {format_machine(result['machine'])}",
             "",
             format_table(result["rows"], COLUMNS),
             "",
@@ -594,15 +591,6 @@ def report(result: dict[str, Any]) -> str:
             f"  (the baseline is not run above N={BASELINE_MAX_N})",
             "",
             LEGEND,
-            "",
-            f"Targets (the batched trigger): <= {TARGET_REQUESTS_PER_POLL:g} requests per wait-poll and "
-            f"<= {TARGET_CPU_VS_NAIVE:g}x the naive loop's CPU (at N={FLOOR_TARGET_NS[0]} and "
-            f"{FLOOR_TARGET_NS[1]}), "
-            f">= {TARGET_CPU_VS_PER_ID:g}x less CPU than per-id and >= {TARGET_CPU_VS_BASELINE:g}x less "
-            f"than the baseline, <= {TARGET_RSS_KB:g} KB per wait, median delay <= {TARGET_DELAY_S:g} s "
-            f"worse than per-id (all at N={TARGET_N}); worst loop lag without GC < {TARGET_LAG_MS:g} ms "
-            f"at N={LAG_TARGET_N}",
-            format_targets(result["targets"]),
             *(
                 f"cProfile of {r['variant']} at N={r['n']}: {r['profile']}"
                 for r in result["rows"]
