@@ -13,10 +13,12 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -148,28 +150,47 @@ def system_busy_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / _CLOCK_TICKS
 
 
-def busy_cores(seconds: float = 1.0) -> float:
-    """How many cores were busy, all processes together, over the next ``seconds``."""
-    start = system_busy_seconds()
-    time.sleep(seconds)
-    return (system_busy_seconds() - start) / seconds
-
-
-def wait_for_quiet(max_busy_cores: float = 0.3, timeout: float = 300.0, log: bool = True) -> float:
-    """Wait until other work leaves the machine nearly idle, up to ``timeout`` s; return the busy cores."""
+def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3) -> None:
+    """Wait up to ``timeout`` s until other work leaves the machine nearly idle (one-second samples)."""
     deadline = time.monotonic() + timeout
-    warned = False
-    while True:
-        busy = busy_cores(1.0)
-        if busy <= max_busy_cores or time.monotonic() >= deadline:
-            if busy > max_busy_cores and log:
-                print(
-                    f"  warning: the machine is still busy ({busy:.2f} cores); measuring anyway", flush=True
-                )
-            return busy
-        if log and not warned:
+    said = False
+    while timeout > 0:
+        start = system_busy_seconds()
+        time.sleep(1.0)
+        busy = system_busy_seconds() - start
+        if busy <= max_busy_cores:
+            return
+        if time.monotonic() >= deadline:
+            print(f"  warning: the machine is still busy ({busy:.2f} cores); measuring anyway", flush=True)
+            return
+        if not said:
             print(f"  waiting for the machine to be quiet ({busy:.2f} cores busy)...", flush=True)
-            warned = True
+            said = True
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU and wall seconds: this process's (all, system), another process's, and the whole machine's."""
+
+    cpu: float
+    system: float
+    wall: float
+    busy: float  # every process on the machine
+    other: float  # the process ``pid``
+
+    @classmethod
+    def now(cls, pid: int | None = None) -> Usage:
+        """The counters now (subtract two for a span)."""
+        other = process_cpu_seconds(pid) if pid else 0.0
+        return cls(time.process_time(), os.times().system, time.perf_counter(), system_busy_seconds(), other)
+
+    def __sub__(self, start: Usage) -> Usage:
+        return Usage(*(a - b for a, b in zip(astuple(self), astuple(start), strict=True)))
+
+    @property
+    def other_load_cores(self) -> float:
+        """Cores busy with neither this process nor ``pid``."""
+        return max(0.0, self.busy - self.cpu - self.other) / self.wall
 
 
 # -- statistics --------------------------------------------------------------------------------------------
@@ -336,6 +357,27 @@ def child_command(module: str, function: str, out: Path | None = None, **kwargs:
     """The command that runs ``module.function(**kwargs)`` in a fresh interpreter; its result to ``out``."""
     command = [sys.executable, "-m", module, "--child", function, "--kwargs", json.dumps(kwargs)]
     return command + (["--out", str(out)] if out else [])
+
+
+def run_child(
+    module: str,
+    function: str,
+    *,
+    env: dict[str, str],
+    timeout: float,
+    pass_fds: Sequence[int] = (),
+    **kwargs: Any,
+) -> Any:
+    """Run ``module.function(**kwargs)`` in a fresh interpreter (:func:`child_command`); return its result."""
+    with tempfile.TemporaryDirectory(prefix="creatify-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        command = child_command(module, function, out, **kwargs)
+        done = subprocess.run(
+            command, env=env, pass_fds=pass_fds, stderr=subprocess.PIPE, text=True, timeout=timeout
+        )
+        if done.returncode != 0 or not out.exists():
+            raise RuntimeError(f"{function} {kwargs} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        return json.loads(out.read_text())
 
 
 def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:

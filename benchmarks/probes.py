@@ -113,11 +113,57 @@ class Histogram:
         return self.max
 
 
-#: What a heartbeat hands on after each beat: when it started, when it woke, the thread's CPU in between.
-Beat = Callable[[float, float, float], None]
+class LoopLag:
+    """A heartbeat's lags, as histograms: all, net of the GC pauses within each beat, and the loop's CPU.
+
+    While not ``measuring`` a beat counts only in ``early_max`` (a warm-up); so does one that woke before
+    ``early_until`` (``time.perf_counter()``: a start-up burst).
+    """
+
+    def __init__(self, gc_pauses: GcPauses, every: float, early: str) -> None:
+        self.gc_pauses = gc_pauses
+        self.every = every
+        self.early = early  # what the early beats are, for the name of their figure
+        self.lags, self.net, self.cpu = (Histogram(0.0005, 4000) for _ in range(3))
+        self.early_max = 0.0
+        self.early_until = -math.inf
+        self.measuring = True
+
+    def __call__(self, start: float, woke: float, cpu: float) -> None:
+        lag = woke - start - self.every
+        if woke < self.early_until or not self.measuring:
+            self.early_max = max(self.early_max, lag)
+        if self.measuring:
+            gc_wall, gc_cpu = self.gc_pauses.overlap(start, woke)
+            self.lags.add(lag)
+            self.net.add(max(0.0, lag - gc_wall))
+            self.cpu.add(max(0.0, cpu - gc_cpu))  # the most the loop could be late on an idle core
+
+    def figures(self) -> dict[str, Any]:
+        """The lags and the GC pauses in milliseconds (``None``: no beat)."""
+        gc = self.gc_pauses
+
+        def ms(value: float | None) -> float | None:
+            return None if value is None or not self.lags.count else 1000 * value
+
+        return {
+            "loop_lag_max_ms": ms(self.lags.max),
+            "loop_lag_p99_ms": ms(self.lags.percentile(99)),
+            "loop_lag_max_ms_without_gc": ms(self.net.max),
+            "loop_lag_p99_ms_without_gc": ms(self.net.percentile(99)),
+            "loop_cpu_max_ms_without_gc": ms(self.cpu.max),
+            "loop_cpu_p99_ms_without_gc": ms(self.cpu.percentile(99)),
+            f"loop_lag_max_ms_{self.early}": ms(self.early_max),
+            "heartbeats": self.lags.count,
+            "gc_collections": gc.count,
+            "gc_longest_pause_ms": [1000 * pause for pause in gc.longest],
+            "gc_gen2_longest_ms": 1000 * gc.longest[2],
+            "gc_total_pause_ms": 1000 * gc.total,
+            "gc_total_cpu_ms": 1000 * gc.total_cpu,
+        }
 
 
-async def heartbeat(on_beat: Beat, stop: asyncio.Event, every: float) -> None:
+async def heartbeat(on_beat: LoopLag, stop: asyncio.Event, every: float) -> None:
     """Sleep ``every`` seconds until ``stop``; hand each beat on (its lag: ``woke - start - every``)."""
     while not stop.is_set():
         start, cpu = time.perf_counter(), time.thread_time()

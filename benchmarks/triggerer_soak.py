@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import random
 import subprocess
@@ -22,17 +21,18 @@ from typing import IO, Any
 
 from benchmarks.common import (
     Option,
+    Usage,
     child_command,
     format_table,
     log_as_trigger_runner,
     main,
     process_cpu_seconds,
     rss_bytes,
+    run_child,
     slope_per_minute,
-    system_busy_seconds,
     target,
 )
-from benchmarks.probes import GcPauses, Histogram, heartbeat
+from benchmarks.probes import GcPauses, Histogram, LoopLag, heartbeat
 from devtools.sandbox_process import child_env, raise_open_files_limit
 
 NAME = "triggerer_soak"
@@ -40,7 +40,7 @@ WAITS = 10_000
 MINUTES = 60.0  # the soak, by hand
 RUN_MINUTES = 10.0  # what ``python -m benchmarks.run`` runs
 WARMUP_MINUTES = 5.0
-MIN_SECONDS, MAX_SECONDS = 30.0, 240.0  # generation lengths, uniform (see the module doc)
+MIN_SECONDS, MAX_SECONDS = 30.0, 240.0  # generation lengths, uniform
 POLL_INTERVAL, MIN_POLL_INTERVAL = 10.0, 5.0  # the product's defaults
 SMOKE_WAITS = 300
 SMOKE: dict[str, float] = {
@@ -54,9 +54,6 @@ SMOKE: dict[str, float] = {
 HEARTBEAT_SECONDS = 0.01
 SEED = 23  # of the generation lengths (the feeder's) and the sandbox
 REFILL_SECONDS = 0.2  # how often ended waits are replaced (asked of the feeder together)
-TARGET_LAG_MS = 100.0  # worst loop lag net of GC pauses
-TARGET_RSS_KB = 15.0  # per live wait
-TARGET_GROWTH_PCT = 5.0  # RSS from the end of warm-up to the end
 OPTIONS = (
     Option("--waits", WAITS, "live waits"),
     Option("--minutes", MINUTES, "the whole run"),
@@ -108,7 +105,7 @@ def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
 
 
 class Soak:
-    """~``waits`` triggers live in this event loop; what they cost, aggregated (see the module doc)."""
+    """~``waits`` triggers live in this event loop; what they cost, in aggregates that do not grow."""
 
     def __init__(self, cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int) -> None:
         self.cfg = cfg
@@ -117,19 +114,15 @@ class Soak:
         self.feeder_pid = feeder_pid
         self.live: set[asyncio.Task[None]] = set()
         self.to_refill = 0
-        self.measuring = False
         self.statuses: Counter[str] = Counter()
         self.delays = Histogram(0.01, 12_000)  # seconds
-        self.lags = Histogram(0.0005, 4000)  # seconds
-        self.lags_net = Histogram(0.0005, 4000)
-        self.lags_cpu = Histogram(0.0005, 4000)
-        self.lag_warmup_max = 0.0
-        self.gc = GcPauses(keep=2000)
+        self.lag = LoopLag(GcPauses(keep=2000), HEARTBEAT_SECONDS, early="warmup")
+        self.lag.measuring = False
         self.samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS, live waits)
 
     async def _consume(self, trigger: Any, done_at: float) -> None:
         async for event in trigger.run():  # as the triggerer runs a trigger
-            if self.measuring:
+            if self.lag.measuring:
                 self.statuses[event.payload["status"]] += 1
                 self.delays.add(max(0.0, time.time() - done_at))
         self.to_refill += 1
@@ -163,18 +156,6 @@ class Soak:
                 self.asked.write(f"{self.to_refill}\n".encode())  # a few bytes: the pipe never fills
                 self.to_refill = 0
 
-    def _beat(self, start: float, woke: float, cpu: float) -> None:
-        """One heartbeat: its lag, and the loop's own CPU within it (GC out), once measuring."""
-        lag = woke - start - HEARTBEAT_SECONDS
-        if self.measuring:
-            gc_wall, gc_cpu = self.gc.overlap(start, woke)
-            self.lags.add(lag)
-            self.lags_net.add(max(0.0, lag - gc_wall))
-            # the loop's own CPU work within the beat: the most it could be late on an idle core
-            self.lags_cpu.add(max(0.0, cpu - gc_cpu))
-        else:
-            self.lag_warmup_max = max(self.lag_warmup_max, lag)
-
     async def _sample(self, stop: asyncio.Event, t0: float, every: float) -> None:
         while not stop.is_set():
             now = time.monotonic() - t0
@@ -198,77 +179,51 @@ class Soak:
         stop = asyncio.Event()
         t0 = time.monotonic()
         every = min(5.0, cfg["minutes"] * 60 / 200)
-        gc.callbacks.append(self.gc)
+        gc.callbacks.append(self.lag.gc_pauses)
         helpers = [
             asyncio.create_task(self._start_triggers()),
             asyncio.create_task(self._refill(stop)),
-            asyncio.create_task(heartbeat(self._beat, stop, HEARTBEAT_SECONDS)),
+            asyncio.create_task(heartbeat(self.lag, stop, HEARTBEAT_SECONDS)),
             asyncio.create_task(self._sample(stop, t0, every)),
         ]
         await asyncio.sleep(cfg["warmup_minutes"] * 60)
         warm = len(self.samples)
-        self.gc.reset()
+        self.lag.gc_pauses.reset()
         POLLS.reset()
-        self.measuring = True
-        cpu, times, wall = time.process_time(), os.times(), time.perf_counter()
-        feeder_cpu = process_cpu_seconds(self.feeder_pid)
+        self.lag.measuring = True
+        start = Usage.now(self.feeder_pid)
         creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid)
-        busy = system_busy_seconds()
         await asyncio.sleep((cfg["minutes"] - cfg["warmup_minutes"]) * 60)
         self.samples.append((time.monotonic() - t0, rss_bytes(), len(self.live)))
-        self.measuring = False
-        wall = time.perf_counter() - wall
-        cpu, system = time.process_time() - cpu, os.times().system - times.system
+        self.lag.measuring = False
+        used = Usage.now(self.feeder_pid) - start
         creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid) - creator_cpu
-        feeder_cpu = process_cpu_seconds(self.feeder_pid) - feeder_cpu
-        busy = system_busy_seconds() - busy
-        polled = POLLS.figures(cpu, system, wall)
         stop.set()
-        gc.callbacks.remove(self.gc)
+        gc.callbacks.remove(self.lag.gc_pauses)
         self.asked.close()  # the feeder stops
         for task in [*self.live, *helpers]:
             task.cancel()
         await asyncio.gather(*self.live, *helpers, return_exceptions=True)
 
         after = self.samples[warm:]
-        rss = sorted(r for _, r, _ in after)
+        rss_median = sorted(r for _, r, _ in after)[len(after) // 2]
         live_mean = sum(n for _, _, n in after) / len(after)
         minute = max(1, sum(1 for t, _, _ in after if t <= after[0][0] + 60))
         rss_warm = sum(r for _, r, _ in after[:minute]) / minute
         rss_end = sum(r for _, r, _ in after[-minute:]) / minute
-
-        def ms(value: float | None) -> float | None:
-            return None if value is None else 1000 * value
-
         return {
-            "measured_seconds": wall,
             "live_mean": live_mean,
             "live_min": min(n for _, _, n in after),
             "waits_ended": sum(self.statuses.values()),
             "event_statuses": dict(self.statuses),
-            **polled,
-            "polls_per_second": polled["polls"] / wall,
-            "sandbox_cpu_share": (feeder_cpu - creator_cpu) / wall,
-            "creator_cpu_share": creator_cpu / wall,
-            "other_load_cores": max(0.0, busy - cpu - feeder_cpu) / wall,
-            "loop_lag_max_ms": ms(self.lags.max),
-            "loop_lag_p99_ms": ms(self.lags.percentile(99)),
-            "loop_lag_max_ms_without_gc": ms(self.lags_net.max),
-            "loop_lag_p99_ms_without_gc": ms(self.lags_net.percentile(99)),
-            "loop_cpu_max_ms_without_gc": ms(self.lags_cpu.max),
-            "loop_cpu_p99_ms_without_gc": ms(self.lags_cpu.percentile(99)),
-            "loop_lag_max_ms_warmup": ms(self.lag_warmup_max),
-            "heartbeats": self.lags.count,
-            "gc_collections": self.gc.count,
-            "gc_longest_pause_ms": [1000 * pause for pause in self.gc.longest],
-            "gc_total_pause_ms": 1000 * self.gc.total,
-            "gc_total_cpu_ms": 1000 * self.gc.total_cpu,
+            **POLLS.figures(used),
+            "sandbox_cpu_share": (used.other - creator_cpu) / used.wall,
+            "creator_cpu_share": creator_cpu / used.wall,
+            **self.lag.figures(),
             "detection_delay_median_s": self.delays.percentile(50),
             "detection_delay_p95_s": self.delays.percentile(95),
             "rss_before_mb": rss_before / 2**20,
-            "rss_median_mb": rss[len(rss) // 2] / 2**20,
-            "rss_peak_mb": rss[-1] / 2**20,
-            "rss_kb_per_wait": (rss[len(rss) // 2] - rss_before) / 1024 / live_mean if live_mean else None,
+            "rss_kb_per_wait": (rss_median - rss_before) / 1024 / live_mean if live_mean else None,
             "rss_warm_mb": rss_warm / 2**20,
             "rss_end_mb": rss_end / 2**20,
             "rss_growth_pct": 100 * (rss_end - rss_warm) / rss_warm,
@@ -333,59 +288,39 @@ def run(
         "min_poll_interval": min_poll_interval,
         "seed": SEED,
     }
-    with tempfile.TemporaryDirectory(prefix="creatify-soak-") as tmp:
-        out, logs = Path(tmp) / "result.json", Path(tmp) / "logs.txt"
-        with open(logs, "w+") as log:
-            feeder, env, asked_w, ids_r = _start_feeder(cfg, log)
-            command = child_command(
+    with tempfile.TemporaryFile("w+") as log:
+        feeder, env, asked_w, ids_r = _start_feeder(cfg, log)
+        fds = (asked_w, ids_r)
+        try:
+            found = run_child(
                 "benchmarks.triggerer_soak",
                 "soak",
-                out,
+                env=env,
+                timeout=60 * minutes + 600,
+                pass_fds=fds,
                 cfg=cfg,
                 requests_fd=asked_w,
                 ids_fd=ids_r,
                 feeder_pid=feeder.pid,
             )
-            fds = (asked_w, ids_r)
-            try:
-                child = subprocess.run(
-                    command,
-                    pass_fds=fds,
-                    env=env,
-                    stderr=log,
-                    timeout=60 * minutes + 600,
-                )
-            finally:
-                for fd in fds:
-                    os.close(fd)
-                feeder_exit = feeder.poll()  # None: still serving, as it should be
-                feeder.terminate()
-                feeder.wait(30)
-            if child.returncode != 0 or not out.exists() or feeder_exit is not None:
-                log.seek(0)
-                raise RuntimeError(
-                    f"The soak failed (exit {child.returncode}, feeder {feeder_exit}):\n{log.read()[-5000:]}"
-                )
-            log_bytes = log.seek(0, os.SEEK_END)
-        row = {"n": waits, **json.loads(out.read_text()), "log_bytes": log_bytes}
-    row["feeder_kept_up"] = row["live_mean"] >= 0.95 * waits
+        finally:
+            for fd in fds:
+                os.close(fd)
+            feeder_exit = feeder.poll()  # None: still serving, as it should be
+            feeder.terminate()
+            feeder.wait(30)
+        if feeder_exit is not None:
+            log.seek(0)
+            raise RuntimeError(f"The feeder stopped early (exit {feeder_exit}):\n{log.read()[-5000:]}")
+    row = {"n": waits, **found, "feeder_kept_up": found["live_mean"] >= 0.95 * waits}
     targets = [
         target(
-            f"worst loop lag net of GC, ~{waits} live",
-            row["loop_lag_max_ms_without_gc"],
-            TARGET_LAG_MS,
-            unit="ms",
+            f"worst loop lag net of GC, ~{waits} live", row["loop_lag_max_ms_without_gc"], 100.0, unit="ms"
         ),
-        target(f"RSS per live wait, ~{waits} live", row["rss_kb_per_wait"], TARGET_RSS_KB, unit="KB"),
-        target(
-            f"RSS growth after warm-up, {minutes:g} min", row["rss_growth_pct"], TARGET_GROWTH_PCT, unit="%"
-        ),
+        target(f"RSS per live wait, ~{waits} live", row["rss_kb_per_wait"], 15.0, unit="KB"),
+        target(f"RSS growth after warm-up, {minutes:g} min", row["rss_growth_pct"], 5.0, unit="%"),
     ]
-    return {
-        "settings": {**cfg, "heartbeat_seconds": HEARTBEAT_SECONDS, "transport": "https"},
-        "rows": [row],
-        "targets": targets,
-    }
+    return {"settings": {**cfg, "transport": "https"}, "rows": [row], "targets": targets}
 
 
 def smoke() -> dict[str, Any]:

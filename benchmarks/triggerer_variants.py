@@ -23,6 +23,7 @@ from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
+from benchmarks.common import Usage
 
 #: The status the sandbox's create answers: the operator defers its wait with it (``last_status``).
 CREATED_STATUS = "initializing"
@@ -49,21 +50,24 @@ class PollCounter:
     def reset(self) -> None:
         self.calls = self.errors = self.requests = 0
 
-    def figures(self, cpu: float, system_cpu: float, wall: float) -> dict[str, Any]:
-        """What was counted, and this process's CPU seconds (all, system) per wait-poll and in cores."""
+    def figures(self, used: Usage) -> dict[str, Any]:
+        """What was counted; CPU per wait-poll (this process's, its system part, the other's) and in cores."""
         polls = self.calls
 
-        def per_poll(seconds: float) -> float | None:
-            return 1000 * seconds / polls if polls else None
+        def per_poll(value: float) -> float | None:
+            return value / polls if polls else None
 
         return {
             "polls": polls,
             "poll_errors": self.errors,
             "status_requests": self.requests,
-            "requests_per_poll": self.requests / polls if polls else None,
-            "cpu_ms_per_poll": per_poll(cpu),
-            "cpu_system_ms_per_poll": per_poll(system_cpu),
-            "cpu_share": cpu / wall,
+            "requests_per_poll": per_poll(self.requests),
+            "cpu_ms_per_poll": per_poll(1000 * used.cpu),
+            "cpu_system_ms_per_poll": per_poll(1000 * used.system),
+            "cpu_share": used.cpu / used.wall,
+            "cpu_seconds": used.cpu,
+            "wall_seconds": used.wall,
+            "other_load_cores": used.other_load_cores,
         }
 
 
@@ -264,19 +268,17 @@ class NaiveTrigger(_FixedIntervalTrigger):
             await NAIVE.close()
 
 
-def make_trigger(
-    variant: str, generation_id: str, deadline: float, poll_interval: float, last_status: str | None = None
-) -> BaseTrigger:
-    """One trigger of ``variant``, polling at a fixed ``poll_interval`` (the adaptive schedule pinned)."""
-    if variant == "baseline":
-        return BaselineTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
-    if variant == "naive":
-        return NaiveTrigger(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
-    cls = PerIdTrigger if variant == "per_id" else ProductTrigger
-    return cls(
-        generation_id=generation_id,
-        deadline=deadline,
-        poll_interval=poll_interval,
-        min_poll_interval=poll_interval,
-        last_status=last_status,
-    )
+TRIGGERS: dict[str, type[BaseTrigger]] = {
+    "baseline": BaselineTrigger,
+    "per_id": PerIdTrigger,
+    "batched": ProductTrigger,
+    "naive": NaiveTrigger,
+}
+
+
+def make_trigger(variant: str, generation_id: str, deadline: float, poll_interval: float) -> BaseTrigger:
+    """One trigger of ``variant`` at a fixed ``poll_interval``; the product's as the operator defers it."""
+    fixed: dict[str, Any] = dict(generation_id=generation_id, deadline=deadline, poll_interval=poll_interval)
+    if issubclass(TRIGGERS[variant], ProductTrigger):  # the adaptive schedule pinned
+        return TRIGGERS[variant](**fixed, min_poll_interval=poll_interval, last_status=CREATED_STATUS)
+    return TRIGGERS[variant](**fixed)
