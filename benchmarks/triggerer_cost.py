@@ -334,14 +334,7 @@ COLUMNS = [
 ]
 
 
-LEGEND = """\
-wait-polls: status reads the waits made; req/poll: HTTP status requests per wait-poll.
-CPU ms/poll: process CPU (user + system) over the wait / wait-polls, in a pass without the heartbeat
-and RSS sampler; vs baseline / per-id: how many times less; x naive: how many times the naive loop's.
-lag: how late a 10 ms heartbeat woke; no-GC = with garbage-collection pauses taken
-out; full GC = longest generation-2 collection. RSS KB/wait: (peak RSS - RSS before the triggers) / N.
-delay: from the generation's end to its event. sandbox CPU: cores the sandbox used (100 % = saturated).
-other load: cores busy elsewhere."""
+LEGEND = "What each column is: docs/performance.md#triggerer-cost"
 
 
 def report(result: dict[str, Any]) -> str:

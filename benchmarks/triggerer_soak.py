@@ -352,15 +352,7 @@ COLUMNS = [
 ]
 
 BEHIND = "NO (fewer waits live than asked: the feeder, or the machine, fell behind)"
-LEGEND = """\
-live: mean live waits after warm-up; ended: waits ended after warm-up (each replaced by a new one).
-CPU ms/poll: the triggerer process's CPU (user + system, heartbeat and sampler included) / wait-polls.
-lag: how late a 10 ms heartbeat woke (max, p99); no-GC: with garbage-collection pauses taken out;
-on-CPU: the most CPU the loop's own work (GC out) took within one beat: its lag on an idle core at most.
-RSS KB/wait: (median RSS after warm-up - RSS before the first trigger) / live. RSS warm / end: mean RSS
-in the first / last minute after warm-up; growth: end over warm; KB/min: least-squares slope of RSS.
-delay: from a generation's end to its event. sandbox / creator CPU: cores the feeder process used
-serving the API / creating generations (100 % = one core). other load: cores busy elsewhere (of 2)."""
+LEGEND = "What each column is: docs/performance.md#ten-thousand-waits-and-an-hour-of-them"
 
 
 def report(result: dict[str, Any]) -> str:
