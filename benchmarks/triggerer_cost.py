@@ -89,23 +89,14 @@ async def _consume(trigger: BaseTrigger, events: list[dict[str, Any]]) -> None:
         events.append({**event.payload, "seen_at": time.time()})
 
 
-def _create_generations(base_url: str, headers: dict[str, str], n: int) -> dict[str, float]:
+def _create_generations(n: int) -> dict[str, float]:
     """Create ``n`` generations; id -> when its answer came (``time.time()``): it is done that much later."""
-    import requests
-
-    with requests.Session() as session:
-        session.headers.update(headers)
-        created = {}
-        for i in range(n):
-            response = session.post(
-                f"{base_url}/api/asset_generator/",
-                json={"model_name": "nano-banana", "input_params": {"prompt": f"benchmark {i}"}},
-                timeout=30,
-            )
-            response.raise_for_status()
-            answer = response.json()
-            assert answer["status"] == CREATED_STATUS, answer
-            created[answer["id"]] = time.time()
+    hook = CreatifyHook()
+    created = {}
+    for i in range(n):
+        generation = hook.create_generation("nano-banana", {"prompt": f"benchmark {i}"})
+        assert generation.status == CREATED_STATUS, generation
+        created[generation.id] = time.time()
     return created
 
 
@@ -133,11 +124,10 @@ async def _measure(
     profiler: cProfile.Profile | None,
 ) -> dict[str, Any]:
     """Warm up, create N generations, wait on them with N triggers of ``variant``: every figure."""
-    creds = await CreatifyHook().acredentials()
-    (warm_id,) = _create_generations(creds.base_url, creds.headers, 1)
+    (warm_id,) = _create_generations(1)
     await _warm_up(make_trigger(variant, warm_id, time.time() + 60, poll_interval), warm_id)
     POLLS.reset()
-    created = _create_generations(creds.base_url, creds.headers, n)  # blocking, but nothing else runs yet
+    created = _create_generations(n)  # blocking, but nothing else runs yet
 
     gc.collect()
     rss_before = rss_bytes()

@@ -43,9 +43,7 @@ class PollCounter:
     """Status reads made in this process: wait-polls, HTTP requests, and the reads or requests that failed."""
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.errors = 0
-        self.requests = 0
+        self.reset()
 
     def reset(self) -> None:
         self.calls = self.errors = self.requests = 0
