@@ -7,7 +7,6 @@ the mapped run goes first and the pool is capped: docs/performance.md, "Many gen
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from benchmarks.airflow_e2e import (
+    CPU_ROWS,
     DAG_FILE,
     MODES,
     WARM_UP_DAG,
@@ -63,7 +63,6 @@ def measured_run(
         found["status_reads"] / found["item_polls"] if found["item_polls"] else None
     )
     found["idle_cpu_s"] = idle_cores * (found["wall_clock_s"] or 0.0)
-    found["load_average_1min"] = os.getloadavg()[0]  # other work on the machine shows here
     return found
 
 
@@ -76,11 +75,8 @@ def batch_run(dep: Deployment, n: int, generation_seconds: float) -> dict[str, A
     items.write_text("\n".join(lines) + "\n")
     run_id, output = f"batch_{n}_{int(time.time())}", dep.home / f"batch-{n}"
     conf = {"items_path": f"file://{items}", "output_path": f"file://{output}/"}
-    found: dict[str, Any] = {
-        "dag_id": BATCH_DAG,
-        "run_id": run_id,
-        "trigger_cli_s": dep.trigger(BATCH_DAG, run_id, conf),
-    }
+    dep.trigger(BATCH_DAG, run_id, conf)
+    found: dict[str, Any] = {"run_id": run_id}
     found["state"] = dep.wait(BATCH_DAG, run_id, timeout=600 + generation_seconds + n / 10)
     queued, ended = dep.meta.query("SELECT queued_at, end_date FROM dag_run WHERE run_id = ?", (run_id,))[0]
     q, e = parse_ts(queued), parse_ts(ended)
@@ -99,13 +95,6 @@ def batch_run(dep: Deployment, n: int, generation_seconds: float) -> dict[str, A
         {k: p[k] for k in ("method", "hwm_kb_at_start", "VmHWM_kb")} for p in processes
     ]
     found["worker_peak_rss_mb"] = max((p["VmHWM_kb"] / 1024 for p in processes), default=None)
-    return found
-
-
-def mapped_run(dep: Deployment, mapped: int, generation_seconds: float) -> dict[str, Any]:
-    """One run of the mapped DAG, in the shape of a batch run's result (``done``: tasks succeeded)."""
-    found = run_mode(dep, MAPPED_DAG, mapped, generation_seconds)
-    found["done"] = found["ti_states"].get("success", 0)
     return found
 
 
@@ -142,7 +131,7 @@ def run(
         result["warm_up_state"] = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)["state"]
         result["idle_cores"] = idle = idle_cores(dep, idle_seconds)
         plan = {
-            f"mapped_{mapped}": (mapped, partial(mapped_run, dep, mapped, generation_seconds)),
+            f"mapped_{mapped}": (mapped, partial(run_mode, dep, MAPPED_DAG, mapped, generation_seconds)),
             f"batch_{mapped}": (mapped, partial(batch_run, dep, mapped, generation_seconds)),
             f"batch_{batch}": (batch, partial(batch_run, dep, batch, generation_seconds)),
         }
@@ -170,11 +159,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         target(f"mapped {mapped}: tasks succeeded", by_mapped.get("done"), mapped, at_least=True),
         target(f"mapped {mapped}: create POSTs", by_mapped.get("posts"), mapped),
     ]
-    per_mapped, per_batch = (
-        by_mapped.get("airflow_cpu_per_generation_s"),
-        small.get("airflow_cpu_per_generation_s"),
-    )
-    ratio = per_mapped / per_batch if per_mapped and per_batch else None
+    cpu = [one.get("airflow_cpu_per_generation_s") for one in (by_mapped, small)]
+    ratio = cpu[0] / cpu[1] if cpu[0] and cpu[1] else None
     rss = (large.get("triggerer_rss_mb") or {}).get("growth")
     found += [
         target(f"Airflow CPU per generation, mapped / batch of {mapped}", ratio, 50, at_least=True, unit="x"),
@@ -190,7 +176,6 @@ def smoke() -> dict[str, Any]:
     return run(20, 200, 5.0, 1.0, idle_seconds=5.0)
 
 
-# ------------------------------------------------------------------ reporting
 REPORT_ROWS = (
     ("state", "run state"),
     ("done", "generations done"),
@@ -200,13 +185,8 @@ REPORT_ROWS = (
     ("item_polls", "item-polls (ids read)"),
     ("requests_per_item_poll", "  requests per item-poll"),
     ("wall_clock_s", "wall clock queued->end [s]"),
-    ("airflow_cpu_s", "Airflow CPU, all components [s]"),
-    ("idle_cpu_s", "  of which at rest (idle rate x wall) [s]"),
-    ("cpu_scheduler_s", "  scheduler, executor, task processes [s]"),
-    ("cpu_triggerer_s", "  triggerer [s]"),
-    ("cpu_api_server_s", "  api-server [s]"),
-    ("cpu_dag_processor_s", "  dag-processor [s]"),
-    ("airflow_cpu_ms_per_generation", "  per generation [ms]"),
+    *CPU_ROWS,
+    ("idle_cpu_s", "Airflow CPU at rest (idle rate x wall) [s]"),
     ("triggerer_rss_before_mb", "triggerer RSS before [MB]"),
     ("triggerer_rss_growth_mb", "  growth to the peak [MB]"),
     ("worker_peak_rss_mb", "worker task peak RSS [MB]"),
@@ -216,12 +196,7 @@ REPORT_ROWS = (
 def report(result: dict[str, Any]) -> str:
     """One column per run."""
     runs = {
-        name: {
-            **found,
-            "airflow_cpu_ms_per_generation": found["airflow_cpu_per_generation_s"] * 1000,
-            "triggerer_rss_before_mb": found["triggerer_rss_mb"]["before"],
-            "triggerer_rss_growth_mb": found["triggerer_rss_mb"]["growth"],
-        }
+        name: {**found, **{f"triggerer_rss_{k}_mb": mb for k, mb in found["triggerer_rss_mb"].items()}}
         for name, found in result["runs"].items()
     }
     header = [

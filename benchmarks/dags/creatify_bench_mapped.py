@@ -42,25 +42,18 @@ def bench_dag(dag_id: str, end_from_trigger: bool, mapped: int = MAPPED, outlet:
         tags=["creatify", "benchmark"],
     )
     def bench() -> None:
+        # the same retries for both tasks: a resumed task is open to Airflow's stale-event race
+        kwargs: dict[str, Any] = dict(model_name="nano-banana", poll_interval=2, retries=3)
+        kwargs.update(retry_delay=timedelta(seconds=1), on_execute_callback=record_start)
         CreatifyCreateGenerationOperator.partial(
-            task_id="generate",
-            model_name="nano-banana",
-            poll_interval=2,
-            end_from_trigger=end_from_trigger,
-            retries=3,
-            retry_delay=timedelta(seconds=1),
-            on_execute_callback=record_start,
+            task_id="generate", end_from_trigger=end_from_trigger, **kwargs
         ).expand(input_params=[{"prompt": f"{dag_id} {i}"} for i in range(mapped)])
         if outlet:  # a worker resumes it despite end_from_trigger: Asset events come from the worker
-            CreatifyCreateGenerationOperator(  # resumed, so open to the same race: the same retries
+            CreatifyCreateGenerationOperator(
                 task_id="generate_asset",
-                model_name="nano-banana",
                 input_params={"prompt": f"{dag_id} asset"},
-                poll_interval=2,
                 outlets=[outlet],
-                retries=3,
-                retry_delay=timedelta(seconds=1),
-                on_execute_callback=record_start,
+                **kwargs,
             )
 
     bench()
