@@ -63,10 +63,8 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         "AND task_id = 'generate'",
         (dag_id, run_id),
     )
-    # The scheduler writes a "state mismatch" audit-log row for each stale executor event. Not every one
-    # fails its try (seen on 3.1.1: a row, then the try succeeds), and its log text may repeat the
-    # message: count the tries that met one and were followed by another try, and the failed tasks
-    # whose last try met one (Airflow's race ran them out of retries).
+    # A stale executor event leaves a "state mismatch" audit-log row, not always a failed try (seen on
+    # 3.1.1): count the tries that met one and were retried, and the failed tasks whose last try met one.
     stale_retries, stale_failures = db.query(
         "SELECT COUNT(DISTINCT CASE WHEN log.try_number < ti.try_number "
         "THEN ti.map_index || ':' || log.try_number END), COUNT(DISTINCT CASE "
@@ -149,7 +147,6 @@ def _extra_links_ok(api_port: int, dag_id: str, run_id: str, first_urls: dict[in
 
 
 def _asset_events(db: MetaDB, uri: str) -> int:
-    """Asset events of the Asset with this URI."""
     (count,) = db.query(
         "SELECT COUNT(*) FROM asset_event JOIN asset ON asset.id = asset_event.asset_id WHERE asset.uri = ?",
         (uri,),
@@ -172,7 +169,6 @@ def run(
     mapped: int = MAPPED,
     generation_seconds: float = GENERATION_SECONDS,
     *,
-    python: str | None = None,
     keep: bool = False,
 ) -> dict[str, Any]:
     """Start the deployment, run M mapped generations in each mode, one run after the other; stop all."""
@@ -184,7 +180,7 @@ def run(
     }
     dag_ids = (*MODES.values(), WARM_UP_DAG)
     env = {"CREATIFY_BENCH_MAPPED": str(mapped)}
-    with deployment([DAG_FILE], dag_ids, generation_seconds, mapped, env, python=python, keep=keep) as dep:
+    with deployment([DAG_FILE], dag_ids, generation_seconds, mapped, env, keep=keep) as dep:
         result.update(dep.timings, airflow_home=str(dep.home) if keep else None)
         warm_up = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)
         result["warm_up"] = {
@@ -271,8 +267,6 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         found.append(target(f"{label}: tasks succeeded", mode.get("done", 0), mapped, at_least=True))
         found.append(target(f"{label}: POSTs per task", per_task(mode, "posts"), 1.0))
     label = "ending in the triggerer"
-    # XCom requests: one per XCom of the contract. Airflow 3.1 to 3.3 have no message that sets several,
-    # and the XComs of a TaskSuccessEvent are stored JSON-encoded twice (docs/performance.md#end-to-end).
     return [
         *found,
         target(f"{label}: worker processes per generation", per_task(on, "worker_starts"), 1.0),

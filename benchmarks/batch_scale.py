@@ -112,7 +112,6 @@ def run(
     poll_interval: float = POLL_INTERVAL,
     *,
     idle_seconds: float = 30.0,
-    python: str | None = None,
     keep: bool = False,
 ) -> dict[str, Any]:
     """Start the deployment; ``mapped`` mapped tasks, a batch of ``mapped`` items, then one of ``batch``."""
@@ -126,7 +125,7 @@ def run(
     env = {"CREATIFY_BENCH_MAPPED": str(mapped), "CREATIFY_BENCH_POLL_INTERVAL": str(poll_interval)}
     env["AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT"] = str(SLOTS)  # the docstring says why
     dag_files, dag_ids = [DAG_FILE, BATCH_DAG_FILE], (MAPPED_DAG, WARM_UP_DAG, BATCH_DAG)
-    with deployment(dag_files, dag_ids, generation_seconds, SLOTS, env, python=python, keep=keep) as dep:
+    with deployment(dag_files, dag_ids, generation_seconds, SLOTS, env, keep=keep) as dep:
         result.update(dep.timings, airflow_home=str(dep.home) if keep else None)
         result["warm_up_state"] = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)["state"]
         result["idle_cores"] = idle = idle_cores(dep, idle_seconds)
@@ -194,7 +193,6 @@ REPORT_ROWS = (
 
 
 def report(result: dict[str, Any]) -> str:
-    """One column per run."""
     runs = {
         name: {**found, **{f"triggerer_rss_{k}_mb": mb for k, mb in found["triggerer_rss_mb"].items()}}
         for name, found in result["runs"].items()

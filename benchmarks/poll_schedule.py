@@ -141,7 +141,6 @@ COLUMNS = [
 
 
 def report(result: dict[str, Any]) -> str:
-    """The comparison as a table."""
     rows = []
     for row in result["rows"]:
         label = f"{row['generation_s']:g} s" if row["generation_s"] != "all" else "all"
