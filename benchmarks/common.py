@@ -71,10 +71,9 @@ def machine_info(packages: Iterable[str] = ("apache-airflow", "aiohttp", "reques
 
 
 def format_machine(info: Mapping[str, Any]) -> str:
-    """One line for a report header."""
-    packages = ", ".join(f"{name} {version}" for name, version in info.get("packages", {}).items())
-    return f"{info['cpu_model']}, {info['cores']} cores, {info['platform']}, Python {info['python']}" + (
-        f", {packages}" if packages else ""
+    packages = "".join(f", {name} {version}" for name, version in info["packages"].items())
+    return (
+        f"{info['cpu_model']}, {info['cores']} cores, {info['platform']}, Python {info['python']}{packages}"
     )
 
 
@@ -134,7 +133,6 @@ def group_cpu_seconds(pgids: Collection[int]) -> float:
 
 
 def group_rss_bytes(pgid: int) -> int:
-    """The summed RSS of every process in this process group."""
     total = 0
     for pid, _ in _group_stats({pgid}):
         try:
@@ -180,7 +178,6 @@ class Usage:
 
     @classmethod
     def now(cls, pid: int | None = None) -> Usage:
-        """The counters now (subtract two for a span)."""
         other = process_cpu_seconds(pid) if pid else 0.0
         return cls(time.process_time(), os.times().system, time.perf_counter(), system_busy_seconds(), other)
 
@@ -301,10 +298,7 @@ def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a benchmark's command line, passed to ``run()`` as the keyword named like the flag.
-
-    The value takes the default's type: a tuple is written comma-separated, ``False`` makes a switch.
-    """
+    """An option of a benchmark's command line: the ``run()`` keyword named like it, typed as its default."""
 
     flag: str
     default: Any
@@ -315,22 +309,17 @@ class Option:
         return self.flag.removeprefix("--").replace("-", "_")
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
-        """Declare the option on ``parser``, its default shown in the help."""
-        shown = ",".join(map(str, self.default)) if isinstance(self.default, tuple) else self.default
-        text = f"{self.help} ({shown})" if self.help else f"({shown})"
-        if self.default is False:
+        if self.default is False:  # a switch
             parser.add_argument(self.flag, action="store_true", help=self.help)
-        elif isinstance(self.default, tuple):
-            kind = type(self.default[0]) if self.default else str
-            parser.add_argument(
-                self.flag,
-                type=lambda text: tuple(kind(part) for part in text.split(",") if part.strip()),
-                default=self.default,
-                help=text,
-            )
-        else:
-            kind = str if self.default is None else type(self.default)
-            parser.add_argument(self.flag, type=kind, default=self.default, help=text)
+            return
+        shown = ",".join(map(str, self.default)) if isinstance(self.default, tuple) else self.default
+        kind: Any = str if self.default is None else type(self.default)
+        if isinstance(self.default, tuple):  # comma-separated
+            item = type(self.default[0]) if self.default else str
+            kind = lambda text: tuple(item(part) for part in text.split(",") if part.strip())  # noqa: E731
+        parser.add_argument(
+            self.flag, type=kind, default=self.default, help=f"{self.help} ({shown})".lstrip()
+        )
 
 
 def execute(
@@ -341,10 +330,7 @@ def execute(
     name: str | None = None,
     results_dir: Path = RESULTS_DIR,
 ) -> dict[str, Any]:
-    """Run one benchmark (``smoke()``, or ``run(**options)``), print its report, write and return its JSON.
-
-    The result gains the benchmark's name, the machine and whether every target was met.
-    """
+    """Run one benchmark (``smoke()``, or ``run(**options)``); print, write and return its result."""
     found = module.smoke() if smoke else module.run(**(options or {}))
     met = all(t["met"] for t in found.get("targets", []))
     result = {"benchmark": module.NAME, "machine": machine_info(), **found, "targets_met": met}
@@ -386,9 +372,8 @@ def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
     The module declares ``NAME``, ``OPTIONS``, ``run()``, ``smoke()``, ``report()`` and maybe
     ``succeeded(result)`` (the exit status). ``--child`` runs a function, for :func:`child_command`.
     """
-    doc_line = (module.__doc__ or "").splitlines()[0]
-    prog = f"python -m benchmarks.{module.NAME}"
-    parser = argparse.ArgumentParser(prog=prog, description=doc_line)
+    description = (module.__doc__ or "").splitlines()[0]
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{module.NAME}", description=description)
     for option in module.OPTIONS:
         option.add_to(parser)
     smoke_doc = (module.smoke.__doc__ or "").splitlines()[0]

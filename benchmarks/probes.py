@@ -32,7 +32,6 @@ class RssSampler(threading.Thread):
             self.peak = max(self.peak, self.measure())
 
     def finish(self) -> int:
-        """Stop sampling; return the peak seen."""
         self._done.set()
         self.join()
         self.peak = max(self.peak, self.measure())
@@ -40,10 +39,7 @@ class RssSampler(threading.Thread):
 
 
 class GcPauses:
-    """Garbage-collector pauses, seen through ``gc.callbacks``: count, longest and total per generation.
-
-    The pauses themselves are kept (the ``keep`` most recent), to take them out of each heartbeat.
-    """
+    """Garbage-collector pauses (``gc.callbacks``), the ``keep`` latest kept to take out of heartbeats."""
 
     def __init__(self, keep: int | None = None) -> None:
         self.reset()
@@ -161,6 +157,17 @@ class LoopLag:
             "gc_total_pause_ms": 1000 * gc.total,
             "gc_total_cpu_ms": 1000 * gc.total_cpu,
         }
+
+
+#: The table columns of what the triggerer benchmarks measure of a wait: wait-polls, CPU, loop lag.
+WAIT_COLUMNS = [
+    ("polls", "wait-polls", "d"),
+    ("requests_per_poll", "req/poll", ".3f"),
+    ("cpu_ms_per_poll", "CPU ms/poll", ".3f"),
+    ("cpu_share", "CPU share", ".0%"),
+    ("loop_lag_max_ms", "lag max ms", ".0f"),
+    ("loop_lag_max_ms_without_gc", "lag no-GC ms", ".0f"),
+]
 
 
 async def heartbeat(on_beat: LoopLag, stop: asyncio.Event, every: float) -> None:

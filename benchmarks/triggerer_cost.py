@@ -38,7 +38,7 @@ from benchmarks.common import (
     target,
     wait_for_quiet,
 )
-from benchmarks.probes import GcPauses, LoopLag, RssSampler, heartbeat
+from benchmarks.probes import WAIT_COLUMNS, GcPauses, LoopLag, RssSampler, heartbeat
 from benchmarks.triggerer_variants import (
     CREATED_STATUS,
     NAIVE,
@@ -79,9 +79,6 @@ OPTIONS = (
     Option("--profile", None, "cProfile this variant's CPU pass at the largest N, nothing else"),
     Option("--quiet-timeout", 300.0, "wait up to this long for an idle machine"),
 )
-
-
-# -- measuring one (N, variant) in this process ----------------------------------------------------------
 
 
 async def _consume(trigger: BaseTrigger, events: list[dict[str, Any]]) -> None:
@@ -195,9 +192,6 @@ def measure(variant: str, n: int, *, profile_path: str | None = None, **kwargs: 
     return found
 
 
-# -- the whole benchmark -----------------------------------------------------------------------------------
-
-
 def evaluate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The batched trigger's targets, each at its N (or the largest N run)."""
     sizes = {row["n"] for row in rows}
@@ -305,15 +299,10 @@ def smoke() -> dict[str, Any]:
 COLUMNS = [
     ("n", "N", "d"),
     ("variant", "variant", ""),
-    ("polls", "wait-polls", "d"),
-    ("requests_per_poll", "req/poll", ".3f"),
-    ("cpu_ms_per_poll", "CPU ms/poll", ".3f"),
+    *WAIT_COLUMNS,
     ("cpu_vs_baseline_x", "vs baseline", ".1f"),
     ("cpu_vs_per_id_x", "vs per-id", ".1f"),
     ("cpu_vs_naive_x", "x naive", ".2f"),
-    ("cpu_share", "CPU share", ".0%"),
-    ("loop_lag_max_ms", "lag max ms", ".0f"),
-    ("loop_lag_max_ms_without_gc", "lag no-GC ms", ".0f"),
     ("gc_gen2_longest_ms", "full GC ms", ".0f"),
     ("rss_kb_per_generation", "RSS KB/wait", ".1f"),
     ("detection_delay_median_s", "delay med s", ".2f"),

@@ -32,7 +32,7 @@ from benchmarks.common import (
     slope_per_minute,
     target,
 )
-from benchmarks.probes import GcPauses, Histogram, LoopLag, heartbeat
+from benchmarks.probes import WAIT_COLUMNS, GcPauses, Histogram, LoopLag, heartbeat
 from devtools.sandbox_process import child_env, raise_open_files_limit
 
 NAME = "triggerer_soak"
@@ -63,9 +63,6 @@ OPTIONS = (
     Option("--poll-interval", POLL_INTERVAL),
     Option("--min-poll-interval", MIN_POLL_INTERVAL),
 )
-
-
-# -- the feeder: sandbox and creates ---------------------------------------------------------------------
 
 
 def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
@@ -99,9 +96,6 @@ def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
                         response.raise_for_status()
                         lines.append(f"{response.json()['id']} {time.time() + seconds:.3f}\n")
                     out.write("".join(lines).encode())
-
-
-# -- the triggerer: the measured process ----------------------------------------------------------------
 
 
 class Soak:
@@ -233,13 +227,9 @@ class Soak:
 
 
 def soak(cfg: dict[str, Any], requests_fd: int, ids_fd: int, feeder_pid: int) -> dict[str, Any]:
-    """Run the soak in this process (the connection comes from ``AIRFLOW_CONN_CREATIFY_DEFAULT``)."""
     raise_open_files_limit()
     log_as_trigger_runner()
     return asyncio.run(Soak(cfg, requests_fd, ids_fd, feeder_pid).run())
-
-
-# -- the whole benchmark ---------------------------------------------------------------------------------
 
 
 def _start_feeder(
@@ -332,13 +322,8 @@ COLUMNS = [
     ("n", "N", "d"),
     ("live_mean", "live", ".0f"),
     ("waits_ended", "ended", "d"),
-    ("polls", "wait-polls", "d"),
-    ("requests_per_poll", "req/poll", ".3f"),
-    ("cpu_ms_per_poll", "CPU ms/poll", ".3f"),
-    ("cpu_share", "CPU share", ".0%"),
-    ("loop_lag_max_ms", "lag max ms", ".0f"),
+    *WAIT_COLUMNS,
     ("loop_lag_p99_ms", "lag p99 ms", ".1f"),
-    ("loop_lag_max_ms_without_gc", "lag no-GC ms", ".0f"),
     ("loop_cpu_max_ms_without_gc", "on-CPU ms", ".0f"),
     ("rss_kb_per_wait", "RSS KB/wait", ".1f"),
     ("rss_warm_mb", "RSS warm MB", ".1f"),

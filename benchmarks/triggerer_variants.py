@@ -36,9 +36,6 @@ VARIANTS = {
 }
 
 
-# -- counting polls ------------------------------------------------------------------------------------------
-
-
 class PollCounter:
     """Status reads made in this process: wait-polls, HTTP requests, and the reads or requests that failed."""
 
@@ -85,9 +82,6 @@ class CountingTransport(AsyncTransport):
         if answer[0] >= 400:
             POLLS.errors += 1
         return answer
-
-
-# -- the variants --------------------------------------------------------------------------------------------
 
 
 class _FixedIntervalTrigger(BaseTrigger):
