@@ -28,13 +28,6 @@ from benchmarks.common import Usage
 #: The status the sandbox's create answers: the operator defers its wait with it (``last_status``).
 CREATED_STATUS = "initializing"
 
-VARIANTS = {
-    "baseline": "new connection lookup + new aiohttp session on every poll (the common way)",
-    "per_id": "the product trigger reading its own generation: one GET per wait per poll (before batching)",
-    "batched": "CreatifyGenerationTrigger as shipped: the waits due within 0.2 s share one GET per 100 ids",
-    "naive": "the naive batched loop: a wait sleeps and asks; one GET per 100 due waits, parsed once",
-}
-
 
 class PollCounter:
     """Status reads made in this process: wait-polls, HTTP requests, and the reads or requests that failed."""
@@ -148,7 +141,7 @@ class ProductHook(CreatifyHook):
 
 
 class ProductTrigger(CreatifyGenerationTrigger):
-    """The product trigger as shipped (batched reads), its wait-polls counted."""
+    """CreatifyGenerationTrigger as shipped: the waits due within 0.2 s share one GET per 100 ids."""
 
     @cached_property
     def hook(self) -> CreatifyHook:
@@ -160,7 +153,7 @@ class ProductTrigger(CreatifyGenerationTrigger):
 
 
 class PerIdTrigger(ProductTrigger):
-    """The product trigger before batching: each wait sleeps, then reads its own generation."""
+    """The product trigger before batching: each wait reads its own generation, one GET a poll."""
 
     async def _read(self, hook: CreatifyHook, after: float) -> Generation:
         POLLS.calls += 1
@@ -241,7 +234,7 @@ NAIVE = NaiveBatch()
 
 
 class NaiveTrigger(_FixedIntervalTrigger):
-    """The naive loop's wait, the floor: start at a random moment, then ask :data:`NAIVE` and sleep."""
+    """The naive batched loop, the floor: a wait sleeps and asks; one GET per 100 due waits, parsed once."""
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await NAIVE.open()
@@ -266,6 +259,8 @@ TRIGGERS: dict[str, type[BaseTrigger]] = {
     "batched": ProductTrigger,
     "naive": NaiveTrigger,
 }
+#: Each variant in a line: its class's summary.
+VARIANTS = {name: (cls.__doc__ or "").splitlines()[0] for name, cls in TRIGGERS.items()}
 
 
 def make_trigger(variant: str, generation_id: str, deadline: float, poll_interval: float) -> BaseTrigger:
