@@ -151,7 +151,6 @@ def system_busy_seconds() -> float:
 def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3) -> None:
     """Wait up to ``timeout`` s until other work leaves the machine nearly idle (one-second samples)."""
     deadline = time.monotonic() + timeout
-    said = False
     while timeout > 0:
         start = system_busy_seconds()
         time.sleep(1.0)
@@ -161,9 +160,7 @@ def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3) -> None:
         if time.monotonic() >= deadline:
             print(f"  warning: the machine is still busy ({busy:.2f} cores); measuring anyway", flush=True)
             return
-        if not said:
-            print(f"  waiting for the machine to be quiet ({busy:.2f} cores busy)...", flush=True)
-            said = True
+        print(f"  waiting for the machine to be quiet ({busy:.2f} cores busy)...", end="\r", flush=True)
 
 
 @dataclass(frozen=True)
