@@ -17,11 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from airflow_provider_creatify.links import CreatifyAssetLink
 from benchmarks.common import (
-    Option,
     format_table,
     group_cpu_seconds,
     main,
@@ -46,11 +45,6 @@ PUSHED_IN = re.compile(r"XComs pushed in ([0-9.]+) s")  # the trigger's line whe
 NAME = "airflow_e2e"
 MAPPED = 50
 GENERATION_SECONDS = 20.0
-OPTIONS = (
-    Option("--mapped", MAPPED, "mapped generations M"),
-    Option("--generation-seconds", GENERATION_SECONDS, "one generation"),
-    Option("--keep", False, "keep the temporary AIRFLOW_HOME (logs)"),
-)
 
 
 def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -166,10 +160,10 @@ def _check_generations(sandbox: SandboxProcess, gen_ids: list[str]) -> int:
 
 
 def run(
-    mapped: int = MAPPED,
-    generation_seconds: float = GENERATION_SECONDS,
+    mapped: Annotated[int, "mapped generations M"] = MAPPED,
+    generation_seconds: Annotated[float, "one generation"] = GENERATION_SECONDS,
     *,
-    keep: bool = False,
+    keep: Annotated[bool, "keep the temporary AIRFLOW_HOME (logs)"] = False,
 ) -> dict[str, Any]:
     """Start the deployment, run M mapped generations in each mode, one run after the other; stop all."""
     result: dict[str, Any] = {

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 from benchmarks.airflow_e2e import (
     CPU_ROWS,
@@ -23,7 +23,7 @@ from benchmarks.airflow_e2e import (
     run_mode,
     runs_report,
 )
-from benchmarks.common import Option, group_rss_bytes, main, target
+from benchmarks.common import group_rss_bytes, main, target
 from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
@@ -34,13 +34,6 @@ MAPPED, BATCH, GENERATION_SECONDS, POLL_INTERVAL = 500, 10_000, 30.0, 5.0
 #: Executor slots: deferred tasks free theirs, so the mapped tasks pass through a few dozen.
 SLOTS = 32
 MB = 1024 * 1024
-OPTIONS = (
-    Option("--mapped", MAPPED, "mapped tasks, and the small batch"),
-    Option("--batch", BATCH, "items of the large batch"),
-    Option("--generation-seconds", GENERATION_SECONDS),
-    Option("--poll-interval", POLL_INTERVAL, "the batch's poll_interval"),
-    Option("--keep", False, "keep the temporary AIRFLOW_HOME (logs)"),
-)
 
 
 def measured_run(
@@ -106,13 +99,13 @@ def idle_cores(dep: Deployment, seconds: float) -> float:
 
 
 def run(
-    mapped: int = MAPPED,
-    batch: int = BATCH,
+    mapped: Annotated[int, "mapped tasks, and the small batch"] = MAPPED,
+    batch: Annotated[int, "items of the large batch"] = BATCH,
     generation_seconds: float = GENERATION_SECONDS,
-    poll_interval: float = POLL_INTERVAL,
+    poll_interval: Annotated[float, "the batch's poll_interval"] = POLL_INTERVAL,
     *,
-    idle_seconds: float = 30.0,
-    keep: bool = False,
+    idle_seconds: Annotated[float, "the components at rest, measured"] = 30.0,
+    keep: Annotated[bool, "keep the temporary AIRFLOW_HOME (logs)"] = False,
 ) -> dict[str, Any]:
     """Start the deployment; ``mapped`` mapped tasks, a batch of ``mapped`` items, then one of ``batch``."""
     result: dict[str, Any] = {

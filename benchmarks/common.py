@@ -7,6 +7,7 @@ run as tests (``python -m doctest benchmarks/common.py``).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -17,12 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, get_type_hints
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -293,30 +294,27 @@ def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_
 # -- the command line --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Option:
-    """An option of a benchmark's command line: the ``run()`` keyword named like it, typed as its default."""
+def options(run: Callable[..., Any]) -> dict[str, tuple[Any, str]]:
+    """A benchmark's options: the keywords of its ``run()``, with their defaults and ``Annotated`` help."""
+    hints = get_type_hints(run, include_extras=True)
+    return {
+        name: (parameter.default, " ".join(getattr(hints.get(name), "__metadata__", ())))
+        for name, parameter in inspect.signature(run).parameters.items()
+    }
 
-    flag: str
-    default: Any
-    help: str = ""
 
-    @property
-    def dest(self) -> str:
-        return self.flag.removeprefix("--").replace("-", "_")
-
-    def add_to(self, parser: argparse.ArgumentParser) -> None:
-        if self.default is False:  # a switch
-            parser.add_argument(self.flag, action="store_true", help=self.help)
-            return
-        shown = ",".join(map(str, self.default)) if isinstance(self.default, tuple) else self.default
-        kind: Any = str if self.default is None else type(self.default)
-        if isinstance(self.default, tuple):  # comma-separated
-            item = type(self.default[0]) if self.default else str
-            kind = lambda text: tuple(item(part) for part in text.split(",") if part.strip())  # noqa: E731
-        parser.add_argument(
-            self.flag, type=kind, default=self.default, help=f"{self.help} ({shown})".lstrip()
-        )
+def _add_option(parser: argparse.ArgumentParser, name: str, default: Any, help: str) -> None:
+    """``--name``, typed as its default: a tuple written comma-separated, ``False`` a switch."""
+    flag = "--" + name.replace("_", "-")
+    if default is False:
+        parser.add_argument(flag, action="store_true", help=help)
+        return
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    kind: Any = str if default is None else type(default)
+    if isinstance(default, tuple):
+        item = type(default[0]) if default else str
+        kind = lambda text: tuple(item(part) for part in text.split(",") if part.strip())  # noqa: E731
+    parser.add_argument(flag, type=kind, default=default, help=f"{help} ({shown})".lstrip())
 
 
 def execute(
@@ -366,13 +364,14 @@ def run_child(
 def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
     """The command line every benchmark shares: ``python -m benchmarks.<name> [options]``.
 
-    The module declares ``NAME``, ``OPTIONS``, ``run()``, ``smoke()``, ``report()`` and maybe
-    ``succeeded(result)`` (the exit status). ``--child`` runs a function, for :func:`child_command`.
+    The module declares ``NAME``, ``run()`` (its keywords are the options), ``smoke()``, ``report()`` and
+    maybe ``succeeded(result)`` (the exit status). ``--child`` runs a function, for :func:`child_command`.
     """
     description = (module.__doc__ or "").splitlines()[0]
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{module.NAME}", description=description)
-    for option in module.OPTIONS:
-        option.add_to(parser)
+    keywords = options(module.run)
+    for name, (default, text) in keywords.items():
+        _add_option(parser, name, default, text)
     smoke_doc = (module.smoke.__doc__ or "").splitlines()[0]
     parser.add_argument("--smoke", action="store_true", help=f"the size the tests run: {smoke_doc}")
     parser.add_argument("--name", help=f"results file name ({module.NAME}, or {module.NAME}_smoke)")
@@ -387,8 +386,8 @@ def main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
         if args.out:
             args.out.write_text(json.dumps(found))
         return 0
-    options = {option.dest: getattr(args, option.dest) for option in module.OPTIONS}
+    chosen = {name: getattr(args, name) for name in keywords}
     print(f"Machine: {format_machine(machine_info())}\n", flush=True)
-    result = execute(module, smoke=args.smoke, options=options, name=args.name, results_dir=args.results_dir)
+    result = execute(module, smoke=args.smoke, options=chosen, name=args.name, results_dir=args.results_dir)
     succeeded = getattr(module, "succeeded", None)
     return 0 if succeeded is None or succeeded(result) else 1

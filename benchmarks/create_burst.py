@@ -13,18 +13,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.common import Option, format_table, main, target
+from benchmarks.common import format_table, main, target
 from devtools.sandbox_process import SandboxProcess, child_env
 
 NAME = "create_burst"
 MODEL = "flux-pro/kontext/text-to-image"
-OPTIONS = (
-    Option("--creates", 1000, "mapped creates C"),
-    Option("--rate", 5, "the sandbox's creates per second N"),
-    Option("--workers", 16, "worker processes K"),
-)
 #: What a worker has imported before its first task (each task still builds its own hook).
 WARM_MODULES = [
     "airflow_provider_creatify.hooks.creatify",
@@ -126,7 +121,11 @@ def _burst(creates: int, workers: int) -> list[dict[str, Any]]:
                 process.terminate()
 
 
-def run(creates: int = 1000, rate: int = 5, workers: int = 16) -> dict[str, Any]:
+def run(
+    creates: Annotated[int, "mapped creates C"] = 1000,
+    rate: Annotated[int, "the sandbox's creates per second N"] = 5,
+    workers: Annotated[int, "worker processes K"] = 16,
+) -> dict[str, Any]:
     """Run C creates from K workers against a sandbox limited to N creates a second."""
     counts_file = Path(tempfile.mkdtemp(prefix="creatify-burst-")) / "counts.json"
     extra = ["--create-rate-limit", str(rate), "--counts-file", str(counts_file)]

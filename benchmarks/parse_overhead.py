@@ -17,9 +17,9 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.common import Option, format_table, main, target, wait_for_quiet
+from benchmarks.common import format_table, main, target, wait_for_quiet
 from devtools.sandbox_process import child_env
 
 NAME = "parse_overhead"
@@ -29,10 +29,6 @@ OUR_MODULES = ("airflow_provider_creatify.operators.creatify", "airflow_provider
 FORBIDDEN_MODULES = ("requests", "aiohttp", "airflow.triggers.base")
 #: Modules worth naming if our import adds them (a module counts with its submodules).
 HEAVY_MODULES = (*FORBIDDEN_MODULES, "urllib3", "httpx", "jsonschema", "uvicorn", "pendulum")
-OPTIONS = (
-    Option("--runs", RUNS, "fresh interpreters of each kind"),
-    Option("--quiet-timeout", 300.0, "wait up to this long for an idle machine"),
-)
 
 _CHILD = """
 import json, sys, time
@@ -120,7 +116,12 @@ def _summary(values: Sequence[float]) -> dict[str, Any]:
     return {"median": statistics.median(values), "min": min(values), "all": list(values)}
 
 
-def run(runs: int = RUNS, *, quiet_timeout: float = 300.0, parallel: int = 1) -> dict[str, Any]:
+def run(
+    runs: Annotated[int, "fresh interpreters of each kind"] = RUNS,
+    *,
+    quiet_timeout: Annotated[float, "wait up to this long for an idle machine"] = 300.0,
+    parallel: Annotated[int, "interpreters at once"] = 1,
+) -> dict[str, Any]:
     """Time R fresh interpreters of each kind, interleaved: sdk alone, ours compiled, ours from source.
 
     ``parallel`` interpreters run at once: above 1 they disturb each other (the smoke run uses 2).

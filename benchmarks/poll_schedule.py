@@ -11,9 +11,9 @@ import random
 import statistics
 import sys
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from benchmarks.common import Option, format_table, main, target
+from benchmarks.common import format_table, main, target
 
 NAME = "poll_schedule"
 DURATIONS = (10.0, 60.0, 300.0)
@@ -22,10 +22,6 @@ FIXED_INTERVAL = 5.0
 TARGET_RATIO = 2.0
 TARGET_DELAY_SHARE = 0.10
 SEED = 1  # of the generation lengths and the sandbox
-OPTIONS = (
-    Option("--per-class", 8, "generations of each length"),
-    Option("--time-scale", 0.1, "0.1: a 300 s generation in 30 s, and every interval with it"),
-)
 
 
 async def _one(
@@ -79,7 +75,10 @@ async def _measure(sandbox: Any, per_class: int, scale: float) -> list[dict[str,
     return list(await asyncio.gather(*jobs))
 
 
-def run(per_class: int = 8, time_scale: float = 0.1) -> dict[str, Any]:
+def run(
+    per_class: Annotated[int, "generations of each length"] = 8,
+    time_scale: Annotated[float, "0.1: a 300 s generation in 30 s, and every interval with it"] = 0.1,
+) -> dict[str, Any]:
     """Run the comparison; return per-class and overall figures with the targets."""
     from airflow_provider_creatify.sandbox import CreatifySandbox, SandboxSettings
 

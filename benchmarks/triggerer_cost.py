@@ -18,14 +18,13 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from benchmarks.common import (
     RESULTS_DIR,
-    Option,
     Usage,
     format_table,
     log_as_trigger_runner,
@@ -69,15 +68,6 @@ TARGETS = (
     ("rss_kb_per_generation", 1000, 30.0, False, "KB", "RSS per wait"),
     ("delay_vs_peer_s", 1000, 1.0, False, "s", "median detection delay minus per-id's (or naive's)"),
     ("loop_lag_max_ms_without_gc", 5000, 100.0, False, "ms", "worst loop lag without GC pauses"),
-)
-OPTIONS = (
-    Option("--sizes", SIZES, "comma-separated N"),
-    Option("--variants", tuple(VARIANTS), "comma-separated"),
-    Option("--generation-seconds", GENERATION_SECONDS),
-    Option("--poll-interval", POLL_INTERVAL),
-    Option("--plain-http", False, "the sandbox serves HTTP, not HTTPS"),
-    Option("--profile", None, "cProfile this variant's CPU pass at the largest N, nothing else"),
-    Option("--quiet-timeout", 300.0, "wait up to this long for an idle machine"),
 )
 
 
@@ -220,15 +210,15 @@ def _compare(rows: Sequence[dict[str, Any]]) -> None:
 
 
 def run(
-    sizes: Sequence[int] = SIZES,
+    sizes: Annotated[Sequence[int], "comma-separated N"] = SIZES,
     *,
     generation_seconds: float = GENERATION_SECONDS,
     poll_interval: float = POLL_INTERVAL,
-    variants: Sequence[str] = tuple(VARIANTS),
-    quiet_timeout: float = 300.0,
-    parallel: int = 1,
-    plain_http: bool = False,
-    profile: str | None = None,
+    variants: Annotated[Sequence[str], "comma-separated"] = tuple(VARIANTS),
+    quiet_timeout: Annotated[float, "wait up to this long for an idle machine"] = 300.0,
+    parallel: Annotated[int, "measurements at once"] = 1,
+    plain_http: Annotated[bool, "the sandbox serves HTTP, not HTTPS"] = False,
+    profile: Annotated[str | None, "cProfile this variant's CPU pass at the largest N, nothing else"] = None,
 ) -> dict[str, Any]:
     """Run every (N, variant) against one sandbox process; return rows and targets.
 

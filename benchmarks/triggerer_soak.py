@@ -17,10 +17,9 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 from benchmarks.common import (
-    Option,
     Usage,
     child_command,
     format_table,
@@ -37,8 +36,7 @@ from devtools.sandbox_process import child_env, raise_open_files_limit
 
 NAME = "triggerer_soak"
 WAITS = 10_000
-MINUTES = 60.0  # the soak, by hand
-RUN_MINUTES = 10.0  # what ``python -m benchmarks.run`` runs
+MINUTES = 10.0  # the short run; the soak, by hand: --minutes 60
 WARMUP_MINUTES = 5.0
 MIN_SECONDS, MAX_SECONDS = 30.0, 240.0  # generation lengths, uniform
 POLL_INTERVAL, MIN_POLL_INTERVAL = 10.0, 5.0  # the product's defaults
@@ -54,15 +52,6 @@ SMOKE: dict[str, float] = {
 HEARTBEAT_SECONDS = 0.01
 SEED = 23  # of the generation lengths (the feeder's) and the sandbox
 REFILL_SECONDS = 0.2  # how often ended waits are replaced (asked of the feeder together)
-OPTIONS = (
-    Option("--waits", WAITS, "live waits"),
-    Option("--minutes", MINUTES, "the whole run"),
-    Option("--warmup-minutes", WARMUP_MINUTES, "left out"),
-    Option("--min-seconds", MIN_SECONDS, "the shortest generation"),
-    Option("--max-seconds", MAX_SECONDS, "the longest generation"),
-    Option("--poll-interval", POLL_INTERVAL),
-    Option("--min-poll-interval", MIN_POLL_INTERVAL),
-)
 
 
 def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
@@ -256,12 +245,12 @@ def _start_feeder(
 
 
 def run(
-    waits: int = WAITS,
+    waits: Annotated[int, "live waits"] = WAITS,
     *,
-    minutes: float = RUN_MINUTES,
-    warmup_minutes: float = WARMUP_MINUTES,
-    min_seconds: float = MIN_SECONDS,
-    max_seconds: float = MAX_SECONDS,
+    minutes: Annotated[float, "the whole run (the soak by hand: 60)"] = MINUTES,
+    warmup_minutes: Annotated[float, "left out"] = WARMUP_MINUTES,
+    min_seconds: Annotated[float, "the shortest generation"] = MIN_SECONDS,
+    max_seconds: Annotated[float, "the longest generation"] = MAX_SECONDS,
     poll_interval: float = POLL_INTERVAL,
     min_poll_interval: float = MIN_POLL_INTERVAL,
 ) -> dict[str, Any]:
