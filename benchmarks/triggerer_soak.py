@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import random
 import subprocess
@@ -40,8 +41,8 @@ MINUTES = 10.0  # the short run; the soak, by hand: --minutes 60
 WARMUP_MINUTES = 5.0
 MIN_SECONDS, MAX_SECONDS = 30.0, 240.0  # generation lengths, uniform
 POLL_INTERVAL, MIN_POLL_INTERVAL = 10.0, 5.0  # the product's defaults
-SMOKE_WAITS = 300
-SMOKE: dict[str, float] = {
+SMOKE: dict[str, Any] = {
+    "waits": 300,
     "minutes": 20 / 60,
     "warmup_minutes": 8 / 60,
     "min_seconds": 3.0,
@@ -70,7 +71,7 @@ def feed(cfg: dict[str, Any], requests_fd: int, ids_fd: int) -> None:
             CreatifySandbox(settings, ssl_certfile=str(cert), ssl_keyfile=str(key)) as sandbox,
             requests.Session() as session,
         ):
-            print(f"CONN {sandbox.connection_json()}\nCA {cert}", flush=True)
+            print(json.dumps({"conn": sandbox.connection_json(), "ca": str(cert)}), flush=True)
             session.headers.update({"X-API-ID": sandbox.api_id, "X-API-KEY": sandbox.api_key})
             url, n = sandbox.url(GENERATIONS_PATH), 0
             with open(requests_fd, "rb") as asked, open(ids_fd, "wb", buffering=0) as out:
@@ -117,14 +118,13 @@ class Soak:
         reader = asyncio.StreamReader(limit=2**20)
         ids = open(self.ids_fd, "rb")  # noqa: SIM115 (the pipe lives as long as the process)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), ids)
-        cfg = self.cfg
         while line := await reader.readline():
             generation_id, done_at = line.decode().split()
             trigger = ProductTrigger(
                 generation_id=generation_id,
                 deadline=float(done_at) + 600,
-                poll_interval=cfg["poll_interval"],
-                min_poll_interval=cfg["min_poll_interval"],
+                poll_interval=self.cfg["poll_interval"],
+                min_poll_interval=self.cfg["min_poll_interval"],
                 last_status=CREATED_STATUS,  # as the operator defers what it created
             )
             task = asyncio.create_task(self._consume(trigger, float(done_at)))
@@ -234,13 +234,14 @@ def _start_feeder(
     os.close(asked_r)
     os.close(ids_w)
     assert feeder.stdout is not None
-    conn, ca = feeder.stdout.readline(), feeder.stdout.readline()
-    if not conn.startswith("CONN ") or not ca.startswith("CA "):
+    try:
+        started = json.loads(feeder.stdout.readline())
+    except ValueError:
         feeder.kill()
         log.seek(0)
-        raise RuntimeError(f"The feeder did not start: {conn}{ca}{log.read()[-3000:]}")
-    env = child_env(AIRFLOW_CONN_CREATIFY_DEFAULT=conn[5:].strip())
-    env.update(SSL_CERT_FILE=ca[3:].strip(), REQUESTS_CA_BUNDLE=ca[3:].strip())
+        raise RuntimeError(f"The feeder did not start:\n{log.read()[-3000:]}") from None
+    ca = started["ca"]
+    env = child_env(AIRFLOW_CONN_CREATIFY_DEFAULT=started["conn"], SSL_CERT_FILE=ca, REQUESTS_CA_BUNDLE=ca)
     return feeder, env, asked_w, ids_r
 
 
@@ -254,19 +255,10 @@ def run(
     poll_interval: float = POLL_INTERVAL,
     min_poll_interval: float = MIN_POLL_INTERVAL,
 ) -> dict[str, Any]:
-    """Feeder and triggerer processes; return the triggerer's figures, targets and machine info."""
+    """Feeder and triggerer processes; return the triggerer's figures and targets."""
+    cfg = {**locals(), "seed": SEED}  # every keyword, for both child processes
     if not 0 < warmup_minutes < minutes:
         raise ValueError("the warm-up must be shorter than the run")
-    cfg = {
-        "waits": waits,
-        "minutes": minutes,
-        "warmup_minutes": warmup_minutes,
-        "min_seconds": min_seconds,
-        "max_seconds": max_seconds,
-        "poll_interval": poll_interval,
-        "min_poll_interval": min_poll_interval,
-        "seed": SEED,
-    }
     with tempfile.TemporaryFile("w+") as log:
         feeder, env, asked_w, ids_r = _start_feeder(cfg, log)
         fds = (asked_w, ids_r)
@@ -304,7 +296,7 @@ def run(
 
 def smoke() -> dict[str, Any]:
     """The smoke size: 300 waits, 3-8 s generations, 0.5-1 s polls, 20 s of which 8 s warm-up."""
-    return run(SMOKE_WAITS, **SMOKE)
+    return run(**SMOKE)
 
 
 COLUMNS = [
@@ -326,7 +318,6 @@ COLUMNS = [
 ]
 
 BEHIND = "NO (fewer waits live than asked: the feeder, or the machine, fell behind)"
-LEGEND = "What each column is: docs/performance.md#ten-thousand-waits-and-an-hour-of-them"
 
 
 def report(result: dict[str, Any]) -> str:
@@ -341,7 +332,7 @@ def report(result: dict[str, Any]) -> str:
             "",
             format_table(result["rows"], COLUMNS),
             "",
-            LEGEND,
+            "What each column is: docs/performance.md#ten-thousand-waits-and-an-hour-of-them",
             f"Longest GC pause per generation (ms): {gc_ms}; lag max during warm-up: "
             f"{row['loop_lag_max_ms_warmup']:.0f} ms; fewest live: {row['live_min']}; "
             f"feeder kept up: {'yes' if row['feeder_kept_up'] else BEHIND}",
