@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from benchmarks.common import format_table, main, target
@@ -27,16 +28,6 @@ WARM_MODULES = [
     "requests",
     "jsonschema",
 ]
-
-
-class _MappedTaskInstance:
-    """What ``Submission`` reads of a task instance: the first try, no other map index's XCom known."""
-
-    try_number = 1
-
-    @staticmethod
-    def xcom_pull(**kwargs: Any) -> None:
-        return None
 
 
 def _task(index: int) -> dict[str, Any]:
@@ -56,15 +47,12 @@ def _task(index: int) -> dict[str, Any]:
             task_id="create",
             log=hook.log,
         )
-        generation, _deadline = submission.run(None, _MappedTaskInstance(), None)
+        # what Submission reads of a task instance: the first try, no other map index's XCom known
+        ti: Any = SimpleNamespace(try_number=1, xcom_pull=lambda **kwargs: None)
+        generation, _deadline = submission.run(None, ti, None)
     except Exception as exc:  # a failed task: reported, never raised
-        return {
-            "index": index,
-            "ok": False,
-            "error": f"{type(exc).__name__}: {exc}"[:300],
-            "started": started,
-        }
-    return {"index": index, "ok": True, "id": generation.id, "started": started, "created": time.time()}
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "started": started}
+    return {"ok": True, "id": generation.id, "started": started, "created": time.time()}
 
 
 def _forked(index: int) -> dict[str, Any]:
@@ -83,7 +71,7 @@ def _forked(index: int) -> dict[str, Any]:
     with os.fdopen(read_end) as answer:
         text = answer.read()
     os.waitpid(pid, 0)
-    return json.loads(text) if text else {"index": index, "ok": False, "error": "the task process died"}
+    return json.loads(text) if text else {"ok": False, "error": "the task process died"}
 
 
 def _worker(tasks: Any, results: Any) -> None:
