@@ -13,23 +13,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from benchmarks.airflow_e2e import (
-    CPU_ROWS,
-    DAG_FILE,
-    MODES,
-    WARM_UP_DAG,
-    component_cpu,
-    measured,
-    run_mode,
-    runs_report,
-)
+from benchmarks import airflow_e2e as e2e
 from benchmarks.common import group_rss_bytes, main, target
 from benchmarks.probes import RssSampler
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
 NAME = "batch_scale"
-BATCH_DAG_FILE = DAG_FILE.with_name("creatify_bench_batch.py")
-BATCH_DAG, MAPPED_DAG = "creatify_bench_batch", MODES["end_in_triggerer"]
+BATCH_DAG_FILE = e2e.DAG_FILE.with_name("creatify_bench_batch.py")
+BATCH_DAG, MAPPED_DAG = "creatify_bench_batch", e2e.MODES["end_in_triggerer"]
 MAPPED, BATCH, GENERATION_SECONDS, POLL_INTERVAL = 500, 10_000, 30.0, 5.0
 #: Executor slots: deferred tasks free theirs, so the mapped tasks pass through a few dozen.
 SLOTS = 32
@@ -44,7 +35,7 @@ def measured_run(
     sampler = RssSampler(0.2, partial(group_rss_bytes, triggerer.popen.pid))  # supervisor and runner
     sampler.start()
     try:
-        found = measured(dep, n, run)
+        found = e2e.measured(dep, n, run)
     finally:
         sampler.finish()
     before, peak = sampler.before / MB, sampler.peak / MB
@@ -93,9 +84,9 @@ def batch_run(dep: Deployment, n: int, generation_seconds: float) -> dict[str, A
 
 def idle_cores(dep: Deployment, seconds: float) -> float:
     """The components' CPU at rest, in cores: scheduler loops, DAG parsing, heartbeats."""
-    before = sum(component_cpu(dep).values())
+    before = sum(e2e.component_cpu(dep).values())
     time.sleep(seconds)
-    return (sum(component_cpu(dep).values()) - before) / seconds
+    return (sum(e2e.component_cpu(dep).values()) - before) / seconds
 
 
 def run(
@@ -117,13 +108,13 @@ def run(
     }
     env = {"CREATIFY_BENCH_MAPPED": str(mapped), "CREATIFY_BENCH_POLL_INTERVAL": str(poll_interval)}
     env["AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT"] = str(SLOTS)  # the docstring says why
-    dag_files, dag_ids = [DAG_FILE, BATCH_DAG_FILE], (MAPPED_DAG, WARM_UP_DAG, BATCH_DAG)
+    dag_files, dag_ids = [e2e.DAG_FILE, BATCH_DAG_FILE], (MAPPED_DAG, e2e.WARM_UP_DAG, BATCH_DAG)
     with deployment(dag_files, dag_ids, generation_seconds, SLOTS, env, keep=keep) as dep:
         result.update(dep.timings, airflow_home=str(dep.home) if keep else None)
-        result["warm_up_state"] = run_mode(dep, WARM_UP_DAG, 1, generation_seconds)["state"]
+        result["warm_up_state"] = e2e.run_mode(dep, e2e.WARM_UP_DAG, 1, generation_seconds)["state"]
         result["idle_cores"] = idle = idle_cores(dep, idle_seconds)
         plan = {
-            f"mapped_{mapped}": (mapped, partial(run_mode, dep, MAPPED_DAG, mapped, generation_seconds)),
+            f"mapped_{mapped}": (mapped, partial(e2e.run_mode, dep, MAPPED_DAG, mapped, generation_seconds)),
             f"batch_{mapped}": (mapped, partial(batch_run, dep, mapped, generation_seconds)),
             f"batch_{batch}": (batch, partial(batch_run, dep, batch, generation_seconds)),
         }
@@ -177,7 +168,7 @@ REPORT_ROWS = (
     ("item_polls", "item-polls (ids read)"),
     ("requests_per_item_poll", "  requests per item-poll"),
     ("wall_clock_s", "wall clock queued->end [s]"),
-    *CPU_ROWS,
+    *e2e.CPU_ROWS,
     ("idle_cpu_s", "Airflow CPU at rest (idle rate x wall) [s]"),
     ("triggerer_rss_before_mb", "triggerer RSS before [MB]"),
     ("triggerer_rss_growth_mb", "  growth to the peak [MB]"),
@@ -196,7 +187,7 @@ def report(result: dict[str, Any]) -> str:
         f"Airflow start-up {result.get('startup_s', 0):.1f} s; components at rest: "
         f"{result.get('idle_cores', 0):.3f} cores",
     ]
-    return runs_report(header, runs, REPORT_ROWS)
+    return e2e.runs_report(header, runs, REPORT_ROWS)
 
 
 def succeeded(result: dict[str, Any]) -> bool:

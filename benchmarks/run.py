@@ -42,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(BENCHMARKS))
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     args = parser.parse_args(argv)
-    unknown = set(args.only) - set(BENCHMARKS)
-    if unknown:
+    if unknown := set(args.only) - set(BENCHMARKS):
         parser.error(
             f"unknown benchmark(s) {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}"
         )
