@@ -28,17 +28,11 @@ from typing import Any, get_type_hints
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-# -- the process ---------------------------------------------------------------------------------------
-
-
 def log_as_trigger_runner() -> None:
     """Log as Airflow's trigger runner does (3.1 to 3.3): JSON lines for the supervisor, here /dev/null."""
     from airflow.sdk.log import configure_logging
 
     configure_logging(json_output=True, output=open(os.devnull, "wb"), sending_to_supervisor=True)  # noqa: SIM115
-
-
-# -- machine -----------------------------------------------------------------------------------------------
 
 
 def cpu_model() -> str:
@@ -77,8 +71,6 @@ def format_machine(info: Mapping[str, Any]) -> str:
         f"{info['cpu_model']}, {info['cores']} cores, {info['platform']}, Python {info['python']}{packages}"
     )
 
-
-# -- process measurements --------------------------------------------------------------------------------
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -188,9 +180,6 @@ class Usage:
         return max(0.0, self.busy - self.cpu - self.other) / self.wall
 
 
-# -- statistics --------------------------------------------------------------------------------------------
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) by linear interpolation; NaN for no values.
 
@@ -252,8 +241,6 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-# -- output ------------------------------------------------------------------------------------------------
-
 Column = tuple[str, str, str]  # (key in the row, header, format spec such as ".2f"; "" for str())
 
 
@@ -289,9 +276,6 @@ def write_results(name: str, data: Mapping[str, Any], directory: Path = RESULTS_
     path = directory / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
-
-
-# -- the command line --------------------------------------------------------------------------------------
 
 
 def options(run: Callable[..., Any]) -> dict[str, tuple[Any, str]]:

@@ -122,10 +122,7 @@ def run(
     quiet_timeout: Annotated[float, "wait up to this long for an idle machine"] = 300.0,
     parallel: Annotated[int, "interpreters at once"] = 1,
 ) -> dict[str, Any]:
-    """Time R fresh interpreters of each kind, interleaved: sdk alone, ours compiled, ours from source.
-
-    ``parallel`` interpreters run at once: above 1 they disturb each other (the smoke run uses 2).
-    """
+    """Time R fresh interpreters of each kind, interleaved: sdk alone, ours compiled, ours from source."""
     wait_for_quiet(quiet_timeout)
     with tempfile.TemporaryDirectory(prefix="creatify-parse-") as tmp:
         compiled = compiled_copy(Path(tmp))

@@ -220,11 +220,7 @@ def run(
     plain_http: Annotated[bool, "the sandbox serves HTTP, not HTTPS"] = False,
     profile: Annotated[str | None, "cProfile this variant's CPU pass at the largest N, nothing else"] = None,
 ) -> dict[str, Any]:
-    """Run every (N, variant) against one sandbox process; return rows and targets.
-
-    ``parallel`` measurements run at once: above 1 they disturb each other (the smoke run uses 2).
-    ``profile``: that variant's CPU pass alone, at the largest N, under cProfile (into ``results/``).
-    """
+    """Run every (N, variant) against one sandbox process (``parallel`` above 1: they disturb each other)."""
     if profile:
         variants, sizes = (profile,), (max(sizes),)
     unknown = set(variants) - set(VARIANTS)
@@ -303,9 +299,6 @@ COLUMNS = [
 ]
 
 
-LEGEND = "What each column is: docs/performance.md#triggerer-cost"
-
-
 def report(result: dict[str, Any]) -> str:
     """The rows as a table, the variants and a legend."""
     s = result["settings"]
@@ -319,7 +312,7 @@ def report(result: dict[str, Any]) -> str:
             *(f"  {name}: {text}" for name, text in result["variants"].items()),
             f"  (the baseline is not run above N={BASELINE_MAX_N})",
             "",
-            LEGEND,
+            "What each column is: docs/performance.md#triggerer-cost",
             *(
                 f"cProfile of {r['variant']} at N={r['n']}: {r['profile']}"
                 for r in result["rows"]
