@@ -1,9 +1,4 @@
-"""The triggers the triggerer-cost benchmark compares, each counting its wait-polls and HTTP requests.
-
-``baseline`` is written the common way; ``per_id`` and ``batched`` are the product trigger, the first
-reading each generation alone (as before batched reads), the second as shipped; ``naive`` is the floor a
-batched trigger can reach: a wait that only sleeps and asks, one ``?ids=`` GET per 100 due waits.
-"""
+"""The triggers the triggerer-cost benchmark compares (``VARIANTS``), each counting its polls and requests."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Benchmark DAG: one deferrable ``CreatifyBatchGenerationOperator`` task, its items read from a file.
-
-Each task process appends one line to ``CREATIFY_BENCH_STARTS`` when its work ends: its ``VmHWM`` (peak
-RSS), read in the process itself, so no peak falls between two samples.
-"""
+"""Benchmark DAG: one deferrable ``CreatifyBatchGenerationOperator`` task, its items read from a file."""
 
 from __future__ import annotations
 
@@ -29,7 +25,10 @@ def memory_kb() -> dict[str, int]:
 
 
 class MeasuredBatchOperator(CreatifyBatchGenerationOperator):
-    """The batch operator, each of whose task processes says its peak RSS when its work ends."""
+    """The batch operator, each of whose task processes says its own peak RSS (``VmHWM``) when its work ends.
+
+    Read in the process itself, no peak falls between two samples.
+    """
 
     def execute(self, context: Any) -> dict[str, Any]:
         return self._measured(context, "execute", super().execute, context)

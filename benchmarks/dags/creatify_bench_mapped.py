@@ -1,8 +1,7 @@
 """Benchmark DAGs: M mapped Creatify generations (M from ``CREATIFY_BENCH_MAPPED``), deferrable by config.
 
-``creatify_bench_end_in_triggerer`` and ``creatify_bench_resume_in_worker`` differ in ``end_from_trigger``;
-``creatify_bench_warm_up`` runs first (one generation, and one with an Asset outlet). ``retries=3``: why,
-docs/performance.md, "End to end".
+The two measured DAGs differ in ``end_from_trigger``; the warm-up's second task has an Asset outlet.
+Why ``retries=3``: docs/performance.md, "End to end".
 """
 
 from __future__ import annotations
