@@ -149,7 +149,6 @@ def run(
         "added_modules": added,
         "added_module_count": len(added),
         "heavy_modules": heavy,
-        "forbidden_modules_added": forbidden_added,
         "importtime": profile,
         "targets": [
             target(

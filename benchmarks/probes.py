@@ -39,7 +39,8 @@ class RssSampler(threading.Thread):
 
 
 class GcPauses:
-    """Garbage-collector pauses (``gc.callbacks``), the ``keep`` latest kept to take out of heartbeats."""
+    """Garbage-collector pauses (``gc.callbacks``): the longest per generation; the ``keep`` latest, to take
+    out of heartbeats."""
 
     def __init__(self, keep: int | None = None) -> None:
         self.reset()
@@ -52,17 +53,12 @@ class GcPauses:
             self._start, self._cpu = now, cpu
             return
         generation, pause = info["generation"], now - self._start
-        self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], pause)
-        self.total += pause
-        self.total_cpu += cpu - self._cpu
         self.intervals.append((self._start, now, cpu - self._cpu))
 
     def reset(self) -> None:
-        """Start counting anew (the pauses kept stay, for the heartbeats that overlap them)."""
-        self.count = [0, 0, 0]
+        """Forget the longest pauses (the pauses kept stay, for the heartbeats that overlap them)."""
         self.longest = [0.0, 0.0, 0.0]
-        self.total = self.total_cpu = 0.0
 
     def overlap(self, start: float, end: float) -> tuple[float, float]:
         """Seconds of collection between ``start`` and ``end``, and the CPU seconds they took."""
@@ -148,14 +144,9 @@ class LoopLag:
             "loop_lag_max_ms_without_gc": ms(self.net.max),
             "loop_lag_p99_ms_without_gc": ms(self.net.percentile(99)),
             "loop_cpu_max_ms_without_gc": ms(self.cpu.max),
-            "loop_cpu_p99_ms_without_gc": ms(self.cpu.percentile(99)),
             f"loop_lag_max_ms_{self.early}": ms(self.early_max),
-            "heartbeats": self.lags.count,
-            "gc_collections": gc.count,
             "gc_longest_pause_ms": [1000 * pause for pause in gc.longest],
             "gc_gen2_longest_ms": 1000 * gc.longest[2],
-            "gc_total_pause_ms": 1000 * gc.total,
-            "gc_total_cpu_ms": 1000 * gc.total_cpu,
         }
 
 

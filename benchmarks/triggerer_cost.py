@@ -143,12 +143,10 @@ async def _measure(
 
     statuses = Counter(event.get("status") for event in events)
     delays = [e["seen_at"] - created[e["generation_id"]] - generation_seconds for e in events]
-    polls = POLLS.calls
     return {
         "cpu": {  # what the CPU pass (no heartbeat, no sampler) measures
             **POLLS.figures(used),
-            "polls_per_trigger": polls / n,
-            "sandbox_cpu_ms_per_poll": 1000 * used.other / polls if polls else None,
+            "polls_per_trigger": POLLS.calls / n,
             "sandbox_cpu_share": used.other / used.wall,
             "detection_delay_median_s": percentile(delays, 50) if delays else None,
             "detection_delay_p95_s": percentile(delays, 95) if delays else None,
