@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from airflow_provider_creatify.links import CreatifyAssetLink
-from benchmarks.common import format_table, group_cpu_seconds, main, target
+from benchmarks.common import format_table, main, target
+from benchmarks.probes import group_cpu_seconds
 from devtools.airflow_deployment import Deployment, MetaDB, api_token, deployment, get_json, parse_ts
 from devtools.sandbox_process import SandboxProcess
 

@@ -14,8 +14,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from benchmarks import airflow_e2e as e2e
-from benchmarks.common import group_rss_bytes, main, target
-from benchmarks.probes import RssSampler
+from benchmarks.common import main, target
+from benchmarks.probes import RssSampler, group_rss_bytes
 from devtools.airflow_deployment import Deployment, deployment, parse_ts
 
 NAME = "batch_scale"

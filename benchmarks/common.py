@@ -12,14 +12,11 @@ import json
 import math
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -70,114 +67,6 @@ def format_machine(info: Mapping[str, Any]) -> str:
     return (
         f"{info['cpu_model']}, {info['cores']} cores, {info['platform']}, Python {info['python']}{packages}"
     )
-
-
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def rss_bytes(pid: int | str = "self") -> int:
-    """Resident set size now, from ``/proc/<pid>/statm`` (Linux)."""
-    with open(f"/proc/{pid}/statm", "rb") as f:
-        return int(f.read().split()[1]) * _PAGE_SIZE
-
-
-def peak_rss_bytes() -> int | None:
-    """Peak RSS (``VmHWM``) since start or since :func:`reset_peak_rss`; ``None`` if unknown."""
-    try:
-        match = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
-    except OSError:
-        return None
-    return int(match.group(1)) * 1024 if match else None
-
-
-def reset_peak_rss() -> bool:
-    """Reset ``VmHWM`` to the current RSS (Linux ``clear_refs``); ``False`` if not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def process_cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """User + system CPU seconds of another process (or of one ``thread`` of it), from ``/proc``."""
-    stat = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
-    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
-
-
-def _group_stats(pgids: Collection[int]) -> Iterable[tuple[str, list[str]]]:
-    """(pid, the fields of its ``/proc/<pid>/stat`` after the name) of every process in these groups."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # exited meanwhile
-            continue
-        if int(fields[2]) in pgids:  # pgrp
-            yield stat.parent.name, fields
-
-
-def group_cpu_seconds(pgids: Collection[int]) -> float:
-    """CPU seconds of every process in these process groups, their reaped children's included."""
-    ticks = sum(sum(int(x) for x in fields[11:15]) for _, fields in _group_stats(pgids))  # utime .. cstime
-    return ticks / _CLOCK_TICKS
-
-
-def group_rss_bytes(pgid: int) -> int:
-    total = 0
-    for pid, _ in _group_stats({pgid}):
-        try:
-            total += rss_bytes(pid)
-        except OSError:  # exited meanwhile
-            continue
-    return total
-
-
-def system_busy_seconds() -> float:
-    """CPU seconds used by all processes since boot (all cores, from ``/proc/stat``)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / _CLOCK_TICKS
-
-
-def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3) -> None:
-    """Wait up to ``timeout`` s until other work leaves the machine nearly idle (one-second samples)."""
-    deadline = time.monotonic() + timeout
-    while timeout > 0:
-        start = system_busy_seconds()
-        time.sleep(1.0)
-        busy = system_busy_seconds() - start
-        if busy <= max_busy_cores:
-            return
-        if time.monotonic() >= deadline:
-            print(f"  warning: the machine is still busy ({busy:.2f} cores); measuring anyway", flush=True)
-            return
-        print(f"  waiting for the machine to be quiet ({busy:.2f} cores busy)...", end="\r", flush=True)
-
-
-@dataclass(frozen=True)
-class Usage:
-    """CPU and wall seconds: this process's (all, system), another process's, and the whole machine's."""
-
-    cpu: float
-    system: float
-    wall: float
-    busy: float  # every process on the machine
-    other: float  # the process ``pid``
-
-    @classmethod
-    def now(cls, pid: int | None = None) -> Usage:
-        other = process_cpu_seconds(pid) if pid else 0.0
-        return cls(time.process_time(), os.times().system, time.perf_counter(), system_busy_seconds(), other)
-
-    def __sub__(self, start: Usage) -> Usage:
-        return Usage(*(a - b for a, b in zip(astuple(self), astuple(start), strict=True)))
-
-    @property
-    def other_load_cores(self) -> float:
-        """Cores busy with neither this process nor ``pid``."""
-        return max(0.0, self.busy - self.cpu - self.other) / self.wall
 
 
 def percentile(values: Sequence[float], q: float) -> float:

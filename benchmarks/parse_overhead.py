@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
-from benchmarks.common import format_table, main, target, wait_for_quiet
+from benchmarks.common import format_table, main, target
+from benchmarks.probes import wait_for_quiet
 from devtools.sandbox_process import child_env
 
 NAME = "parse_overhead"

@@ -23,21 +23,16 @@ from typing import Annotated, Any
 from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
+from benchmarks import probes
 from benchmarks.common import (
     RESULTS_DIR,
-    Usage,
     format_table,
     log_as_trigger_runner,
     main,
-    peak_rss_bytes,
     percentile,
-    reset_peak_rss,
-    rss_bytes,
     run_child,
     target,
-    wait_for_quiet,
 )
-from benchmarks.probes import WAIT_COLUMNS, GcPauses, LoopLag, RssSampler, heartbeat
 from benchmarks.triggerer_variants import (
     CREATED_STATUS,
     NAIVE,
@@ -117,28 +112,28 @@ async def _measure(
     created = _create_generations(n)  # blocking, but nothing else runs yet
 
     gc.collect()
-    rss_before = rss_bytes()
-    exact_peak = reset_peak_rss()
-    sampler = RssSampler(RSS_SAMPLE_SECONDS) if harness else None
+    rss_before = probes.rss_bytes()
+    exact_peak = probes.reset_peak_rss()
+    sampler = probes.RssSampler(RSS_SAMPLE_SECONDS) if harness else None
     if sampler:
         sampler.start()
     deadline = time.time() + 5 * generation_seconds + 120
     triggers = [make_trigger(variant, gid, deadline, poll_interval) for gid in created]
-    lag = LoopLag(GcPauses(), HEARTBEAT_SECONDS, early="first_2_polls")
+    lag = probes.LoopLag(probes.GcPauses(), HEARTBEAT_SECONDS, early="first_2_polls")
     events: list[dict[str, Any]] = []
     stop = asyncio.Event()
-    beating = asyncio.create_task(heartbeat(lag, stop, HEARTBEAT_SECONDS)) if harness else None
+    beating = asyncio.create_task(probes.heartbeat(lag, stop, HEARTBEAT_SECONDS)) if harness else None
     lag.early_until = time.perf_counter() + 2 * poll_interval  # every trigger makes its first read
-    start = Usage.now(sandbox_pid)
+    start = probes.Usage.now(sandbox_pid)
     with lag.gc_pauses, profiler or contextlib.nullcontext():
         await asyncio.gather(*(_consume(trigger, events) for trigger in triggers))
-    used = Usage.now(sandbox_pid) - start
+    used = probes.Usage.now(sandbox_pid) - start
     stop.set()
     if beating:
         await beating
-    peaks = [rss_bytes(), sampler.finish() if sampler else 0]
+    peaks = [probes.rss_bytes(), sampler.finish() if sampler else 0]
     if exact_peak:
-        peaks.append(peak_rss_bytes() or 0)
+        peaks.append(probes.peak_rss_bytes() or 0)
     rss_kb = (max(peaks) - rss_before) / 1024 / n
 
     statuses = Counter(event.get("status") for event in events)
@@ -229,7 +224,7 @@ def run(
         path = RESULTS_DIR / f"{NAME}_profile_{variant}_{n}.txt" if profile else None
         passes = []
         for harness in (False,) if profile else (False, True):
-            wait_for_quiet(quiet_timeout)
+            probes.wait_for_quiet(quiet_timeout)
             found = run_child(
                 "benchmarks.triggerer_cost",
                 "measure",
@@ -283,7 +278,7 @@ def smoke() -> dict[str, Any]:
 COLUMNS = [
     ("n", "N", "d"),
     ("variant", "variant", ""),
-    *WAIT_COLUMNS,
+    *probes.WAIT_COLUMNS,
     ("cpu_vs_baseline_x", "vs baseline", ".1f"),
     ("cpu_vs_per_id_x", "vs per-id", ".1f"),
     ("cpu_vs_naive_x", "x naive", ".2f"),

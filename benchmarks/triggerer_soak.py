@@ -20,19 +20,16 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Annotated, Any
 
+from benchmarks import probes
 from benchmarks.common import (
-    Usage,
     child_command,
     format_table,
     log_as_trigger_runner,
     main,
-    process_cpu_seconds,
-    rss_bytes,
     run_child,
     slope_per_minute,
     target,
 )
-from benchmarks.probes import WAIT_COLUMNS, GcPauses, Histogram, LoopLag, heartbeat
 from devtools.sandbox_process import child_env, raise_open_files_limit
 
 NAME = "triggerer_soak"
@@ -99,8 +96,8 @@ class Soak:
         self.live: set[asyncio.Task[None]] = set()
         self.to_refill = 0
         self.statuses: Counter[str] = Counter()
-        self.delays = Histogram(0.01, 12_000)  # seconds
-        self.lag = LoopLag(GcPauses(keep=2000), HEARTBEAT_SECONDS, early="warmup")
+        self.delays = probes.Histogram(0.01, 12_000)  # seconds
+        self.lag = probes.LoopLag(probes.GcPauses(keep=2000), HEARTBEAT_SECONDS, early="warmup")
         self.lag.measuring = False
         self.samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS, live waits)
 
@@ -142,10 +139,10 @@ class Soak:
     async def _sample(self, stop: asyncio.Event, t0: float, every: float) -> None:
         while not stop.is_set():
             now = time.monotonic() - t0
-            self.samples.append((now, rss_bytes(), len(self.live)))
+            self.samples.append((now, probes.rss_bytes(), len(self.live)))
             if len(self.samples) % max(1, round(60 / every)) == 0:  # a progress line a minute
                 print(
-                    f"  {now / 60:5.1f} min: {len(self.live)} live, RSS {rss_bytes() / 2**20:.0f} MB",
+                    f"  {now / 60:5.1f} min: {len(self.live)} live, RSS {probes.rss_bytes() / 2**20:.0f} MB",
                     flush=True,
                 )
             await asyncio.sleep(every)
@@ -158,7 +155,7 @@ class Soak:
         async with ProductTrigger(generation_id="warm-up", deadline=0).hook as hook:
             await hook.aget_generations(["warm-up"])  # one batched read (of an id the sandbox lacks)
         gc.collect()
-        rss_before = rss_bytes()
+        rss_before = probes.rss_bytes()
         stop = asyncio.Event()
         t0 = time.monotonic()
         every = min(5.0, cfg["minutes"] * 60 / 200)
@@ -166,7 +163,7 @@ class Soak:
         helpers = [
             asyncio.create_task(self._start_triggers()),
             asyncio.create_task(self._refill(stop)),
-            asyncio.create_task(heartbeat(self.lag, stop, HEARTBEAT_SECONDS)),
+            asyncio.create_task(probes.heartbeat(self.lag, stop, HEARTBEAT_SECONDS)),
             asyncio.create_task(self._sample(stop, t0, every)),
         ]
         await asyncio.sleep(cfg["warmup_minutes"] * 60)
@@ -174,13 +171,13 @@ class Soak:
         self.lag.gc_pauses.reset()
         POLLS.reset()
         self.lag.measuring = True
-        start = Usage.now(self.feeder_pid)
-        creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid)
+        start = probes.Usage.now(self.feeder_pid)
+        creator_cpu = probes.process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid)
         await asyncio.sleep((cfg["minutes"] - cfg["warmup_minutes"]) * 60)
-        self.samples.append((time.monotonic() - t0, rss_bytes(), len(self.live)))
+        self.samples.append((time.monotonic() - t0, probes.rss_bytes(), len(self.live)))
         self.lag.measuring = False
-        used = Usage.now(self.feeder_pid) - start
-        creator_cpu = process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid) - creator_cpu
+        used = probes.Usage.now(self.feeder_pid) - start
+        creator_cpu = probes.process_cpu_seconds(self.feeder_pid, thread=self.feeder_pid) - creator_cpu
         stop.set()
         gc.callbacks.remove(self.lag.gc_pauses)
         self.asked.close()  # the feeder stops
@@ -303,7 +300,7 @@ COLUMNS = [
     ("n", "N", "d"),
     ("live_mean", "live", ".0f"),
     ("waits_ended", "ended", "d"),
-    *WAIT_COLUMNS,
+    *probes.WAIT_COLUMNS,
     ("loop_lag_p99_ms", "lag p99 ms", ".1f"),
     ("loop_cpu_max_ms_without_gc", "on-CPU ms", ".0f"),
     ("rss_kb_per_wait", "RSS KB/wait", ".1f"),

@@ -18,7 +18,7 @@ from airflow_provider_creatify.hooks._connection import base_url_from_connection
 from airflow_provider_creatify.hooks._transport import AsyncTransport
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.triggers.creatify import CreatifyGenerationTrigger
-from benchmarks.common import Usage
+from benchmarks.probes import Usage
 
 #: The status the sandbox's create answers: the operator defers its wait with it (``last_status``).
 CREATED_STATUS = "initializing"
