@@ -1,10 +1,10 @@
 """A create whose answer was lost: the generation it made, found in the account's list, or proof of none.
 
 A POST that reached Creatify without its answer coming back (a dropped connection, a timeout, a 5xx from a
-proxy) may have made, and billed, a generation. :func:`find_lost` looks for it among the account's newest
-generations by what it was made from (:func:`fingerprint`). It says "none" only on proof; the caller then
-creates again. Without proof it raises
-:class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`.
+proxy) may have made, and billed, a generation. :func:`search_lost` looks for it among the account's
+newest generations by what it was made from (:func:`fingerprint`). It says "none" only on proof; the
+caller then creates again. Without proof it gives the doubt, a
+:class:`~airflow_provider_creatify.exceptions.CreatifyCreateUncertainError`, and nothing is created.
 
 Internal: not a supported import; it may change in any release.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyCreat
 if TYPE_CHECKING:
     from airflow_provider_creatify.generation import Generation
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
+    from airflow_provider_creatify.protocols import Log
 
 #: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
 #: compared with the moment a try set out to create it.
@@ -50,24 +52,6 @@ def fingerprint(model_name: str, input_params: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find_lost(
-    hook: CreatifyHook, model_name: str, input_params: Any, since: float, known: Collection[str] = ()
-) -> Generation | None:
-    """The one generation made from this model and input since ``since``: a create whose id was lost.
-
-    ``None`` only on proof that there is none: the account's list read, covering the whole window since
-    ``since``, and every generation in it recognisable (its model, ``input_params`` and creation time
-    given). Anything less is no proof that the POST never reached Creatify.
-
-    :param since: when the try set out to create it (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
-    :param known: ids other tasks already hold (e.g. the other map indexes of a mapped task): not ours.
-    :raises CreatifyCreateUncertainError: more than one candidate (which to pay for is not guessed), or no
-        proof either way (the list failed, showed only part of the window, or left out what identifies a
-        generation).
-    """
-    return find_lost_many(hook, {"": fingerprint(model_name, input_params)}, since, known, model_name)[""]
-
-
 def find_lost_many(
     hook: CreatifyHook,
     wanted: Mapping[str, str],
@@ -75,16 +59,20 @@ def find_lost_many(
     known: Collection[str] = (),
     what: str = "several models",
 ) -> dict[str, Generation | None]:
-    """The generations that creates of several items made since ``since``, found by one read of the list.
+    """The generations that creates of some items made since ``since``, found by one read of the list.
 
     Items with the same fingerprint are interchangeable: each gets one of the matches. An item gets
-    ``None`` only on the proof :func:`find_lost` asks for.
+    ``None`` only on proof that there is none: the account's list read, covering the whole window since
+    ``since``, and every generation in it recognisable (its model, ``input_params`` and creation time
+    given). Anything less is no proof that the POST never reached Creatify.
 
     :param wanted: each item's key and the :func:`fingerprint` it was created from.
+    :param since: when the items set out to be created (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
     :param known: ids already held (by other items or tasks): not any item's.
     :param what: the model or models, for the error message.
-    :raises CreatifyCreateUncertainError: for all of them, as :func:`find_lost` does; or more matches of
-        a fingerprint than items that want it.
+    :raises CreatifyCreateUncertainError: for all of them: more matches of a fingerprint than items that
+        want it (which to pay for is not guessed), or no proof either way (the list failed, showed only
+        part of the window, or left out what identifies a generation).
     """
     start = since - CLOCK_SKEW_SECONDS
     try:
@@ -112,6 +100,46 @@ def find_lost_many(
         shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
         raise lost_create_unknown(what, start, f"the list leaves out what {shown} were made from")
     return {key: matches[digest].pop(0) if matches.get(digest) else None for key, digest in wanted.items()}
+
+
+def search_lost(
+    hook: CreatifyHook,
+    wanted: Mapping[str, str],
+    since: float,
+    known: Collection[str],
+    what: str,
+    log: Log,
+    *,
+    searches: int = LOST_SEARCHES,
+) -> tuple[dict[str, Generation], CreatifyCreateUncertainError | None]:
+    """Search the account's list up to ``searches`` times for what lost creates made.
+
+    A slow create may be listed late, so the list is read again, :data:`LOST_SEARCH_INTERVAL` apart,
+    while an item is not found. The last search decides for the items not found.
+
+    :param wanted: each item's key and the :func:`fingerprint` it was created from.
+    :param known: ids already held (by other items or tasks): not any item's.
+    :param what: the model or models, for the error message.
+    :returns: the generations found, by key; and the doubt of the last search, ``None`` when it proved
+        that the items not found were never made.
+    """
+    found: dict[str, Generation] = {}
+    doubt: CreatifyCreateUncertainError | None = None
+    for attempt in range(searches):
+        if attempt:
+            log.warning("%s Looking again in %.0f s.", doubt or "Not listed yet.", LOST_SEARCH_INTERVAL)
+            time.sleep(LOST_SEARCH_INTERVAL)
+        left = {key: digest for key, digest in wanted.items() if key not in found}
+        try:
+            listed = find_lost_many(hook, left, since, {*known, *(g.id for g in found.values())}, what)
+        except CreatifyCreateUncertainError as err:
+            doubt = err
+            continue
+        doubt = None
+        found.update({key: generation for key, generation in listed.items() if generation is not None})
+        if len(found) == len(wanted):
+            break
+    return found, doubt
 
 
 def _recognisable(generation: Generation) -> bool:

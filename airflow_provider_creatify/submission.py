@@ -3,7 +3,7 @@
 A retry resumes the generation an earlier try recorded (a :class:`TryRecord`; Airflow 3.3+) only when it
 was made from the same model and input (:func:`fingerprint`): a user who fixed a prompt and cleared the
 task gets a new generation, not the old asset. An intent recorded without an id, or a create that lost
-its answer, is looked for with :func:`~airflow_provider_creatify.lost_creates.find_lost`.
+its answer, is looked for with :func:`~airflow_provider_creatify.lost_creates.search_lost`.
 
 Internal: not a supported import; it may change in any release.
 """
@@ -21,7 +21,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyCreateUncertainError,
     CreatifyNotFoundError,
 )
-from airflow_provider_creatify.lost_creates import LOST_SEARCH_INTERVAL, LOST_SEARCHES, find_lost, fingerprint
+from airflow_provider_creatify.lost_creates import LOST_SEARCHES, fingerprint, search_lost
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -184,30 +184,26 @@ class Submission:
             return None
         return adopted, record.deadline if record is not None else time.time() + self.timeout  # the intent's
 
-    def _adopt(self, since: float, ti: TaskInstance, why: str, *, attempts: int = 1) -> Generation | None:
+    def _adopt(self, since: float, ti: TaskInstance, why: str, *, searches: int = 1) -> Generation | None:
         """The one generation of this model and input created since ``since``, if Creatify lists it; not
         one that another map index of this task holds (its ``generation_id`` XCom)."""
         pulled = ti.xcom_pull(task_ids=[self.task_id], key="generation_id")
         known = {value for value in pulled or () if isinstance(value, str)}
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(LOST_SEARCH_INTERVAL)
-            try:
-                generation = find_lost(self.hook, self.model_name, self.input_params, since, known)
-            except CreatifyCreateUncertainError as err:
-                if attempt + 1 == attempts:
-                    raise
-                self.log.warning("%s Looking again in %.0f s.", err, LOST_SEARCH_INTERVAL)
-                continue
-            if generation is not None:
-                self.log.warning(
-                    "Adopting Creatify %s (status %s, the one generation of this model and input_params "
-                    "created since this task set out to create it) instead of creating a new one: %s.",
-                    generation.describe(),
-                    generation.status,
-                    why,
-                )
-                return generation
+        wanted = {self.task_id: self._fingerprint}
+        found, doubt = search_lost(
+            self.hook, wanted, since, known, self.model_name, self.log, searches=searches
+        )
+        if doubt is not None:
+            raise doubt
+        if generation := found.get(self.task_id):
+            self.log.warning(
+                "Adopting Creatify %s (status %s, the one generation of this model and input_params "
+                "created since this task set out to create it) instead of creating a new one: %s.",
+                generation.describe(),
+                generation.status,
+                why,
+            )
+            return generation
         self.log.info(
             "The account's generations since the create are all listed and none is of this model and "
             "input_params: the create never reached Creatify. Creating."
@@ -230,7 +226,7 @@ class Submission:
         try:
             generation = self.hook.create_generation(self.model_name, self.input_params, self.webhook_url)
         except CreatifyCreateUncertainError as err:
-            found = self._adopt(intent_at, ti, f"its answer was lost ({err})", attempts=LOST_SEARCHES)
+            found = self._adopt(intent_at, ti, f"its answer was lost ({err})", searches=LOST_SEARCHES)
             if found is not None:
                 return found, deadline
             # the whole window listed, LOST_SEARCHES times, and none is ours: the POST never reached Creatify

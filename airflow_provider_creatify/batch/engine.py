@@ -3,7 +3,7 @@
 Each round starts from the journal (:mod:`.journal`), so a resumed, retried or cleared task goes on where
 the last one stopped, whatever process it runs in. An item is POSTed only after its intent is flushed;
 its id is flushed right after its chunk. An intent without an id is looked for among the account's
-generations (:func:`~airflow_provider_creatify.lost_creates.find_lost_many`) and created again only on
+generations (:func:`~airflow_provider_creatify.lost_creates.search_lost`) and created again only on
 proof that nothing was made.
 """
 
@@ -24,7 +24,7 @@ from airflow_provider_creatify.exceptions import (
     CreatifyInsufficientCreditsError,
     CreatifyValidationError,
 )
-from airflow_provider_creatify.lost_creates import LOST_SEARCH_INTERVAL, LOST_SEARCHES, find_lost_many
+from airflow_provider_creatify.lost_creates import search_lost
 
 if TYPE_CHECKING:
     from airflow_provider_creatify.batch.journal import BatchState
@@ -145,42 +145,30 @@ class BatchRun:
     def search_lost(self, lost: Sequence[BatchItem]) -> None:
         """Find what the lost creates made: adopt what is found; release only on proof that none was made.
 
-        As for one generation, the list is searched :data:`LOST_SEARCHES` times (a slow create may be
-        listed late), and the last search decides: proof of none, or uncertain (in this try).
+        As for one generation (:func:`.lost_creates.search_lost`): what the last search cannot prove stays
+        uncertain, in this try.
         """
         wanted = {item.key: item.fingerprint for item in lost}
         if not wanted:
             return
         since = min(self.state.get(item.key).intent_at or 0.0 for item in lost)
         models = ", ".join(sorted({item.model_name for item in lost}))
-        doubt: CreatifyCreateUncertainError | None = None
-        for attempt in range(LOST_SEARCHES):
-            if attempt:
-                time.sleep(LOST_SEARCH_INTERVAL)
-            try:
-                found = find_lost_many(self.hook, wanted, since, self.state.known_ids(), models)
-            except CreatifyCreateUncertainError as err:
-                doubt = err
-                continue
-            doubt = None
-            for key, generation in found.items():
-                if generation is not None:
-                    self.log.warning(
-                        "Item %r: adopting %s, made by a create whose answer was lost.", key, generation.id
-                    )
-                    self.state.created(key, generation.id)
-                    del wanted[key]
-            if not wanted:
-                break
-        for key in wanted:
+        found, doubt = search_lost(self.hook, wanted, since, self.state.known_ids(), models, self.log)
+        for key, generation in found.items():
+            self.log.warning(
+                "Item %r: adopting %s, made by a create whose answer was lost.", key, generation.id
+            )
+            self.state.created(key, generation.id)
+        left = [key for key in wanted if key not in found]
+        for key in left:
             if doubt is None:  # listed whole, LOST_SEARCHES times, and not there: never made
                 self.state.released(key)
             else:
                 self.state.uncertain(key, str(doubt), self.try_number)
         if doubt is not None:
-            self.log.warning("%d item(s) stay uncertain in this try: %s", len(wanted), doubt)
-        elif wanted:
-            self.log.info("The account's list proves %d lost create(s) made nothing.", len(wanted))
+            self.log.warning("%d item(s) stay uncertain in this try: %s", len(left), doubt)
+        elif left:
+            self.log.info("The account's list proves %d lost create(s) made nothing.", len(left))
         self.state.flush()
 
     def _wants_create(self, item: BatchItem) -> bool:

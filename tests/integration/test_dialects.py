@@ -83,7 +83,7 @@ def creatify_sandbox_settings() -> SandboxSettings:
 @pytest.fixture(autouse=True)
 def quick_searches(monkeypatch):
     """A lost answer is searched for milliseconds apart (not seconds)."""
-    monkeypatch.setattr("airflow_provider_creatify.submission.LOST_SEARCH_INTERVAL", 0.01)
+    monkeypatch.setattr("airflow_provider_creatify.lost_creates.LOST_SEARCH_INTERVAL", 0.01)
 
 
 def speak(sandbox, dialect: Dialect) -> None:

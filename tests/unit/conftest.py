@@ -8,4 +8,4 @@ import pytest
 @pytest.fixture(autouse=True)
 def quick_searches(monkeypatch):
     """A lost answer is searched for LOST_SEARCHES times, milliseconds apart (not seconds)."""
-    monkeypatch.setattr("airflow_provider_creatify.submission.LOST_SEARCH_INTERVAL", 0.01)
+    monkeypatch.setattr("airflow_provider_creatify.lost_creates.LOST_SEARCH_INTERVAL", 0.01)

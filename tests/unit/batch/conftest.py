@@ -35,12 +35,6 @@ def statuses(run: BatchRun) -> dict[str, str]:
     return {row["key"]: row["status"] for row in manifest_rows(run.items, run.state, run.stopped)}
 
 
-@pytest.fixture(autouse=True)
-def quick_lost_searches(monkeypatch):
-    """The searches for lost creates follow each other in milliseconds, not seconds."""
-    monkeypatch.setattr("airflow_provider_creatify.batch.engine.LOST_SEARCH_INTERVAL", 0.01)
-
-
 @pytest.fixture
 def make_run(creatify_conn, tmp_path) -> Callable[..., BatchRun]:
     """``make_run(entries, **fields)``: a BatchRun of try 1 on the sandbox, its journal under tmp_path."""
