@@ -103,6 +103,7 @@ def add_dialect_arguments(p: argparse.ArgumentParser) -> None:
         help="the list leaves this field out of each generation (repeat, or a comma list)",
     )
     g.add_argument("--list-pages", action="store_true", help="the list answers Django REST framework pages")
+    g.add_argument("--list-page-size", type=int, metavar="N", help="the list answers pages of N, with next")
     g.add_argument("--list-ignores-ids", action="store_true", help="the list answers the newest, ids or not")
     g.add_argument(
         "--list-status",

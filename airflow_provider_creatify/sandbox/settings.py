@@ -32,7 +32,9 @@ class SandboxSettings:
     ``list_omits`` names fields the list endpoint leaves out of each generation (with ``ids`` or not),
     as a real listing may: ``("input_params",)`` plays one that cannot tell what a generation was made from.
     ``list_pages`` makes it answer a Django REST framework page, ``{"count", "next", "previous",
-    "results"}``, instead of a bare array. ``list_ignores_ids`` makes it answer the account's newest
+    "results"}``, instead of a bare array. ``list_page_size`` makes it answer pages of that many
+    generations (with ``ids`` or not), each with the absolute URL of the ``next``; ``limit`` is then
+    ignored, as page-number pagination does. ``list_ignores_ids`` makes it answer the account's newest
     generations whatever ``ids`` asks for. ``schema_page_size`` makes the schemas endpoint answer pages of
     that many models, each with the absolute URL of the ``next``; ``schemas_as_text`` gives each
     ``input_params_schema`` as JSON text.
@@ -60,6 +62,7 @@ class SandboxSettings:
     create_rate_limit: int | None = None
     list_omits: tuple[str, ...] = ()
     list_pages: bool = False
+    list_page_size: int | None = None
     list_ignores_ids: bool = False
     schema_page_size: int | None = None
     schemas_as_text: bool = False

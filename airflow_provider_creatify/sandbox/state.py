@@ -52,8 +52,8 @@ class SandboxState:
             found = [self.generations.get(gen_id) for gen_id in dict.fromkeys(ids)]
             return [self.as_api(g, now) for g in found if g is not None]
 
-    def newest(self, limit: int) -> list[dict[str, Any]]:
-        """The generation objects of the newest ``limit`` generations, newest first."""
+    def newest(self, limit: int | None) -> list[dict[str, Any]]:
+        """The generation objects of the newest ``limit`` generations (``None``: all), newest first."""
         now = time.monotonic()
         with self.lock:
             newest = itertools.islice(reversed(self.generations.values()), limit)

@@ -72,3 +72,21 @@ def test_fault_rules_tell_the_list_from_one_generation(sandbox, api):
     assert ids_of(api.get(api.LIST, params={"ids": gen_id})) == [gen_id]  # the list is not a detail path
     assert sandbox.count("GET", api.LIST) == 3
     assert sandbox.count("GET", STATUS_PATH) == 2
+
+
+def test_pages_of_a_fixed_size_link_the_next_with_the_same_query(sandbox, api):
+    sandbox.settings.list_page_size = 2
+    newest_first = [api.create()["id"] for _ in range(5)][::-1]
+    pages, response = [], api.get(api.LIST, params={"limit": "1"})  # limit ignored, as pages go
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append([g["id"] for g in response.json()["results"]])
+        following = response.json()["next"]
+        if following is None:
+            break
+        assert following.startswith(f"{sandbox.url(api.LIST)}?") and "limit=1" in following
+        response = api.session.get(following)
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
+    by_ids = api.get(api.LIST, params={"ids": ",".join(newest_first)}).json()
+    assert by_ids["count"] == 5 and [g["id"] for g in by_ids["results"]] == newest_first[:2]
+    assert "ids=" in by_ids["next"]

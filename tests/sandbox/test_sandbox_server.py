@@ -174,7 +174,7 @@ def test_cli_dialect_switches_become_settings():
     assert settings_from(parse([])) == SandboxSettings()  # no switch: the settings' defaults
     argv = [
         *("--list-omits", "input_params,created_at", "--list-omits", "assets"),
-        *("--list-pages", "--list-ignores-ids", "--list-status", "502"),
+        *("--list-pages", "--list-page-size", "20", "--list-ignores-ids", "--list-status", "502"),
         *("--schema-page-size", "3", "--schemas-as-text"),
         *("--create-answers-id-only", "--assets-as-strings"),
         *("--forbidden-reason", "Your plan does not include this model."),
@@ -183,6 +183,7 @@ def test_cli_dialect_switches_become_settings():
     assert settings == SandboxSettings(
         list_omits=("input_params", "created_at", "assets"),
         list_pages=True,
+        list_page_size=20,
         list_ignores_ids=True,
         list_status=502,
         schema_page_size=3,
