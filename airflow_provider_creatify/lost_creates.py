@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 #: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
 #: compared with the moment a try set out to create it.
 CLOCK_SKEW_SECONDS = 120.0
-#: One page of the account's newest generations is searched (Creatify's pagination is undocumented).
-SEARCH_LIMIT = 100
 #: After a create's answer was lost: how many times the account's list is searched, and how far apart,
 #: before concluding that the POST never reached Creatify (a slow create may be listed late).
 LOST_SEARCHES = 3
@@ -76,7 +74,7 @@ def find_lost_many(
     """
     start = since - CLOCK_SKEW_SECONDS
     try:
-        listed = hook.list_generations(SEARCH_LIMIT)
+        listed, complete = hook.list_generations_since(start)
     except CreatifyAPIError as err:
         raise lost_create_unknown(what, start, f"the account's list could not be read ({err})") from None
     wanting = Counter(wanted.values())
@@ -88,14 +86,10 @@ def find_lost_many(
             digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
             if digest in wanting:
                 matches.setdefault(digest, []).append(generation)
-    created = [g.created_at or 0 for g in listed]
-    complete = len(listed) < SEARCH_LIMIT or (
-        created == sorted(created, reverse=True) and created[-1] < start
-    )
     if crowded := [g.id for digest, found in matches.items() if len(found) > wanting[digest] for g in found]:
         raise lost_create_unknown(what, start, f"more than one matches ({', '.join(crowded)})")
     if not complete:
-        raise lost_create_unknown(what, start, f"more than {SEARCH_LIMIT} were made since then")
+        raise lost_create_unknown(what, start, f"more than the {len(listed)} listed were made since then")
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
         raise lost_create_unknown(what, start, f"the list leaves out what {shown} were made from")

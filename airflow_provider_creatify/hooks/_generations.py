@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_creatify import schemas
-from airflow_provider_creatify.endpoints import CREDITS_PATH, GENERATIONS_PATH, generation_path
+from airflow_provider_creatify.endpoints import (
+    CREDITS_PATH,
+    GENERATIONS_PATH,
+    MAX_IDS_PER_READ,
+    generation_path,
+)
 from airflow_provider_creatify.exceptions import CreatifyAPIError, CreatifyNotFoundError
 from airflow_provider_creatify.generation import Generation, listed, parse_credits
 from airflow_provider_creatify.hooks._batch import LIST_RESTS, batches
@@ -24,6 +29,11 @@ if TYPE_CHECKING:
     from airflow.sdk.types import Logger
 
     from airflow_provider_creatify.hooks._connection import Credentials
+
+
+#: The most pages of the account's list read when searching back to a moment (100 generations a page,
+#: or the API's own page size).
+MAX_LIST_PAGES = 50
 
 
 class GenerationCalls:
@@ -40,6 +50,9 @@ class GenerationCalls:
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         raise NotImplementedError  # CreatifyHook's
+
+    def _next_page(self, data: Any, what: str) -> str | None:
+        raise NotImplementedError  # CreatifyHook's: it knows the base URL
 
     def create_generation(
         self, model_name: str, input_params: dict[str, Any], webhook_url: str | None = None
@@ -125,6 +138,33 @@ class GenerationCalls:
         data = self._request("GET", f"{GENERATIONS_PATH}?limit={int(limit)}", what)
         return [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
 
+    def list_generations_since(self, since: float) -> tuple[list[Generation], bool]:
+        """The account's generations back to ``since``, newest first, and whether that is all of them.
+
+        It reads the newest 100. When the answer is a Django REST framework page, it follows the pages'
+        ``next`` (on the connection's base URL only) until one reaches back before ``since``, at most
+        :data:`MAX_LIST_PAGES` pages.
+
+        :param since: epoch seconds.
+        :returns: the generations read (some may be older), and whether every generation created since
+            ``since`` is among them: the list ended, or, newest first, it reached back before ``since``.
+        :raises CreatifyAPIError: a page could not be read (an extra, not every API has it).
+        """
+        what = "Listing the account's Creatify generations"
+        data = self._request("GET", f"{GENERATIONS_PATH}?limit={MAX_IDS_PER_READ}", what)
+        found = [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
+        for page in range(1, MAX_LIST_PAGES):
+            next_path = self._next_page(data, what)
+            if next_path is None or _reaches_back(found, since):
+                break
+            data = self._request("GET", next_path, f"{what} (page {page + 1})")
+            found += [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
+        if isinstance(data, dict):  # a page: the list ended where no next page follows
+            ended = self._next_page(data, what) is None
+        else:  # a bare array: shorter than the limit
+            ended = len(data) < MAX_IDS_PER_READ
+        return found, ended or _reaches_back(found, since)
+
     def remaining_credits(self) -> float:
         """``GET /api/remaining_credits/``: the account's credit balance.
 
@@ -161,3 +201,9 @@ class GenerationCalls:
             if delay is None:
                 return generation
             time.sleep(wait.sleep_for(delay))
+
+
+def _reaches_back(generations: Sequence[Generation], since: float) -> bool:
+    """Whether these generations, newest first, reach back before ``since`` (a missing time counts as 0)."""
+    created = [g.created_at or 0.0 for g in generations]
+    return bool(created) and created == sorted(created, reverse=True) and created[-1] < since

@@ -54,6 +54,7 @@ class Dialect:
 DIALECTS = {
     "contract": Dialect(),
     "list_pages": Dialect({"list_pages": True}),
+    "list_pages_of_2": Dialect({"list_page_size": 2}),
     "list_ignores_ids": Dialect({"list_ignores_ids": True}),
     "list_omits_input_params": Dialect({"list_omits": ("input_params",)}, lost_is_uncertain=True),
     "list_omits_assets": Dialect({"list_omits": ("assets",)}),

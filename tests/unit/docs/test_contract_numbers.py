@@ -12,13 +12,13 @@ import pytest
 
 from airflow_provider_creatify.endpoints import MAX_IDS_PER_READ
 from airflow_provider_creatify.hooks._batch import LIST_REST_SECONDS
+from airflow_provider_creatify.hooks._generations import MAX_LIST_PAGES
 from airflow_provider_creatify.hooks._http import CREATE_THROTTLE_BUDGET
 from airflow_provider_creatify.hooks._models import MAX_SCHEMA_PAGES
 from airflow_provider_creatify.lost_creates import (
     CLOCK_SKEW_SECONDS,
     LOST_SEARCH_INTERVAL,
     LOST_SEARCHES,
-    SEARCH_LIMIT,
 )
 from tests.unit.docs.doc_markdown import ROOT, section
 
@@ -29,7 +29,8 @@ QUOTED = [
     (r"for the next (\d+) s \(`LIST_REST_SECONDS`\)", LIST_REST_SECONDS),
     (r"at most (\d+) pages \(`MAX_SCHEMA_PAGES`\)", MAX_SCHEMA_PAGES),
     (r"\(at most (\d+) ids a request\)", MAX_IDS_PER_READ),
-    (r"`GET /api/asset_generator/\?limit=(\d+)`", SEARCH_LIMIT),
+    (r"`GET /api/asset_generator/\?limit=(\d+)`", MAX_IDS_PER_READ),
+    (r"at most (\d+) pages \(`MAX_LIST_PAGES`\)", MAX_LIST_PAGES),
     (r"reads the list up to (\d+) times", LOST_SEARCHES),
     (r"times, (\d+) s apart", LOST_SEARCH_INTERVAL),
     (r"less (\d+) minutes of clock skew", CLOCK_SKEW_SECONDS / 60),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from airflow_provider_creatify.exceptions import CreatifyCreateUncertainError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
 from airflow_provider_creatify.lost_creates import find_lost_many, fingerprint
-from airflow_provider_creatify.sandbox import SandboxSettings
+from airflow_provider_creatify.sandbox import FaultRule, SandboxSettings
 from tests.helpers import FLUX
 
 LIST_PATH = "/api/asset_generator/"
@@ -59,3 +60,50 @@ def test_a_list_that_cannot_tell_inputs_apart_is_no_proof(creatify_conn):
     creatify_conn.settings = SandboxSettings(generation_seconds=1.0, list_omits=("input_params",))
     with pytest.raises(CreatifyCreateUncertainError, match="leaves out what"):
         find_lost_many(hook, {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(1))}, since)
+
+
+def test_a_list_in_pages_is_read_back_to_the_window(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    lost = hook.create_generation(FLUX, params(0)).id
+    for n in range(1, 8):  # made after it: the first page of 5 does not show it
+        hook.create_generation(FLUX, params(n))
+    creatify_conn.settings.list_page_size = 5
+
+    found = find_lost_many(
+        hook, {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(9))}, since
+    )
+
+    assert {key: g and g.id for key, g in found.items()} == {"a": lost, "b": None}
+    assert creatify_conn.count("GET", LIST_PATH) == 2
+
+
+def test_a_page_with_more_pages_unread_is_no_proof(creatify_conn, monkeypatch):
+    """A short page is the whole list only when no next page follows: otherwise a second POST could bill."""
+    monkeypatch.setattr("airflow_provider_creatify.hooks._generations.MAX_LIST_PAGES", 1)
+    since = time.time()
+    hook = CreatifyHook()
+    hook.create_generation(FLUX, params(0))
+    for n in range(1, 8):
+        hook.create_generation(FLUX, params(n))
+    creatify_conn.settings.list_page_size = 5
+
+    with pytest.raises(CreatifyCreateUncertainError, match="more than the 5 listed were made since then"):
+        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+
+
+def test_a_next_page_elsewhere_is_not_followed(creatify_conn):
+    """The key goes only to the connection's origin: a page pointing elsewhere ends the search in doubt."""
+    since = time.time()
+    hook = CreatifyHook()
+    hook.create_generation(FLUX, params(0))
+    page = {
+        "count": 9,
+        "next": "https://lists.example.net/api/asset_generator/?page=2&t=s3cret",
+        "results": [],
+    }
+    creatify_conn.add_fault(FaultRule(method="GET", path=LIST_PATH, body=json.dumps(page).encode()))
+
+    with pytest.raises(CreatifyCreateUncertainError, match=r"lists\.example\.net") as err:
+        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+    assert "s3cret" not in str(err.value) and creatify_conn.count("GET", LIST_PATH) == 1

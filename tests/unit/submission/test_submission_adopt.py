@@ -67,13 +67,24 @@ def test_generations_held_by_other_map_indexes_are_not_candidates(make_submissio
     assert make_submission().run(store, ti, None)[0].id == ours
 
 
+def test_a_lost_create_on_a_later_page_of_the_list_is_adopted(make_submission, creatify_conn):
+    store = FakeStateStore()
+    an_intent(store)
+    ours = CreatifyHook().create_generation(KLING, KLING_PARAMS).id  # the try's create: its id was lost
+    for i in range(3):  # other tasks' creates since: the first page of 2 does not show ours
+        CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": f"other {i}"})
+    creatify_conn.settings.list_page_size = 2
+    assert make_submission().run(store, RecordingTI(), None)[0].id == ours
+    assert creatify_conn.count("POST", POST_PATH) == 4
+
+
 def test_a_search_that_cannot_see_everything_fails(make_submission, monkeypatch):
-    monkeypatch.setattr("airflow_provider_creatify.lost_creates.SEARCH_LIMIT", 3)
+    monkeypatch.setattr("airflow_provider_creatify.hooks._generations.MAX_IDS_PER_READ", 3)
     store = FakeStateStore()
     an_intent(store)
     for i in range(3):  # a full page, all newer than the intent: older ones are out of sight
         CreatifyHook().create_generation(KLING, {**KLING_PARAMS, "prompt": f"other {i}"})
-    with pytest.raises(CreatifyCreateUncertainError, match="more than 3 were made since then"):
+    with pytest.raises(CreatifyCreateUncertainError, match="more than the 3 listed were made since then"):
         make_submission().run(store, RecordingTI(), None)
 
 
