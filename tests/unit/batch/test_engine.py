@@ -56,7 +56,11 @@ def test_a_create_answered_503_after_it_was_made_is_adopted(make_run, creatify_c
     assert set(statuses(run).values()) == {"done"}
 
 
-def test_a_worker_killed_after_its_posts_leaves_creates_the_next_try_adopts(make_run, creatify_conn):
+@pytest.mark.parametrize("page_size", [None, 2], ids=["one-list", "pages-of-2"])
+def test_a_worker_killed_after_its_posts_leaves_creates_the_next_try_adopts(
+    make_run, creatify_conn, page_size
+):
+    creatify_conn.settings.list_page_size = page_size  # pages: the search follows them back
     killed = make_run(prompts(3))
     for item in killed.items:  # what the killed worker flushed, then POSTed, without its ids
         killed.state.intend(item.key, item.fingerprint, time.time())
