@@ -115,6 +115,7 @@ def add_dialect_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--schemas-as-text", action="store_true", help="each input_params_schema is JSON text")
     g.add_argument("--create-answers-id-only", action="store_true", help='a create answers only {"id": ...}')
     g.add_argument("--assets-as-strings", action="store_true", help="assets are a list of their URLs")
+    g.add_argument("--stores-defaults", action="store_true", help="input_params come with the defaults added")
     g.add_argument(
         "--forbidden-reason",
         metavar="TEXT",

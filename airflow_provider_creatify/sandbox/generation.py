@@ -136,6 +136,9 @@ def new_generation(
     if not fails and s.fail_rate > 0:
         fails = rng.random() < s.fail_rate
     seconds = s.seconds_for(model.typical_seconds)
+    if s.stores_defaults:  # as an API that stores its validated input may
+        properties = model.schema.get("properties", {})
+        params = {**{k: v["default"] for k, v in properties.items() if "default" in v}, **params}
     return SandboxGeneration(
         id=str(uuid.uuid4()),
         model=model,

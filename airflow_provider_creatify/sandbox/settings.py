@@ -43,7 +43,9 @@ class SandboxSettings:
     absent endpoint (``{"detail": "Not found."}``), a 5xx a failing one (502 as a proxy's HTML page). The
     reads of one generation keep working. ``create_answers_id_only`` answers a successful create 201 with
     only ``{"id": ...}``. ``assets_as_strings`` gives a done generation's assets as a list of their URLs
-    instead of objects (the same URLs). ``forbidden_reason`` refuses every authenticated create 403 with
+    instead of objects (the same URLs). ``stores_defaults`` keeps, and answers, each generation's
+    ``input_params`` with the schema's defaults filled in, as an API that stores its validated input may.
+    ``forbidden_reason`` refuses every authenticated create 403 with
     ``{"detail": <reason>}``, as a plan or an account may; nothing is created or charged.
     """
 
@@ -69,6 +71,7 @@ class SandboxSettings:
     list_status: int | None = None
     create_answers_id_only: bool = False
     assets_as_strings: bool = False
+    stores_defaults: bool = False
     forbidden_reason: str | None = None
 
     def seconds_for(self, typical_seconds: float) -> float:

@@ -176,7 +176,7 @@ def test_cli_dialect_switches_become_settings():
         *("--list-omits", "input_params,created_at", "--list-omits", "assets"),
         *("--list-pages", "--list-page-size", "20", "--list-ignores-ids", "--list-status", "502"),
         *("--schema-page-size", "3", "--schemas-as-text"),
-        *("--create-answers-id-only", "--assets-as-strings"),
+        *("--create-answers-id-only", "--assets-as-strings", "--stores-defaults"),
         *("--forbidden-reason", "Your plan does not include this model."),
     ]
     settings = settings_from(parse(argv))
@@ -190,6 +190,7 @@ def test_cli_dialect_switches_become_settings():
         schemas_as_text=True,
         create_answers_id_only=True,
         assets_as_strings=True,
+        stores_defaults=True,
         forbidden_reason="Your plan does not include this model.",
     )
 
