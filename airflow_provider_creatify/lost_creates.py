@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from airflow_provider_creatify.hooks.creatify import CreatifyHook
     from airflow_provider_creatify.protocols import Log
 
+#: What an item was created from: its model and its input.
+Made = tuple[str, Any]
 #: Clock skew allowed between this machine and Creatify when a lost generation's ``created_at`` is
 #: compared with the moment a try set out to create it.
 CLOCK_SKEW_SECONDS = 120.0
@@ -52,53 +54,63 @@ def fingerprint(model_name: str, input_params: Any) -> str:
 
 def find_lost_many(
     hook: CreatifyHook,
-    wanted: Mapping[str, str],
+    wanted: Mapping[str, Made],
     since: float,
     known: Collection[str] = (),
     what: str = "several models",
 ) -> dict[str, Generation | None]:
     """The generations that creates of some items made since ``since``, found by one read of the list.
 
-    Items with the same fingerprint are interchangeable: each gets one of the matches. An item gets
+    Items with the same model and input are interchangeable: each gets one of the matches. An item gets
     ``None`` only on proof that there is none: the account's list read, covering the whole window since
-    ``since``, and every generation in it recognisable (its model, ``input_params`` and creation time
-    given). Anything less is no proof that the POST never reached Creatify.
+    ``since``; every generation in it recognisable (its model, ``input_params`` and creation time given);
+    and none that holds an item's input with more fields, as an API that stores its defaults would list
+    the item's own generation. Anything less is no proof that the POST never reached Creatify.
 
-    :param wanted: each item's key and the :func:`fingerprint` it was created from.
+    :param wanted: each item's key and what it was created from: its model and its input.
     :param since: when the items set out to be created (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
     :param known: ids already held (by other items or tasks): not any item's.
     :param what: the model or models, for the error message.
-    :raises CreatifyCreateUncertainError: for all of them: more matches of a fingerprint than items that
+    :raises CreatifyCreateUncertainError: for all of them: more matches of an input than items that
         want it (which to pay for is not guessed), or no proof either way (the list failed, showed only
-        part of the window, or left out what identifies a generation).
+        part of the window, left out what identifies a generation, or holds an input widened).
     """
     start = since - CLOCK_SKEW_SECONDS
     try:
         listed, complete = hook.list_generations_since(start)
     except CreatifyAPIError as err:
         raise lost_create_unknown(what, start, f"the account's list could not be read ({err})") from None
-    wanting = Counter(wanted.values())
+    digests = {key: fingerprint(*made) for key, made in wanted.items()}
+    wanting = Counter(digests.values())
     in_window = [g for g in listed if g.created_at is None or g.created_at >= start]
     unreadable = [g.id for g in in_window if not _recognisable(g)]
     matches: dict[str, list[Generation]] = {}
+    widened = []
     for generation in in_window:
-        if generation.id not in known and _recognisable(generation):
-            digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
-            if digest in wanting:
-                matches.setdefault(digest, []).append(generation)
+        if generation.id in known or not _recognisable(generation):
+            continue
+        digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
+        if digest in wanting:
+            matches.setdefault(digest, []).append(generation)
+        elif any(_widens(generation, made) for made in wanted.values()):
+            widened.append(generation.id)
     if crowded := [g.id for digest, found in matches.items() if len(found) > wanting[digest] for g in found]:
         raise lost_create_unknown(what, start, f"more than one matches ({', '.join(crowded)})")
     if not complete:
         raise lost_create_unknown(what, start, f"more than the {len(listed)} listed were made since then")
     if unreadable:
-        shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
-        raise lost_create_unknown(what, start, f"the list leaves out what {shown} were made from")
-    return {key: matches[digest].pop(0) if matches.get(digest) else None for key, digest in wanted.items()}
+        raise lost_create_unknown(
+            what, start, f"the list leaves out what {_shown(unreadable)} were made from"
+        )
+    if widened:
+        reason = f"{_shown(widened)} holds the input sent and more fields (the API may store its defaults)"
+        raise lost_create_unknown(what, start, reason)
+    return {key: matches[digest].pop(0) if matches.get(digest) else None for key, digest in digests.items()}
 
 
 def search_lost(
     hook: CreatifyHook,
-    wanted: Mapping[str, str],
+    wanted: Mapping[str, Made],
     since: float,
     known: Collection[str],
     what: str,
@@ -111,7 +123,7 @@ def search_lost(
     A slow create may be listed late, so the list is read again, :data:`LOST_SEARCH_INTERVAL` apart,
     while an item is not found. The last search decides for the items not found.
 
-    :param wanted: each item's key and the :func:`fingerprint` it was created from.
+    :param wanted: each item's key and what it was created from: its model and its input.
     :param known: ids already held (by other items or tasks): not any item's.
     :param what: the model or models, for the error message.
     :returns: the generations found, by key; and the doubt of the last search, ``None`` when it proved
@@ -123,7 +135,7 @@ def search_lost(
         if attempt:
             log.warning("%s Looking again in %.0f s.", doubt or "Not listed yet.", LOST_SEARCH_INTERVAL)
             time.sleep(LOST_SEARCH_INTERVAL)
-        left = {key: digest for key, digest in wanted.items() if key not in found}
+        left = {key: made for key, made in wanted.items() if key not in found}
         try:
             listed = find_lost_many(hook, left, since, {*known, *(g.id for g in found.values())}, what)
         except CreatifyCreateUncertainError as err:
@@ -134,6 +146,26 @@ def search_lost(
         if len(found) == len(wanted):
             break
     return found, doubt
+
+
+def _widens(generation: Generation, made: Made) -> bool:
+    """Whether a listed generation of this model holds every field of this input, and more."""
+    model_name, input_params = made
+    listed = generation.raw["input_params"]
+    if (
+        generation.model_name != model_name
+        or not isinstance(listed, dict)
+        or not isinstance(input_params, dict)
+    ):
+        return False
+    return len(listed) > len(input_params) and all(
+        name in listed and listed[name] == value for name, value in input_params.items()
+    )
+
+
+def _shown(ids: list[str]) -> str:
+    """At most five ids, for a message."""
+    return ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
 
 
 def _recognisable(generation: Generation) -> bool:

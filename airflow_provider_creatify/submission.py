@@ -189,7 +189,7 @@ class Submission:
         one that another map index of this task holds (its ``generation_id`` XCom)."""
         pulled = ti.xcom_pull(task_ids=[self.task_id], key="generation_id")
         known = {value for value in pulled or () if isinstance(value, str)}
-        wanted = {self.task_id: self._fingerprint}
+        wanted = {self.task_id: (self.model_name, self.input_params)}
         found, doubt = search_lost(
             self.hook, wanted, since, known, self.model_name, self.log, searches=searches
         )

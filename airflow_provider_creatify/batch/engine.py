@@ -148,7 +148,7 @@ class BatchRun:
         As for one generation (:func:`.lost_creates.search_lost`): what the last search cannot prove stays
         uncertain, in this try.
         """
-        wanted = {item.key: item.fingerprint for item in lost}
+        wanted = {item.key: (item.model_name, item.input_params) for item in lost}
         if not wanted:
             return
         since = min(self.state.get(item.key).intent_at or 0.0 for item in lost)

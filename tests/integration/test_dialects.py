@@ -65,6 +65,7 @@ DIALECTS = {
     "schemas_as_text": Dialect({"schemas_as_text": True}),
     "create_answers_id_only": Dialect({"create_answers_id_only": True}),
     "assets_as_strings": Dialect({"assets_as_strings": True}),
+    "stores_defaults": Dialect({"stores_defaults": True}, lost_is_uncertain=True),
     "forbidden_reason": Dialect({"forbidden_reason": REASON}, forbidden=True),
     "create_503_after_processing": Dialect(faults=(CREATE_503_AFTER,)),
 }

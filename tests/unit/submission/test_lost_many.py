@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_creatify.exceptions import CreatifyCreateUncertainError
 from airflow_provider_creatify.hooks.creatify import CreatifyHook
-from airflow_provider_creatify.lost_creates import find_lost_many, fingerprint
+from airflow_provider_creatify.lost_creates import find_lost_many
 from airflow_provider_creatify.sandbox import FaultRule, SandboxSettings
 from tests.helpers import FLUX
 
@@ -24,7 +24,7 @@ def test_each_item_gets_the_generation_made_from_its_input(creatify_conn):
     since = time.time()
     hook = CreatifyHook()
     made = {n: hook.create_generation(FLUX, params(n)).id for n in (0, 2)}  # creates whose answers were lost
-    wanted = {f"k{n}": fingerprint(FLUX, params(n)) for n in range(3)}
+    wanted = {f"k{n}": (FLUX, params(n)) for n in range(3)}
 
     found = find_lost_many(hook, wanted, since)
 
@@ -37,7 +37,7 @@ def test_items_with_the_same_input_share_its_generations_one_each(creatify_conn)
     hook = CreatifyHook()
     held = hook.create_generation(FLUX, params(0)).id  # an item that kept its id
     lost = hook.create_generation(FLUX, params(0)).id
-    wanted = {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(0))}
+    wanted = {"a": (FLUX, params(0)), "b": (FLUX, params(0))}
 
     found = find_lost_many(hook, wanted, since, known={held})
 
@@ -50,7 +50,7 @@ def test_more_matches_than_items_is_doubt_not_a_guess(creatify_conn):
     for _ in range(2):
         hook.create_generation(FLUX, params(0))
     with pytest.raises(CreatifyCreateUncertainError, match="more than one matches"):
-        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+        find_lost_many(hook, {"a": (FLUX, params(0))}, since)
 
 
 def test_a_list_that_cannot_tell_inputs_apart_is_no_proof(creatify_conn):
@@ -59,7 +59,7 @@ def test_a_list_that_cannot_tell_inputs_apart_is_no_proof(creatify_conn):
     hook.create_generation(FLUX, params(5))
     creatify_conn.settings = SandboxSettings(generation_seconds=1.0, list_omits=("input_params",))
     with pytest.raises(CreatifyCreateUncertainError, match="leaves out what"):
-        find_lost_many(hook, {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(1))}, since)
+        find_lost_many(hook, {"a": (FLUX, params(0)), "b": (FLUX, params(1))}, since)
 
 
 def test_a_list_in_pages_is_read_back_to_the_window(creatify_conn):
@@ -70,9 +70,7 @@ def test_a_list_in_pages_is_read_back_to_the_window(creatify_conn):
         hook.create_generation(FLUX, params(n))
     creatify_conn.settings.list_page_size = 5
 
-    found = find_lost_many(
-        hook, {"a": fingerprint(FLUX, params(0)), "b": fingerprint(FLUX, params(9))}, since
-    )
+    found = find_lost_many(hook, {"a": (FLUX, params(0)), "b": (FLUX, params(9))}, since)
 
     assert {key: g and g.id for key, g in found.items()} == {"a": lost, "b": None}
     assert creatify_conn.count("GET", LIST_PATH) == 2
@@ -89,7 +87,7 @@ def test_a_page_with_more_pages_unread_is_no_proof(creatify_conn, monkeypatch):
     creatify_conn.settings.list_page_size = 5
 
     with pytest.raises(CreatifyCreateUncertainError, match="more than the 5 listed were made since then"):
-        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+        find_lost_many(hook, {"a": (FLUX, params(0))}, since)
 
 
 def test_a_next_page_elsewhere_is_not_followed(creatify_conn):
@@ -105,5 +103,18 @@ def test_a_next_page_elsewhere_is_not_followed(creatify_conn):
     creatify_conn.add_fault(FaultRule(method="GET", path=LIST_PATH, body=json.dumps(page).encode()))
 
     with pytest.raises(CreatifyCreateUncertainError, match=r"lists\.example\.net") as err:
-        find_lost_many(hook, {"a": fingerprint(FLUX, params(0))}, since)
+        find_lost_many(hook, {"a": (FLUX, params(0))}, since)
     assert "s3cret" not in str(err.value) and creatify_conn.count("GET", LIST_PATH) == 1
+
+
+def test_an_input_listed_with_more_fields_is_no_proof(creatify_conn):
+    """An API that stores its defaults lists a lost create's input widened: never a second POST then."""
+    creatify_conn.settings.stores_defaults = True
+    since = time.time()
+    hook = CreatifyHook()
+    lost = hook.create_generation(FLUX, params(0)).id
+    listed = creatify_conn.generations[lost]["input_params"]
+    assert listed != params(0) and listed.items() >= params(0).items()
+
+    with pytest.raises(CreatifyCreateUncertainError, match=f"{lost} holds the input sent and more fields"):
+        find_lost_many(hook, {"a": (FLUX, params(0))}, since)
