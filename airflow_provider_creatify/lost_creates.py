@@ -64,8 +64,9 @@ def find_lost_many(
     Items with the same model and input are interchangeable: each gets one of the matches. An item gets
     ``None`` only on proof that there is none: the account's list read, covering the whole window since
     ``since``; every generation in it recognisable (its model, ``input_params`` and creation time given);
-    and none that holds an item's input with more fields, as an API that stores its defaults would list
-    the item's own generation. Anything less is no proof that the POST never reached Creatify.
+    and none that holds an item's input stored otherwise (more fields, values in another case or spacing,
+    numbers as text), as an API that stores its defaults or normalises its input would list the item's
+    own generation. Anything less is no proof that the POST never reached Creatify.
 
     :param wanted: each item's key and what it was created from: its model and its input.
     :param since: when the items set out to be created (epoch seconds); ``CLOCK_SKEW_SECONDS`` earlier count.
@@ -73,7 +74,7 @@ def find_lost_many(
     :param what: the model or models, for the error message.
     :raises CreatifyCreateUncertainError: for all of them: more matches of an input than items that
         want it (which to pay for is not guessed), or no proof either way (the list failed, showed only
-        part of the window, left out what identifies a generation, or holds an input widened).
+        part of the window, left out what identifies a generation, or holds an input stored otherwise).
     """
     start = since - CLOCK_SKEW_SECONDS
     try:
@@ -85,15 +86,15 @@ def find_lost_many(
     in_window = [g for g in listed if g.created_at is None or g.created_at >= start]
     unreadable = [g.id for g in in_window if not _recognisable(g)]
     matches: dict[str, list[Generation]] = {}
-    widened = []
+    stored_otherwise = []
     for generation in in_window:
         if generation.id in known or not _recognisable(generation):
             continue
         digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
         if digest in wanting:
             matches.setdefault(digest, []).append(generation)
-        elif any(_widens(generation, made) for made in wanted.values()):
-            widened.append(generation.id)
+        elif any(_could_be(generation, made) for made in wanted.values()):
+            stored_otherwise.append(generation.id)
     if crowded := [g.id for digest, found in matches.items() if len(found) > wanting[digest] for g in found]:
         raise lost_create_unknown(what, start, f"more than one matches ({', '.join(crowded)})")
     if not complete:
@@ -102,8 +103,11 @@ def find_lost_many(
         raise lost_create_unknown(
             what, start, f"the list leaves out what {_shown(unreadable)} were made from"
         )
-    if widened:
-        reason = f"{_shown(widened)} holds the input sent and more fields (the API may store its defaults)"
+    if stored_otherwise:
+        reason = (
+            f"{_shown(stored_otherwise)} holds the input sent, stored otherwise (more fields, or values "
+            "written differently): the API may store its input so"
+        )
         raise lost_create_unknown(what, start, reason)
     return {key: matches[digest].pop(0) if matches.get(digest) else None for key, digest in digests.items()}
 
@@ -148,19 +152,29 @@ def search_lost(
     return found, doubt
 
 
-def _widens(generation: Generation, made: Made) -> bool:
-    """Whether a listed generation of this model holds every field of this input, and more."""
+def _could_be(generation: Generation, made: Made) -> bool:
+    """Whether a listed generation could be this item's, its input stored otherwise than it was sent."""
     model_name, input_params = made
-    listed = generation.raw["input_params"]
-    if (
-        generation.model_name != model_name
-        or not isinstance(listed, dict)
-        or not isinstance(input_params, dict)
-    ):
-        return False
-    return len(listed) > len(input_params) and all(
-        name in listed and listed[name] == value for name, value in input_params.items()
-    )
+    return generation.model_name == model_name and _holds(generation.raw["input_params"], input_params)
+
+
+def _holds(listed: Any, sent: Any) -> bool:
+    """Whether a listed value holds a sent one: every field sent (more allowed), each value the same up to
+    case, surrounding spaces, or a number written as text."""
+    if isinstance(sent, dict):
+        return isinstance(listed, dict) and all(k in listed and _holds(listed[k], v) for k, v in sent.items())
+    if isinstance(sent, list):
+        return isinstance(listed, list) and len(listed) == len(sent) and all(map(_holds, listed, sent))
+    return _plain(listed) == _plain(sent)
+
+
+def _plain(value: Any) -> str | float:
+    """A value's text, trimmed and case-folded, or its number."""
+    text = str(value).strip().casefold()
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _shown(ids: list[str]) -> str:

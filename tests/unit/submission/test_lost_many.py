@@ -116,5 +116,24 @@ def test_an_input_listed_with_more_fields_is_no_proof(creatify_conn):
     listed = creatify_conn.generations[lost]["input_params"]
     assert listed != params(0) and listed.items() >= params(0).items()
 
-    with pytest.raises(CreatifyCreateUncertainError, match=f"{lost} holds the input sent and more fields"):
+    with pytest.raises(CreatifyCreateUncertainError, match=f"{lost} holds the input sent, stored otherwise"):
         find_lost_many(hook, {"a": (FLUX, params(0))}, since)
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ({"prompt": "lost poster 0"}, {"prompt": "Lost Poster 0 "}),
+        ({"prompt": "lost poster 0", "num_images": 2}, {"prompt": "lost poster 0", "num_images": "2"}),
+    ],
+    ids=["case-and-spaces", "number-as-text"],
+)
+def test_an_input_listed_written_differently_is_no_proof(creatify_conn, sent, stored):
+    since = time.time()
+    hook = CreatifyHook()
+    lost = hook.create_generation(FLUX, sent).id
+    listed = [{**creatify_conn.generations[lost], "input_params": stored}]
+    creatify_conn.add_fault(FaultRule(method="GET", path=LIST_PATH, body=json.dumps(listed).encode()))
+
+    with pytest.raises(CreatifyCreateUncertainError, match=f"{lost} holds the input sent, stored otherwise"):
+        find_lost_many(hook, {"a": (FLUX, sent)}, since)
