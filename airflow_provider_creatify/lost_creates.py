@@ -90,7 +90,7 @@ def find_lost_many(
     for generation in in_window:
         if generation.id in known or not _recognisable(generation):
             continue
-        digest = fingerprint(generation.model_name or "", generation.raw["input_params"])
+        digest = fingerprint(generation.model_name or "", _input_of(generation))
         if digest in wanting:
             matches.setdefault(digest, []).append(generation)
         elif any(_could_be(generation, made) for made in wanted.values()):
@@ -155,7 +155,7 @@ def search_lost(
 def _could_be(generation: Generation, made: Made) -> bool:
     """Whether a listed generation could be this item's, its input stored otherwise than it was sent."""
     model_name, input_params = made
-    return generation.model_name == model_name and _holds(generation.raw["input_params"], input_params)
+    return generation.model_name == model_name and _holds(_input_of(generation), input_params)
 
 
 def _holds(listed: Any, sent: Any) -> bool:
@@ -185,8 +185,21 @@ def _shown(ids: list[str]) -> str:
 def _recognisable(generation: Generation) -> bool:
     """Whether a listed generation says what it was made from (model, ``input_params``) and when."""
     return (
-        bool(generation.model_name) and "input_params" in generation.raw and generation.created_at is not None
+        bool(generation.model_name)
+        and _input_of(generation) is not None
+        and generation.created_at is not None
     )
+
+
+def _input_of(generation: Generation) -> dict[str, Any] | None:
+    """A listed generation's ``input_params``: a JSON object, or JSON text of one; else ``None``."""
+    value = generation.raw.get("input_params")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
 
 
 def lost_create_unknown(model_name: str, start: float, reason: str) -> CreatifyCreateUncertainError:

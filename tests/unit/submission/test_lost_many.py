@@ -120,6 +120,12 @@ def test_an_input_listed_with_more_fields_is_no_proof(creatify_conn):
         find_lost_many(hook, {"a": (FLUX, params(0))}, since)
 
 
+def listed_as(creatify_conn, generation_id: str, input_params) -> None:
+    """The list answers this generation alone, its ``input_params`` given as ``input_params``."""
+    listed = [{**creatify_conn.generations[generation_id], "input_params": input_params}]
+    creatify_conn.add_fault(FaultRule(method="GET", path=LIST_PATH, body=json.dumps(listed).encode()))
+
+
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [
@@ -132,8 +138,25 @@ def test_an_input_listed_written_differently_is_no_proof(creatify_conn, sent, st
     since = time.time()
     hook = CreatifyHook()
     lost = hook.create_generation(FLUX, sent).id
-    listed = [{**creatify_conn.generations[lost], "input_params": stored}]
-    creatify_conn.add_fault(FaultRule(method="GET", path=LIST_PATH, body=json.dumps(listed).encode()))
+    listed_as(creatify_conn, lost, stored)
 
     with pytest.raises(CreatifyCreateUncertainError, match=f"{lost} holds the input sent, stored otherwise"):
         find_lost_many(hook, {"a": (FLUX, sent)}, since)
+
+
+def test_an_input_listed_as_json_text_is_read_as_its_object(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    lost = hook.create_generation(FLUX, params(0)).id
+    listed_as(creatify_conn, lost, json.dumps(params(0)))
+    found = find_lost_many(hook, {"a": (FLUX, params(0))}, since)["a"]
+    assert found is not None and found.id == lost
+
+
+def test_an_input_listed_as_no_object_proves_nothing(creatify_conn):
+    since = time.time()
+    hook = CreatifyHook()
+    lost = hook.create_generation(FLUX, params(0)).id
+    listed_as(creatify_conn, lost, [params(0)])
+    with pytest.raises(CreatifyCreateUncertainError, match=f"leaves out what {lost} were made from"):
+        find_lost_many(hook, {"a": (FLUX, params(0))}, since)
