@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_creatify import schemas
@@ -53,6 +53,9 @@ class GenerationCalls:
 
     def _next_page(self, data: Any, what: str) -> str | None:
         raise NotImplementedError  # CreatifyHook's: it knows the base URL
+
+    def _pages(self, path: str, what: str, max_pages: int, **kwargs: Any) -> Iterator[Any]:
+        raise NotImplementedError  # CreatifyHook's
 
     def create_generation(
         self, model_name: str, input_params: dict[str, Any], webhook_url: str | None = None
@@ -151,14 +154,11 @@ class GenerationCalls:
         :raises CreatifyAPIError: a page could not be read (an extra, not every API has it).
         """
         what = "Listing the account's Creatify generations"
-        data = self._request("GET", f"{GENERATIONS_PATH}?limit={MAX_IDS_PER_READ}", what)
-        found = [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
-        for page in range(1, MAX_LIST_PAGES):
-            next_path = self._next_page(data, what)
-            if next_path is None or _reaches_back(found, since):
-                break
-            data = self._request("GET", next_path, f"{what} (page {page + 1})")
+        found: list[Generation] = []
+        for data in self._pages(f"{GENERATIONS_PATH}?limit={MAX_IDS_PER_READ}", what, MAX_LIST_PAGES):
             found += [Generation.from_api(item, context=what.lower()) for item in listed(data, what)]
+            if _reaches_back(found, since):
+                break
         if isinstance(data, dict):  # a page: the list ended where no next page follows
             ended = self._next_page(data, what) is None
         else:  # a bare array: shorter than the limit

@@ -8,6 +8,7 @@ the hook's life. Validating against a schema is :mod:`airflow_provider_creatify.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from airflow_provider_creatify import schemas
@@ -44,22 +45,14 @@ class ModelReads:
         """
         params = {"model_name": ",".join(model_names)} if model_names else None
         what = "Listing Creatify models"
-        data = self._request("GET", SCHEMAS_PATH, what, params=params)
-        models = list(listed(data, what))
-        for page in range(1, MAX_SCHEMA_PAGES):  # a Django REST framework page: its next ones, if any
-            next_path = self._next_page(data, what)
-            if next_path is None:
-                break
-            data = self._request("GET", next_path, f"{what} (page {page + 1})")
-            models += listed(data, what)
-        models = [decoded_schema(model) for model in models]
+        pages = self._pages(SCHEMAS_PATH, what, MAX_SCHEMA_PAGES, params=params)
+        models = [decoded_schema(model) for data in pages for model in listed(data, what)]
         for model in models:
             if isinstance(model, dict) and model.get("model_name"):
                 self._schemas[model["model_name"]] = model.get("input_params_schema") or {}
         return models
 
-    def _next_page(self, data: Any, what: str) -> str | None:
-        """The path of a page's ``next``, if it has one; only on the connection's own base URL."""
+    def _pages(self, path: str, what: str, max_pages: int, **kwargs: Any) -> Iterator[Any]:
         raise NotImplementedError  # CreatifyHook's: it knows the base URL
 
     def describe_models(self, model_names: list[str] | None = None) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ imported where used: DAG files import this module on every parse."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -139,6 +139,21 @@ class CreatifyHook(GenerationCalls, ModelReads, AsyncReads, BaseHook):
     def session(self) -> requests.Session:
         """One ``requests.Session`` per hook, carrying the auth headers."""
         return self._client.session
+
+    def _pages(self, path: str, what: str, max_pages: int, **kwargs: Any) -> Iterator[Any]:
+        """``GET path``'s answer, then, while it is a Django REST framework page with a ``next``, the next
+        pages: at most ``max_pages`` answers in all, read only as they are taken.
+
+        :param kwargs: for the first request (a ``next`` link carries its own query).
+        """
+        data = self._request("GET", path, what, **kwargs)
+        yield data
+        for page in range(1, max_pages):
+            next_path = self._next_page(data, what)
+            if next_path is None:
+                return
+            data = self._request("GET", next_path, f"{what} (page {page + 1})")
+            yield data
 
     def _next_page(self, data: Any, what: str) -> str | None:
         """The path of a Django REST framework page's ``next``: followed only on the connection's base URL
