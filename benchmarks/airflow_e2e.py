@@ -43,11 +43,15 @@ MAPPED = 50
 GENERATION_SECONDS = 20.0
 
 
+def wall_clock(db: MetaDB, dag_id: str, run_id: str) -> float | None:
+    """A run's wall clock in seconds: Airflow's ``end_date - queued_at``."""
+    sql = "SELECT queued_at, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?"
+    queued, ended = (parse_ts(value) for value in db.query(sql, (dag_id, run_id))[0])
+    return (ended - queued).total_seconds() if queued and ended else None
+
+
 def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
     """The run's wall clock, task states and tries, the generation ids pushed to XCom."""
-    queued, ended = db.query(
-        "SELECT queued_at, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
-    )[0]
     tis = db.query(
         "SELECT state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
         "AND task_id = 'generate'",
@@ -65,7 +69,6 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         (dag_id, run_id),
     )[0]
     xcoms, requests = _xcoms(db, dag_id, run_id)
-    q, e = parse_ts(queued), parse_ts(ended)
     return {
         "ti_states": dict(Counter(str(state) for state, _ in tis)),
         "retries": sum(int(tries) - 1 for _, tries in tis),
@@ -75,7 +78,7 @@ def _collect(db: MetaDB, dag_id: str, run_id: str) -> dict[str, Any]:
         "xcom_contract_ok": sum(1 for x in xcoms.values() if _contract_ok(x)),
         "first_asset_urls": {i: x["asset_urls"][0] for i, x in xcoms.items() if x.get("asset_urls")},
         **requests,
-        "wall_clock_s": (e - q).total_seconds() if q and e else None,
+        "wall_clock_s": wall_clock(db, dag_id, run_id),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from benchmarks import airflow_e2e as e2e
 from benchmarks.common import main, target
 from benchmarks.probes import RssSampler, group_rss_bytes
-from devtools.airflow_deployment import Deployment, deployment, parse_ts
+from devtools.airflow_deployment import Deployment, deployment
 
 NAME = "batch_scale"
 BATCH_DAG_FILE = e2e.DAG_FILE.with_name("creatify_bench_batch.py")
@@ -62,9 +62,7 @@ def batch_run(dep: Deployment, n: int, generation_seconds: float) -> dict[str, A
     dep.trigger(BATCH_DAG, run_id, conf)
     found: dict[str, Any] = {"run_id": run_id}
     found["state"] = dep.wait(BATCH_DAG, run_id, timeout=600 + generation_seconds + n / 10)
-    queued, ended = dep.meta.query("SELECT queued_at, end_date FROM dag_run WHERE run_id = ?", (run_id,))[0]
-    q, e = parse_ts(queued), parse_ts(ended)
-    found["wall_clock_s"] = (e - q).total_seconds() if q and e else None
+    found["wall_clock_s"] = e2e.wall_clock(dep.meta, BATCH_DAG, run_id)
     (tries,) = dep.meta.query("SELECT try_number FROM task_instance WHERE run_id = ?", (run_id,))[0]
     found["retries"] = int(tries) - 1
     value = dep.meta.query("SELECT value FROM xcom WHERE run_id = ? AND key = 'return_value'", (run_id,))
